@@ -1,0 +1,16 @@
+"""stabsim: races of many Markov chains to competing target sets, with error bars.
+
+    import simulator as sim
+    result = sim.race(sim.dynamics.random_walk(0.05), [sim.Target(...), ...],
+                      start=..., n_chains=10_000, max_steps=100_000, seed=0)
+"""
+from . import dynamics, outcomes, stats
+from .engine import race
+from .result import RaceResult, load_result
+from .stats import Estimate
+from .targets import Target
+
+__version__ = "0.1.0"
+
+__all__ = ["race", "Target", "RaceResult", "load_result", "Estimate", "dynamics", "stats",
+           "outcomes", "__version__"]

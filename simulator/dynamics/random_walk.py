@@ -1,0 +1,30 @@
+"""Gaussian random walk: x <- x + scale * xi, xi ~ N(0, I)."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+
+from .base import Kernel, positive
+
+
+class RandomWalkState(NamedTuple):
+    position: jax.Array
+
+
+def random_walk(scale: float) -> Kernel:
+    """Random walk with i.i.d. N(0, scale^2) increments per coordinate.
+
+    After t steps each coordinate has moved like Brownian motion at time
+    t * scale^2, which is how the Brownian annulus references are matched.
+    """
+    scale = positive("scale", scale)
+
+    def init(position):
+        return RandomWalkState(position)
+
+    def step(key, state):
+        x = state.position
+        return RandomWalkState(x + scale * jax.random.normal(key, x.shape, x.dtype))
+
+    return Kernel(init, step, "random_walk", {"scale": scale}, scale**2)

@@ -1,0 +1,327 @@
+"""The race engine: many chains, each run until it first enters a target.
+
+Loop structure. The chains live in a fixed number of *lanes* (the batch).
+One jitted call advances every lane by ``block_size`` steps (``vmap`` over
+lanes inside a ``lax.scan``); a finished chain stays frozen (masked) until
+the block ends. Between blocks the host
+
+1. harvests the finished lanes (outcome, stopping step, final state),
+2. refills them with chains that have not started yet (so the batch stays
+   full while there is work), and, once no chain is left to start,
+3. compacts: when at most half the lanes still run, the running lanes are
+   packed into a batch of the next power of two (at least ``MIN_BATCH``),
+   so the total work tracks the sum of the hitting steps rather than
+   n_chains x max_steps. Each batch size compiles once.
+
+Randomness comes from per-chain streams (see ``simulator.streams``), so a
+chain's trajectory depends only on (seed, chain index): batch size, block
+size, refilling and compaction change nothing but the speed.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import inputs, streams
+from .bridge import crossing_probability
+from .outcomes import CENSORED, DIVERGED, EMPTY, RUNNING, TIE
+from .result import RaceResult
+from .targets import check_targets
+
+DEFAULT_BLOCK_SIZE = 64
+DEFAULT_BATCH_SIZE = 2**16
+MIN_BATCH = 256  # below this a CPU block costs about the same whatever the lane count
+
+# Orders for a lane at the start of a block, besides a chain index >= 0 (start that chain).
+KEEP = -1
+CLEAR = -2
+
+
+class RunArgs(NamedTuple):
+    """Per-race inputs of the compiled block."""
+
+    start: jax.Array        # one position, or (n_chains, ...) positions
+    seed: jax.Array         # uint32
+    max_steps: jax.Array    # int32
+
+
+class Lanes(NamedTuple):
+    """Device state of the batch; every field has the lane axis first."""
+
+    chain: jax.Array        # global chain index, -1 for an empty lane
+    key: jax.Array          # raw key data, kernel stream
+    bridge_key: jax.Array   # raw key data, bridge stream
+    state: NamedTuple       # the kernel's state
+    residual: jax.Array     # (lanes, n_targets) residuals at the current position
+    status: jax.Array       # outcome code; RUNNING while the chain runs
+    steps: jax.Array        # steps taken
+
+
+def _build_block(kernel, targets, *, batched, block_size, bridge, dtype):
+    """Return ``block(lanes, order, run) -> lanes``: refill lanes per ``order``, then scan.
+
+    ``run`` (a ``RunArgs``) holds what varies between races of the same shape, so
+    that it is an argument rather than a compiled-in constant.
+    """
+    eps = jnp.asarray([t.eps for t in targets], dtype)
+    bridged = np.array([bridge and t.distance for t in targets])
+    use_bridge = bool(bridged.any())
+
+    def residuals(x):
+        return jnp.stack([jnp.asarray(t.residual(x), dtype) for t in targets])
+
+    def classify(position, r, entered):
+        finite = jnp.all(jnp.isfinite(position)) & jnp.all(jnp.isfinite(r))
+        n_entered = jnp.sum(entered)
+        code = jnp.where(n_entered > 1, TIE, jnp.where(n_entered == 1, jnp.argmax(entered), RUNNING))
+        return jnp.where(finite, code, DIVERGED).astype(jnp.int32)
+
+    def fresh(chain, run):
+        x = run.start[chain] if batched else run.start
+        seed = run.seed
+        r = residuals(x)
+        key = jax.random.key_data(streams.chain_keys(seed, streams.KERNEL_STREAM, chain))
+        # Without the bridge the bridge key is never read; a copy saves compiling a second hash.
+        bridge_key = (jax.random.key_data(streams.chain_keys(seed, streams.BRIDGE_STREAM, chain))
+                      if use_bridge else key)
+        return kernel.init(x), r, classify(x, r, r <= eps), key, bridge_key
+
+    def refill(lanes, order, run):
+        state, r, status, key, bridge_key = jax.vmap(fresh, (0, None))(jnp.maximum(order, 0), run)
+        new = order >= 0
+
+        def pick(a, b):
+            return jnp.where(new.reshape(new.shape + (1,) * (a.ndim - 1)), a, b)
+
+        cleared = order == CLEAR
+        return Lanes(
+            chain=jnp.where(new, order, jnp.where(cleared, -1, lanes.chain)),
+            key=pick(key, lanes.key),
+            bridge_key=pick(bridge_key, lanes.bridge_key),
+            state=jax.tree.map(pick, state, lanes.state),
+            residual=pick(r, lanes.residual),
+            status=jnp.where(new, status, jnp.where(cleared, EMPTY, lanes.status)),
+            steps=jnp.where(new | cleared, 0, lanes.steps),
+        )
+
+    def advance(max_steps, key, bridge_key, state, r_prev, status, steps):
+        active = (status == RUNNING) & (steps < max_steps)
+        t = steps + 1
+        new = kernel.step(streams.step_key(jax.random.wrap_key_data(key), t), state)
+        r = residuals(new.position)
+        entered = r <= eps
+        if use_bridge:
+            u = jax.random.uniform(streams.step_key(jax.random.wrap_key_data(bridge_key), t),
+                                   r.shape, dtype)
+            crossed = u < crossing_probability(r_prev - eps, r - eps, kernel.noise_variance)
+            entered = entered | (jnp.asarray(bridged) & crossed)
+        code = classify(new.position, r, entered)
+
+        def keep(a, b):
+            return jnp.where(active, a, b)
+
+        return jax.tree.map(keep, new, state), keep(r, r_prev), keep(code, status), keep(t, steps)
+
+    def block(lanes, order, run):
+        lanes = refill(lanes, order, run)
+
+        def body(carry, _):
+            return jax.vmap(advance, (None,) + (0,) * 6)(run.max_steps, lanes.key, lanes.bridge_key,
+                                                          *carry), None
+
+        carry = (lanes.state, lanes.residual, lanes.status, lanes.steps)
+        (state, r, status, steps), _ = jax.lax.scan(body, carry, None, length=block_size)
+        return lanes._replace(state=state, residual=r, status=status, steps=steps)
+
+    def empty(n_lanes, run):
+        """Lanes that hold no chain, with the right shapes and dtypes."""
+        shapes = jax.eval_shape(lambda: jax.vmap(fresh, (0, None))(jnp.zeros(n_lanes, jnp.int32), run))
+        state, r, _, key, bridge_key = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+        return Lanes(jnp.full(n_lanes, -1, jnp.int32), key, bridge_key, state, r,
+                     jnp.full(n_lanes, EMPTY, jnp.int32), jnp.zeros(n_lanes, jnp.int32))
+
+    return jax.jit(block, donate_argnums=0), empty
+
+
+def _progress_bar(n_chains: int, progress):
+    if progress is False:
+        return None
+    from tqdm.auto import tqdm
+    # progress=None/True: show the bar only once the run has lasted 2 s.
+    return tqdm(total=n_chains, unit="chain", desc="race", delay=0 if progress == "always" else 2.0,
+                leave=False)
+
+
+def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0,
+         bridge: bool = False, precision: str = "float32", block_size: int = DEFAULT_BLOCK_SIZE,
+         batch_size: int | None = None, compaction: bool = True, start_batched: bool | None = None,
+         progress: bool | None = None) -> RaceResult:
+    """Run ``n_chains`` independent chains until each first enters one of ``targets``.
+
+    Args:
+        kernel: a ``sim.dynamics`` kernel.
+        targets: ``sim.Target`` list; chain stops at the first step where some
+            residual <= eps. Two at once is a ``tie``; a non-finite position or
+            residual is ``diverged``; still running after ``max_steps`` is ``censored``.
+            A start already inside a target stops at step 0.
+        start: one position shared by all chains, or a batch with leading axis
+            ``n_chains`` (see ``start_batched``).
+        n_chains, max_steps: number of chains and the step budget of each.
+        seed: chain i's trajectory depends only on (seed, i).
+        bridge: apply the Brownian-bridge crossing correction
+            (``simulator.bridge``) to targets with ``distance=True``.
+        precision: "float32" (default) or "float64".
+        block_size: steps per compiled block; the host acts between blocks.
+        batch_size: lanes run at once (default ``min(n_chains, 65536)``).
+        compaction: shrink the batch when the running chains no longer fill it.
+        start_batched: None infers it: ``start`` is a batch exactly when its
+            leading axis has length ``n_chains``; pass False for a shared
+            position whose first axis happens to equal ``n_chains``.
+        progress: False hides the bar; None/True shows it once a run lasts 2 s.
+
+    Returns:
+        A ``RaceResult``.
+    """
+    kernel = inputs.check_kernel(kernel)
+    targets = check_targets(targets)
+    n_chains = inputs.positive_int("n_chains", n_chains)
+    max_steps = inputs.positive_int("max_steps", max_steps, inputs.MAX_STEPS_LIMIT)
+    seed = inputs.check_seed(seed)
+    block_size = inputs.positive_int("block_size", block_size)
+    batch_size = inputs.positive_int("batch_size", batch_size or min(n_chains, DEFAULT_BATCH_SIZE))
+    batch_size = min(batch_size, n_chains)
+    if precision not in ("float32", "float64"):
+        raise ValueError(f"precision must be 'float32' or 'float64', got {precision!r}")
+    if not isinstance(bridge, bool):
+        raise TypeError(f"bridge must be a bool, got {type(bridge).__name__}")
+    if bridge and kernel.noise_variance is None:
+        raise ValueError(f"bridge=True: kernel {kernel.name!r} has no Gaussian increment "
+                         "(noise_variance is None), so the bridge correction does not apply")
+    if bridge and not any(t.distance for t in targets):
+        raise ValueError("bridge=True but no target has distance=True")
+
+    x64 = jax.enable_x64(True) if precision == "float64" else contextlib.nullcontext()
+    with x64:
+        dtype = jnp.dtype(precision)
+        start, batched = inputs.resolve_start(start, n_chains, start_batched, dtype)
+        position = jax.ShapeDtypeStruct(start.shape[1:] if batched else start.shape, dtype)
+        inputs.check_shapes(kernel, targets, position)
+
+        block, empty = _build_block(kernel, targets, batched=batched, block_size=block_size,
+                                    bridge=bridge, dtype=dtype)
+        args = RunArgs(jnp.asarray(start), jnp.asarray(seed, jnp.uint32), jnp.asarray(max_steps, jnp.int32))
+        run = _HostLoop(block, empty, args, n_chains, max_steps, block_size, batch_size,
+                        compaction, _progress_bar(n_chains, progress))
+        run.loop()
+
+    config = {
+        "kernel": {"name": kernel.name, **kernel.params},
+        "targets": [{"name": t.name, "eps": t.eps, "distance": t.distance} for t in targets],
+        "start": "batched" if batched else start.tolist(),
+        "n_chains": n_chains, "max_steps": max_steps, "seed": seed, "bridge": bridge,
+        "precision": precision, "block_size": block_size, "batch_size": batch_size,
+        "compaction": compaction, "noise_variance": kernel.noise_variance,
+        "jax_version": jax.__version__, "device": str(jax.devices()[0]),
+    }
+    ideal = int(run.stop_step.sum())
+    work = {"ideal_chain_steps": ideal, "lane_steps": run.lane_steps,
+            "efficiency": ideal / run.lane_steps if run.lane_steps else math.nan,
+            "wall_seconds": run.wall_seconds, "blocks": run.blocks, "batch_sizes": run.batch_sizes}
+    return RaceResult(target_names=tuple(t.name for t in targets), outcome=run.outcome,
+                      stop_step=run.stop_step, state=run.final_state, config=config, work=work)
+
+
+class _HostLoop:
+    """The host side of a race: blocks, harvesting, refilling, compaction, progress."""
+
+    def __init__(self, block, empty, args, n_chains, max_steps, block_size, batch_size,
+                 compaction, bar):
+        self.block, self.args, self.bar = block, args, bar
+        self.n_chains, self.max_steps, self.block_size = n_chains, max_steps, block_size
+        self.compaction = compaction
+        self.lanes = empty(batch_size, args)
+        self.order = np.full(batch_size, KEEP, np.int32)
+        self.next_chain = 0
+        self.outcome = np.full(n_chains, RUNNING, np.int32)
+        self.stop_step = np.zeros(n_chains, np.int64)
+        self.final_state = None
+        self.lane_steps = 0
+        self.finished_work = 0
+        self.blocks = 0
+        self.batch_sizes = [batch_size]
+        self.wall_seconds = 0.0
+
+    def loop(self):
+        t0 = time.perf_counter()
+        self._assign(np.ones(self.order.size, bool))
+        try:
+            while True:
+                self.lanes = self.block(self.lanes, jnp.asarray(self.order), self.args)
+                self.lane_steps += self.order.size * self.block_size
+                self.blocks += 1
+                n_running = self._harvest()
+                self._report(n_running, time.perf_counter() - t0)
+                if n_running == 0 and self.next_chain == self.n_chains:
+                    break
+                if (self.compaction and self.next_chain == self.n_chains
+                        and n_running <= self.order.size // 2 and self.order.size > MIN_BATCH):
+                    self._compact(n_running)
+        finally:
+            if self.bar is not None:
+                self.bar.close()
+        self.wall_seconds = time.perf_counter() - t0
+
+    def _assign(self, free):
+        """Order new chains into the ``free`` lanes; leftover free lanes are cleared."""
+        free = np.flatnonzero(free)
+        n_new = min(free.size, self.n_chains - self.next_chain)
+        self.order[:] = KEEP
+        self.order[free[:n_new]] = np.arange(self.next_chain, self.next_chain + n_new)
+        self.order[free[n_new:]] = CLEAR
+        self.next_chain += n_new
+
+    def _harvest(self) -> int:
+        """Record finished chains, order the next block; return how many chains run on."""
+        chain, status, steps = jax.device_get((self.lanes.chain, self.lanes.status, self.lanes.steps))
+        occupied = chain >= 0
+        done = occupied & ((status != RUNNING) | (steps >= self.max_steps))
+        if done.any():
+            lanes_done = np.flatnonzero(done)
+            ids = chain[lanes_done]
+            self.outcome[ids] = np.where(status[lanes_done] == RUNNING, CENSORED, status[lanes_done])
+            self.stop_step[ids] = steps[lanes_done]
+            self.finished_work += int(steps[lanes_done].sum())
+            state = jax.device_get(self.lanes.state)
+            if self.final_state is None:
+                self.final_state = {name: np.zeros((self.n_chains,) + leaf.shape[1:], leaf.dtype)
+                                    for name, leaf in zip(state._fields, state)}
+            for name, leaf in zip(state._fields, state):
+                self.final_state[name][ids] = leaf[lanes_done]
+        running = occupied & ~done
+        self.running_work = int(steps[running].sum())
+        self._assign(~running)
+        return int(running.sum()) + int((self.order >= 0).sum())
+
+    def _compact(self, n_running):
+        running = np.flatnonzero(self.order == KEEP)  # no chain is left to start, so KEEP = running
+        size = max(MIN_BATCH, 1 << max(0, (n_running - 1).bit_length()))
+        rest = np.setdiff1d(np.arange(self.order.size), running)[: size - running.size]
+        index = jnp.asarray(np.concatenate([running, rest]))
+        self.lanes = jax.tree.map(lambda a: a[index], self.lanes)
+        self.order = np.full(size, CLEAR, np.int32)
+        self.order[: running.size] = KEEP
+        self.batch_sizes.append(size)
+
+    def _report(self, n_running, elapsed):
+        if self.bar is None:
+            return
+        self.bar.update(self.next_chain - n_running - self.bar.n)
+        rate = (self.finished_work + self.running_work) / max(elapsed, 1e-9)
+        self.bar.set_postfix(running=n_running, lanes=self.order.size,
+                             chain_steps_per_s=f"{rate:.3g}", refresh=False)

@@ -1,0 +1,55 @@
+"""Exact hitting probabilities that races are checked against.
+
+* Brownian annulus: BM in R^d started at radius r hits radius a before R
+  (a < r < R) with probability h(r) where h is the radial harmonic function
+  with h(a) = 1, h(R) = 0:  d = 1: (R - r)/(R - a);  d = 2: ln(R/r)/ln(R/a);
+  d >= 3: (R^(2-d) - r^(2-d))/(R^(2-d) - a^(2-d)).
+* 1-D diffusion dX = -V'(X) dt + sqrt(2T) dW: the committor (scale function)
+  P_x(hit b before a) = int_a^x e^{V/T} / int_a^b e^{V/T}.
+* Discrete monitoring of a Gaussian walk with step sd sigma overshoots a
+  flat boundary by beta*sigma on average, beta = -zeta(1/2)/sqrt(2 pi)
+  ~= 0.5826 (Siegmund 1979): to first order the walk sees every boundary
+  moved outward by beta*sigma.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import integrate
+
+SIEGMUND_BETA = 0.5825971579390106  # -zeta(1/2) / sqrt(2*pi)
+
+
+def annulus_inner_probability(d: int, r: float, a: float, R: float) -> float:
+    """P(BM in R^d from radius r hits radius a before radius R)."""
+    if not 0 < a < r < R:
+        raise ValueError(f"need 0 < a < r < R, got a={a}, r={r}, R={R}")
+    if d == 1:
+        return (R - r) / (R - a)
+    if d == 2:
+        return math.log(R / r) / math.log(R / a)
+    return (R ** (2 - d) - r ** (2 - d)) / (R ** (2 - d) - a ** (2 - d))
+
+
+def annulus_discrete_probability(d: int, r: float, a: float, R: float, sigma: float) -> float:
+    """First-order prediction for a walk with step sd ``sigma`` checked only at steps:
+    the boundaries move outward by ``SIEGMUND_BETA * sigma``."""
+    shift = SIEGMUND_BETA * sigma
+    return annulus_inner_probability(d, r, a - shift, R + shift)
+
+
+def committor_1d(potential, a: float, b: float, x: float, temperature: float = 1.0) -> float:
+    """P_x(hit b before a) for dX = -V'(X) dt + sqrt(2T) dW, by quadrature."""
+    if not a < x < b:
+        raise ValueError(f"need a < x < b, got a={a}, x={x}, b={b}")
+    # Shift the exponent by its maximum on [a, b] so that e^{V/T} cannot overflow.
+    grid = np.linspace(a, b, 2001)
+    top = max(float(potential(g)) for g in grid) / temperature
+
+    def weight(y):
+        return math.exp(float(potential(y)) / temperature - top)
+
+    num, _ = integrate.quad(weight, a, x, limit=200)
+    den, _ = integrate.quad(weight, a, b, limit=200)
+    return num / den

@@ -1,0 +1,29 @@
+"""Per-chain random streams: a chain's randomness depends only on (seed, chain index).
+
+    root         = jax.random.key(seed)
+    stream s     = fold_in(root, s)          s = 0: kernel moves, 1: bridge draws
+    chain key    = fold_in(stream s, i)      i = global chain index
+    step key     = fold_in(chain key, t)     t = 1, 2, ... the chain's own step
+
+Nothing depends on the batch a chain sits in, the block size, compaction or
+the device, so a chain's trajectory is the same in every run that contains it.
+A kernel may split its step key freely: split(k) hashes k, and k differs
+between steps, chains and streams.
+"""
+from __future__ import annotations
+
+import jax
+
+KERNEL_STREAM = 0
+BRIDGE_STREAM = 1
+
+
+def chain_keys(seed: int, stream: int, chain_index: jax.Array) -> jax.Array:
+    """Keys of the chains ``chain_index`` (any int array) in one stream."""
+    base = jax.random.fold_in(jax.random.key(seed), stream)
+    return jax.vmap(lambda i: jax.random.fold_in(base, i))(chain_index.ravel()).reshape(chain_index.shape)
+
+
+def step_key(chain_key: jax.Array, step: jax.Array) -> jax.Array:
+    """Key of one chain's step ``step`` (1-based)."""
+    return jax.random.fold_in(chain_key, step)

@@ -1,0 +1,26 @@
+"""Shared test setup.
+
+The persistent compilation cache lets races of the same shape (same kernel,
+targets and batch sizes, any seed) reuse compiled blocks within the session.
+"""
+import jax
+import pytest
+
+
+def pytest_configure(config):
+    cache = config.cache.mkdir("jax-compilation-cache") if config.cache else None
+    if cache is not None:
+        jax.config.update("jax_compilation_cache_dir", str(cache))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+@pytest.fixture
+def no_compile(monkeypatch):
+    """Fail the test if the engine gets as far as building (and so compiling) a block."""
+    import simulator.engine as engine
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("reached compilation; the input should have been refused before")
+
+    monkeypatch.setattr(engine, "_build_block", refuse)
