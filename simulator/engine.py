@@ -11,7 +11,9 @@ the block ends. Between blocks the host
 3. compacts: when at most half the lanes still run, the running lanes are
    packed into a batch of the next power of two (at least ``MIN_BATCH``),
    so the total work tracks the sum of the hitting steps rather than
-   n_chains x max_steps. Each batch size compiles once.
+   n_chains x max_steps. Each batch size compiles once, and a new size is
+   compiled only when the time it should save repays the measured compile
+   time (``_HostLoop._should_compact``).
 
 Randomness comes from per-chain streams (see ``simulator.streams``), so a
 chain's trajectory depends only on (seed, chain index): batch size, block
@@ -160,7 +162,7 @@ def _progress_bar(n_chains: int, progress):
 
 def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0,
          bridge: bool = False, precision: str = "float32", block_size: int = DEFAULT_BLOCK_SIZE,
-         batch_size: int | None = None, compaction: bool = True, start_batched: bool | None = None,
+         batch_size: int | None = None, compaction="auto", start_batched: bool | None = None,
          progress: bool | None = None) -> RaceResult:
     """Run ``n_chains`` independent chains until each first enters one of ``targets``.
 
@@ -179,7 +181,9 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
         precision: "float32" (default) or "float64".
         block_size: steps per compiled block; the host acts between blocks.
         batch_size: lanes run at once (default ``min(n_chains, 65536)``).
-        compaction: shrink the batch when the running chains no longer fill it.
+        compaction: shrink the batch once at most half its lanes run: "auto"
+            (default) only when the time saved should repay compiling the new
+            size, True always, False never. Results never depend on it.
         start_batched: None infers it: ``start`` is a batch exactly when its
             leading axis has length ``n_chains``; pass False for a shared
             position whose first axis happens to equal ``n_chains``.
@@ -198,6 +202,8 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
     batch_size = min(batch_size, n_chains)
     if precision not in ("float32", "float64"):
         raise ValueError(f"precision must be 'float32' or 'float64', got {precision!r}")
+    if compaction not in (True, False, "auto"):
+        raise ValueError(f"compaction must be True, False or 'auto', got {compaction!r}")
     if not isinstance(bridge, bool):
         raise TypeError(f"bridge must be a bool, got {type(bridge).__name__}")
     if bridge and kernel.noise_variance is None:
@@ -207,7 +213,9 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
         raise ValueError("bridge=True but no target has distance=True")
 
     x64 = jax.enable_x64(True) if precision == "float64" else contextlib.nullcontext()
-    with x64:
+    # The streams are defined with JAX's default (partitionable) threefry; pinning it
+    # keeps them independent of a user's global setting.
+    with x64, jax.threefry_partitionable(True):
         dtype = jnp.dtype(precision)
         start, batched = inputs.resolve_start(start, n_chains, start_batched, dtype)
         position = jax.ShapeDtypeStruct(start.shape[1:] if batched else start.shape, dtype)
@@ -232,7 +240,8 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
     ideal = int(run.stop_step.sum())
     work = {"ideal_chain_steps": ideal, "lane_steps": run.lane_steps,
             "efficiency": ideal / run.lane_steps if run.lane_steps else math.nan,
-            "wall_seconds": run.wall_seconds, "blocks": run.blocks, "batch_sizes": run.batch_sizes}
+            "wall_seconds": run.wall_seconds, "compile_seconds": sum(run.compile_seconds.values()),
+            "blocks": run.blocks, "batch_sizes": run.batch_sizes}
     return RaceResult(target_names=tuple(t.name for t in targets), outcome=run.outcome,
                       stop_step=run.stop_step, state=run.final_state, config=config, work=work)
 
@@ -256,26 +265,65 @@ class _HostLoop:
         self.blocks = 0
         self.batch_sizes = [batch_size]
         self.wall_seconds = 0.0
+        self.compiled, self.compile_seconds = {}, {}
+        self.block_seconds = None   # wall time of the last block that compiled nothing
+        self.drain_blocks = 0       # blocks run since the last chain started
 
     def loop(self):
         t0 = time.perf_counter()
         self._assign(np.ones(self.order.size, bool))
         try:
             while True:
-                self.lanes = self.block(self.lanes, jnp.asarray(self.order), self.args)
+                t_block = time.perf_counter()
+                self.lanes = self._executable()(self.lanes, jnp.asarray(self.order), self.args)
                 self.lane_steps += self.order.size * self.block_size
                 self.blocks += 1
-                n_running = self._harvest()
+                n_running = self._harvest()  # waits for the block
+                self.block_seconds = time.perf_counter() - t_block
                 self._report(n_running, time.perf_counter() - t0)
                 if n_running == 0 and self.next_chain == self.n_chains:
                     break
-                if (self.compaction and self.next_chain == self.n_chains
-                        and n_running <= self.order.size // 2 and self.order.size > MIN_BATCH):
-                    self._compact(n_running)
+                if self.next_chain == self.n_chains:
+                    self.drain_blocks += 1
+                    if self._should_compact(n_running):
+                        self._compact(n_running)
         finally:
             if self.bar is not None:
                 self.bar.close()
         self.wall_seconds = time.perf_counter() - t0
+
+    def _executable(self):
+        """The block compiled for the current lane count (compile time is recorded)."""
+        width = self.order.size
+        if width not in self.compiled:
+            t = time.perf_counter()
+            self.compiled[width] = self.block.lower(self.lanes, jnp.asarray(self.order), self.args).compile()
+            self.compile_seconds[width] = time.perf_counter() - t
+            self.block_seconds = None
+        return self.compiled[width]
+
+    def _should_compact(self, n_running) -> bool:
+        """Shrink when at most half the lanes run and ("auto") the time saved should repay compiling.
+
+        Saved per block: about block_seconds * (1 - new/old lanes); blocks still
+        to come are forecast as the blocks since the last chain started (a heavy
+        tail lasts at least as long again). Speed only: results do not depend on it.
+        """
+        width = self.order.size
+        if not self.compaction or n_running > width // 2 or width <= MIN_BATCH:
+            return False
+        target = self._target_width(n_running)
+        if self.compaction is True or target in self.compiled:
+            return True
+        if self.block_seconds is None:  # the last block included a compile
+            return False
+        compile_cost = max(self.compile_seconds.values())
+        saved_per_block = self.block_seconds * (1 - target / width)
+        return saved_per_block * self.drain_blocks >= compile_cost
+
+    @staticmethod
+    def _target_width(n_running) -> int:
+        return max(MIN_BATCH, 1 << max(0, (n_running - 1).bit_length()))
 
     def _assign(self, free):
         """Order new chains into the ``free`` lanes; leftover free lanes are cleared."""
@@ -310,7 +358,7 @@ class _HostLoop:
 
     def _compact(self, n_running):
         running = np.flatnonzero(self.order == KEEP)  # no chain is left to start, so KEEP = running
-        size = max(MIN_BATCH, 1 << max(0, (n_running - 1).bit_length()))
+        size = self._target_width(n_running)
         rest = np.setdiff1d(np.arange(self.order.size), running)[: size - running.size]
         index = jnp.asarray(np.concatenate([running, rest]))
         self.lanes = jax.tree.map(lambda a: a[index], self.lanes)
