@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import jax
 
+from . import noise
 from .base import Kernel, describe, positive, scalar_function
 
 
@@ -31,7 +32,7 @@ def langevin(potential, step_size: float, temperature: float = 1.0) -> Kernel:
 
     def step(key, state):
         x = state.position
-        xi = jax.random.normal(key, x.shape, x.dtype)
+        xi = noise.normal(key, x.shape, x.dtype)
         return LangevinState(x - step_size * grad(x) + noise_scale * xi)
 
     params = {"potential": describe(potential), "step_size": step_size, "temperature": temperature}

@@ -13,6 +13,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from . import noise
 from .base import Kernel, describe, positive, scalar_function
 
 
@@ -41,12 +42,12 @@ def mala(potential, step_size: float, temperature: float = 1.0) -> Kernel:
         return -jnp.sum(diff * diff) / (4 * step_size * temperature)
 
     def step(key, state):
-        key_move, key_accept = jax.random.split(key)
         x = state.position
-        y = x - step_size * state.grad + noise_scale * jax.random.normal(key_move, x.shape, x.dtype)
+        xi, u = noise.normal_and_uniform(key, x.shape, x.dtype)
+        y = x - step_size * state.grad + noise_scale * xi
         v_y, g_y = value_and_grad(y)
         log_ratio = (state.potential - v_y) / temperature + log_q(x, y, g_y) - log_q(y, x, state.grad)
-        accept = jnp.log(jax.random.uniform(key_accept, dtype=x.dtype)) < log_ratio
+        accept = jnp.log(u) < log_ratio
         keep = lambda new, old: jnp.where(accept, new, old)  # noqa: E731
         return MALAState(keep(y, x), keep(v_y, state.potential), keep(g_y, state.grad),
                          state.n_accepted + accept.astype(jnp.int32))

@@ -5,6 +5,7 @@ from typing import NamedTuple
 
 import jax
 
+from . import noise
 from .base import Kernel, positive
 
 
@@ -25,6 +26,6 @@ def random_walk(scale: float) -> Kernel:
 
     def step(key, state):
         x = state.position
-        return RandomWalkState(x + scale * jax.random.normal(key, x.shape, x.dtype))
+        return RandomWalkState(x + scale * noise.normal(key, x.shape, x.dtype))
 
     return Kernel(init, step, "random_walk", {"scale": scale}, scale**2)

@@ -1,0 +1,137 @@
+"""The ``stabsim`` command line: list, run and show scenarios.
+
+    stabsim list
+    stabsim run SCENARIO [--set key=value ...] [--chains N] [--steps T] [--seed S]
+                         [--out DIR] [--x64] [--no-progress]
+    stabsim show DIR
+
+Bad input (an unknown scenario, a malformed --set) prints one line and exits
+with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+DEFAULT_CHAINS = 20_000
+DEFAULT_STEPS = 200_000
+
+
+class UsageError(Exception):
+    """A user error reported as one line with exit status 2."""
+
+
+def _scenarios() -> dict:
+    import scenarios
+    return scenarios.available()
+
+
+def _parse_settings(pairs, defaults: dict) -> dict:
+    """Turn ``key=value`` strings into settings typed like their defaults."""
+    settings = {}
+    for pair in pairs or []:
+        key, sep, text = pair.partition("=")
+        if not sep:
+            raise UsageError(f"--set expects key=value, got {pair!r}")
+        if key not in defaults:
+            raise UsageError(f"--set: unknown setting {key!r}; known: {', '.join(defaults) or 'none'}")
+        default = defaults[key]
+        try:
+            if isinstance(default, bool):
+                if text.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError
+                value = text.lower() in ("true", "1")
+            else:
+                value = type(default)(text)
+        except ValueError:
+            raise UsageError(f"--set {key}: expected {type(default).__name__}, got {text!r}") from None
+        settings[key] = value
+    return settings
+
+
+def _enable_compilation_cache():
+    """Reuse compiled blocks across runs (``STABSIM_NO_CACHE=1`` turns this off)."""
+    if os.environ.get("STABSIM_NO_CACHE"):
+        return
+    import jax
+    cache = Path(os.environ.get("STABSIM_CACHE", Path.home() / ".cache" / "stabsim" / "jax"))
+    jax.config.update("jax_compilation_cache_dir", str(cache))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+
+
+def cmd_list(args):
+    for name, module in _scenarios().items():
+        print(f"{name:<16} {module.SUMMARY}")
+
+
+def cmd_run(args):
+    found = _scenarios()
+    if args.scenario not in found:
+        raise UsageError(f"unknown scenario {args.scenario!r}; known: {', '.join(found)}")
+    module = found[args.scenario]
+    settings = _parse_settings(args.set, module.SETTINGS)
+    for name in ("chains", "steps"):
+        if getattr(args, name) <= 0:
+            raise UsageError(f"--{name} must be > 0")
+    out = Path(args.out or Path("runs") / f"{args.scenario}-{time.strftime('%Y%m%d-%H%M%S')}")
+    _enable_compilation_cache()
+    try:
+        summary = module.run(chains=args.chains, steps=args.steps, seed=args.seed, out=out,
+                             progress=not args.no_progress,
+                             precision="float64" if args.x64 else "float32", **settings)
+    except (ValueError, TypeError) as err:   # refused input, before any compilation
+        raise UsageError(f"{args.scenario}: {err}") from None
+    print((out / "report.md").read_text() if (out / "report.md").exists() else json.dumps(summary))
+    print(f"results in {out}")
+
+
+def cmd_show(args):
+    path = Path(args.directory)
+    for name in ("report.md", "result.json"):
+        if (path / name).is_file():
+            print((path / name).read_text())
+            return
+    raise UsageError(f"no report.md or result.json in {path}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stabsim", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the scenarios").set_defaults(func=cmd_list)
+    run = sub.add_parser("run", help="run a scenario and write its results to a folder")
+    run.add_argument("scenario")
+    run.add_argument("--set", action="append", metavar="KEY=VALUE", help="change a scenario setting")
+    run.add_argument("--chains", type=int, default=DEFAULT_CHAINS, help=f"chains per race ({DEFAULT_CHAINS})")
+    run.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"step budget ({DEFAULT_STEPS})")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--out", help="output folder (default runs/<scenario>-<timestamp>)")
+    run.add_argument("--x64", action="store_true", help="float64 instead of float32")
+    run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.set_defaults(func=cmd_run)
+    show = sub.add_parser("show", help="print the report of a saved run")
+    show.add_argument("directory")
+    show.set_defaults(func=cmd_show)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except UsageError as err:
+        print(f"stabsim: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def run_scenario_script(name: str) -> None:
+    """Entry point for ``python scenarios/<name>.py [options]``."""
+    sys.exit(main(["run", name, *sys.argv[1:]]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
