@@ -46,6 +46,27 @@ def scalar_function(name: str, fn) -> Callable:
     return fn
 
 
+class LangevinParams(NamedTuple):
+    """Checked parameters shared by the Langevin-type kernels."""
+
+    potential: Callable
+    step_size: float
+    temperature: float
+    noise_scale: float      # sqrt(2 * step_size * temperature)
+
+    def as_dict(self) -> dict:
+        return {"potential": describe(self.potential), "step_size": self.step_size,
+                "temperature": self.temperature}
+
+
+def langevin_params(potential, step_size, temperature) -> LangevinParams:
+    """Refuse a non-callable potential or a step size / temperature that is not > 0."""
+    potential = scalar_function("potential", potential)
+    step_size = positive("step_size", step_size)
+    temperature = positive("temperature", temperature)
+    return LangevinParams(potential, step_size, temperature, math.sqrt(2 * step_size * temperature))
+
+
 def describe(fn) -> str:
     """A readable name for a user function, for result metadata."""
     return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)

@@ -6,13 +6,12 @@ Its stationary law approaches exp(-V/T) as step_size -> 0 (bias O(step_size)).
 """
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import jax
 
 from . import noise
-from .base import Kernel, describe, positive, scalar_function
+from .base import Kernel, langevin_params
 
 
 class LangevinState(NamedTuple):
@@ -21,11 +20,9 @@ class LangevinState(NamedTuple):
 
 def langevin(potential, step_size: float, temperature: float = 1.0) -> Kernel:
     """Unadjusted Langevin kernel; one step is time ``step_size`` of the diffusion."""
-    potential = scalar_function("potential", potential)
-    step_size = positive("step_size", step_size)
-    temperature = positive("temperature", temperature)
-    grad = jax.grad(potential)
-    noise_scale = math.sqrt(2 * step_size * temperature)
+    p = langevin_params(potential, step_size, temperature)
+    step_size, noise_scale = p.step_size, p.noise_scale
+    grad = jax.grad(p.potential)
 
     def init(position):
         return LangevinState(position)
@@ -35,5 +32,4 @@ def langevin(potential, step_size: float, temperature: float = 1.0) -> Kernel:
         xi = noise.normal(key, x.shape, x.dtype)
         return LangevinState(x - step_size * grad(x) + noise_scale * xi)
 
-    params = {"potential": describe(potential), "step_size": step_size, "temperature": temperature}
-    return Kernel(init, step, "langevin", params, noise_scale**2)
+    return Kernel(init, step, "langevin", p.as_dict(), noise_scale**2)

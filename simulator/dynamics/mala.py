@@ -7,14 +7,13 @@ The chain leaves exp(-V/T) exactly invariant for every h > 0.
 """
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from . import noise
-from .base import Kernel, describe, positive, scalar_function
+from .base import Kernel, langevin_params
 
 
 class MALAState(NamedTuple):
@@ -26,11 +25,9 @@ class MALAState(NamedTuple):
 
 def mala(potential, step_size: float, temperature: float = 1.0) -> Kernel:
     """MALA kernel targeting exp(-V/T); the state counts accepted proposals."""
-    potential = scalar_function("potential", potential)
-    step_size = positive("step_size", step_size)
-    temperature = positive("temperature", temperature)
-    value_and_grad = jax.value_and_grad(potential)
-    noise_scale = math.sqrt(2 * step_size * temperature)
+    p = langevin_params(potential, step_size, temperature)
+    step_size, temperature, noise_scale = p.step_size, p.temperature, p.noise_scale
+    value_and_grad = jax.value_and_grad(p.potential)
 
     def init(position):
         v, g = value_and_grad(position)
@@ -52,7 +49,6 @@ def mala(potential, step_size: float, temperature: float = 1.0) -> Kernel:
         return MALAState(keep(y, x), keep(v_y, state.potential), keep(g_y, state.grad),
                          state.n_accepted + accept.astype(jnp.int32))
 
-    params = {"potential": describe(potential), "step_size": step_size, "temperature": temperature}
     # noise_variance=None: a rejected proposal is no Gaussian increment, so the
     # Brownian-bridge correction does not apply and race(bridge=True) refuses it.
-    return Kernel(init, step, "mala", params, None)
+    return Kernel(init, step, "mala", p.as_dict(), None)
