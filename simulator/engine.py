@@ -36,7 +36,7 @@ import numpy as np
 
 from . import inputs, streams
 from .bridge import crossing_probability
-from .outcomes import CENSORED, DIVERGED, EMPTY, RUNNING, TIE
+from .outcomes import CENSORED, DIVERGED, EMPTY, ESCAPED, RUNNING, TIE
 from .result import RaceResult
 from .targets import check_targets
 
@@ -75,7 +75,7 @@ class Lanes(NamedTuple):
     steps: jax.Array        # steps taken
 
 
-def _build_block(kernel, targets, *, batched, bridge, dtype):
+def _build_block(kernel, targets, *, batched, bridge, dtype, domain=None):
     """Return ``block(lanes, order, run, n_steps) -> lanes``: refill lanes per ``order``, then step.
 
     ``run`` (a ``RunArgs``) holds what varies between races of the same shape, so
@@ -89,9 +89,12 @@ def _build_block(kernel, targets, *, batched, bridge, dtype):
         return jnp.stack([jnp.asarray(t.residual(x), dtype) for t in targets])
 
     def classify(position, r, entered):
+        """Priority: diverged, then escaped (hits count inside the domain only), tie, hit."""
         finite = jnp.all(jnp.isfinite(position)) & jnp.all(jnp.isfinite(r))
         n_entered = jnp.sum(entered)
         code = jnp.where(n_entered > 1, TIE, jnp.where(n_entered == 1, jnp.argmax(entered), RUNNING))
+        if domain is not None:
+            code = jnp.where(domain(position), code, ESCAPED)
         return jnp.where(finite, code, DIVERGED).astype(jnp.int32)
 
     def fresh(chain, run):
@@ -161,6 +164,16 @@ def _build_block(kernel, targets, *, batched, bridge, dtype):
     return jax.jit(block, donate_argnums=0), empty
 
 
+def _check_domain(domain):
+    """A callable position -> bool, from a Frobenius ball or a function; None stays None."""
+    if domain is None or callable(domain):
+        return domain
+    if hasattr(domain, "contains") and getattr(domain, "kind", None) == "frobenius":
+        return domain.contains
+    raise TypeError("domain must be a Frobenius ball or a function position -> bool, "
+                    f"got {type(domain).__name__}")
+
+
 def default_batch_size(n_chains: int) -> int:
     """About n_chains / 8 lanes, clipped to [2^14, 2^18], and never more than n_chains."""
     return min(n_chains, max(MIN_DEFAULT_BATCH, min(MAX_DEFAULT_BATCH, n_chains // 8)))
@@ -178,7 +191,7 @@ def _progress_bar(n_chains: int, progress):
 def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0,
          bridge: bool = False, precision: str = "float32", block_size: int = DEFAULT_BLOCK_SIZE,
          batch_size: int | None = None, compaction="auto", start_batched: bool | None = None,
-         progress: bool | None = None) -> RaceResult:
+         domain=None, progress: bool | None = None) -> RaceResult:
     """Run ``n_chains`` independent chains until each first enters one of ``targets``.
 
     Args:
@@ -203,6 +216,9 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
         start_batched: None infers it: ``start`` is a batch exactly when its
             leading axis has length ``n_chains``; pass False for a shared
             position whose first axis happens to equal ``n_chains``.
+        domain: optional region the chains must stay in: a Frobenius ball
+            (``sim.groups.frobenius_ball``) or a pure function position -> bool.
+            A chain outside it ends ``escaped``; a hit counts only inside it.
         progress: False hides the bar; None/True shows it once a run lasts 2 s.
 
     Returns:
@@ -230,6 +246,7 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
     if bridge and not any(t.distance for t in targets):
         raise ValueError("bridge=True but no target has distance=True")
 
+    domain_fn = _check_domain(domain)
     x64 = jax.enable_x64(True) if precision == "float64" else contextlib.nullcontext()
     # The streams are defined with JAX's default (partitionable) threefry; pinning it
     # keeps them independent of a user's global setting.
@@ -238,8 +255,11 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
         start, batched = inputs.resolve_start(start, n_chains, start_batched, dtype)
         position = jax.ShapeDtypeStruct(start.shape[1:] if batched else start.shape, dtype)
         inputs.check_shapes(kernel, targets, position)
+        if domain_fn is not None:
+            inputs.check_predicate("domain", domain_fn, position)
 
-        block, empty = _build_block(kernel, targets, batched=batched, bridge=bridge, dtype=dtype)
+        block, empty = _build_block(kernel, targets, batched=batched, bridge=bridge, dtype=dtype,
+                                    domain=domain_fn)
         args = RunArgs(jnp.asarray(start), jnp.asarray(seed, jnp.uint32), jnp.asarray(max_steps, jnp.int32))
         run = _HostLoop(block, empty, args, n_chains, max_steps, block_size, batch_size,
                         compaction, _progress_bar(n_chains, progress))
@@ -252,6 +272,8 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
         "n_chains": n_chains, "max_steps": max_steps, "seed": seed, "bridge": bridge,
         "precision": precision, "block_size": block_size, "batch_size": batch_size,
         "compaction": compaction, "noise_variance": kernel.noise_variance,
+        "domain": None if domain is None else (domain.describe() if hasattr(domain, "describe")
+                                               else getattr(domain, "__name__", repr(domain))),
         "jax_version": jax.__version__, "device": str(jax.devices()[0]),
     }
     ideal = int(run.stop_step.sum())

@@ -81,3 +81,15 @@ def check_shapes(kernel: Kernel, targets, position: jax.ShapeDtypeStruct) -> Non
     if new.position.shape != position.shape:
         raise ValueError(f"kernel {kernel.name!r} changed the position shape from {position.shape} "
                          f"to {new.position.shape}; check the potential")
+
+
+def check_predicate(name: str, fn, position: jax.ShapeDtypeStruct) -> None:
+    """``fn(position)`` must trace to a scalar (bool or number)."""
+    try:
+        out = jax.eval_shape(fn, position)
+    except Exception as err:
+        raise ValueError(f"{name} cannot be evaluated on a position of shape {position.shape}: "
+                         f"{type(err).__name__}: {err}") from err
+    if getattr(out, "shape", None) != ():
+        raise ValueError(f"{name} must return a scalar for one position, got shape "
+                         f"{getattr(out, 'shape', type(out).__name__)}")

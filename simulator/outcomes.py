@@ -11,16 +11,18 @@ code  label      meaning
  -2   tie        two or more targets entered at the same step
  -3   diverged   non-finite position or residual; never counted as a hit
  -4   censored   still running after ``max_steps`` steps
- -5   empty      internal: a lane that holds no chain
+ -5   escaped    left the race's ``domain`` (e.g. the ball B_r) before any hit
+ -6   empty      internal: a lane that holds no chain
 ====  =========  ==========================================================
 """
 RUNNING = -1
 TIE = -2
 DIVERGED = -3
 CENSORED = -4
-EMPTY = -5
+ESCAPED = -5
+EMPTY = -6
 
-ENGINE_LABELS = {TIE: "tie", DIVERGED: "diverged", CENSORED: "censored"}
+ENGINE_LABELS = {TIE: "tie", ESCAPED: "escaped", DIVERGED: "diverged", CENSORED: "censored"}
 
 
 def labels(target_names) -> dict[int, str]:

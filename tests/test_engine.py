@@ -53,7 +53,7 @@ def test_seed_changes_outcomes():
 def test_counts_cover_every_chain_and_codes_are_documented():
     result = small_race(1_000, max_steps=60)
     counts = result.counts
-    assert list(counts) == ["inner", "outer", "tie", "diverged", "censored"]
+    assert list(counts) == ["inner", "outer", "tie", "escaped", "diverged", "censored"]
     assert sum(counts.values()) == 1_000
     assert counts["censored"] > 0 and counts["inner"] > 0
     censored = result.outcome == outcomes.CENSORED

@@ -1,0 +1,156 @@
+"""Balls in a matrix group and Haar-uniform sampling inside them.
+
+Both kinds are left translates of a neighbourhood of the identity, so every
+centre gives the same (left) Haar volume:
+
+* Frobenius ball  {g : ||g0^-1 g - I||_F <= r},  r < 1;
+* log ball        g0 . exp{X in the Lie algebra : ||X||_F <= r}.
+
+Sampling draws proposals h near I with a known density and weights them by
+the left Haar density there (importance sampling); ``sample`` turns the
+weights into exact Haar-uniform draws by rejection.
+
+* GL(n), Aff(n), Frobenius ball: h = I + X, X uniform in the ball of the
+  free entries; weight = Haar density of h in entry coordinates.
+* exponential coordinates (log balls, and Frobenius balls of SL, SO, O):
+  h = exp(X), X uniform in an algebra ball; weight = |det phi(ad_X)| with
+  phi(z) = (1 - e^(-z))/z, the left Haar density in exponential coordinates
+  (for gl(n): prod_{i<j} [sinh(d_ij/2)/(d_ij/2)]^2 over eigenvalue
+  differences d_ij). A Frobenius ball of radius r lies inside the log ball of
+  radius -log(1 - r), since ||log(I + Y)|| <= -log(1 - ||Y||).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import jax.numpy as jnp
+import numpy as np
+
+from .lie import MatrixGroup
+
+
+@dataclass(frozen=True, eq=False)
+class Ball:
+    group: MatrixGroup
+    radius: float
+    center: np.ndarray = field(repr=False)
+    kind: str                      # "frobenius" or "log"
+
+    def contains(self, g):
+        """Membership of one matrix g (JAX, usable inside kernels). Frobenius balls only."""
+        if self.kind != "frobenius":
+            raise ValueError("contains() is implemented for Frobenius balls only")
+        inverse = jnp.asarray(np.linalg.inv(self.center), g.dtype)
+        return jnp.linalg.norm(inverse @ g - jnp.eye(self.group.size, dtype=g.dtype)) <= self.radius
+
+    def describe(self) -> dict:
+        return {"kind": self.kind, "radius": self.radius, "group": self.group.name,
+                "center": self.center.tolist()}
+
+
+def _ball(group, radius, center, kind, max_radius=math.inf) -> Ball:
+    if not isinstance(group, MatrixGroup):
+        raise TypeError(f"group must be a sim.groups group, got {type(group).__name__}")
+    radius = float(radius)
+    if not 0 < radius < max_radius:
+        raise ValueError(f"radius must be in (0, {max_radius}), got {radius}")
+    center = np.eye(group.size) if center is None else np.asarray(center, dtype=float)
+    if center.shape != (group.size, group.size) or not group.contains(center, tol=1e-4):
+        raise ValueError(f"center must be an element of {group.name} of shape "
+                         f"{(group.size, group.size)}")
+    return Ball(group, radius, center, kind)
+
+
+def frobenius_ball(group: MatrixGroup, radius: float, center=None) -> Ball:
+    """{g : ||center^-1 g - I||_F <= radius}, radius < 1 (identity centre by default)."""
+    return _ball(group, radius, center, "frobenius", max_radius=1.0)
+
+
+def log_ball(group: MatrixGroup, radius: float, center=None) -> Ball:
+    """center . exp{X : ||X||_F <= radius} (identity centre by default)."""
+    return _ball(group, radius, center, "log")
+
+
+def lebesgue_ball_volume(d: int, r: float) -> float:
+    """Volume of the Euclidean d-ball of radius r: pi^(d/2) r^d / Gamma(d/2 + 1)."""
+    return math.pi ** (d / 2) * r**d / math.gamma(d / 2 + 1)
+
+
+def _uniform_in_ball(rng, n, d, r):
+    z = rng.standard_normal((n, d))
+    z /= np.linalg.norm(z, axis=1, keepdims=True)
+    return z * (r * rng.random(n) ** (1.0 / d))[:, None]
+
+
+def _structure_constants(group):
+    """C[i, k] = coordinates of [B_i, B_k]."""
+    B = group.basis
+    brackets = np.einsum("iab,kbc->ikac", B, B) - np.einsum("kab,ibc->ikac", B, B)
+    return np.einsum("ikac,jac->ikj", brackets, B)
+
+
+def exp_jacobian(group: MatrixGroup, coefficients) -> np.ndarray:
+    """|det phi(ad_X)|, phi(z) = (1 - e^-z)/z: left Haar density at exp(X), X = sum c_i B_i."""
+    c = np.atleast_2d(coefficients)
+    ad = np.einsum("ni,ikj->njk", c, _structure_constants(group))
+    lam = np.linalg.eigvals(ad)
+    small = np.abs(lam) < 1e-6
+    safe = np.where(small, 1.0, lam)
+    phi = np.where(small, 1 - lam / 2 + lam**2 / 6, -np.expm1(-safe) / safe)
+    return np.abs(np.prod(phi, axis=-1)).real
+
+
+def _exp(group, X):
+    return np.asarray(group.exp(jnp.asarray(X)), dtype=float)
+
+
+def proposals(ball: Ball, n: int, rng) -> tuple[np.ndarray, np.ndarray, float]:
+    """n proposals g in the ball with Haar weights w: E[w f(g)] * volume = integral of f dHaar.
+
+    Returns (g, w, proposal_volume): the integral over the ball of f d(left Haar)
+    is proposal_volume * E[w f(g)], with proposal_volume the Lebesgue volume of
+    the coordinate ball the proposals are uniform in.
+    """
+    G, r = ball.group, ball.radius
+    if ball.kind == "frobenius" and G.kind in ("GL", "Aff"):
+        c = _uniform_in_ball(rng, n, G.dim, r)
+        h = np.eye(G.size) + np.einsum("ni,iab->nab", c, G.basis)
+        w = np.exp(np.asarray(G.log_haar_density(jnp.asarray(h)), dtype=float))
+        volume = lebesgue_ball_volume(G.dim, r)
+    else:
+        R = -math.log1p(-r) if ball.kind == "frobenius" else r
+        c = _uniform_in_ball(rng, n, G.dim, R)
+        h = _exp(G, np.einsum("ni,iab->nab", c, G.basis))
+        w = exp_jacobian(G, c)
+        if ball.kind == "frobenius":
+            w = w * (np.linalg.norm(h - np.eye(G.size), axis=(1, 2)) <= r)
+        volume = lebesgue_ball_volume(G.dim, R)
+    return ball.center @ h, w, volume
+
+
+def weight_bound(ball: Ball) -> float:
+    """An upper bound on the proposal weights, for rejection sampling."""
+    G, r = ball.group, ball.radius
+    if ball.kind == "frobenius" and G.kind == "GL":
+        return (1 - r) ** (-G.n * G.n)
+    if ball.kind == "frobenius" and G.kind == "Aff":
+        return (1 - r) ** (-G.n * (G.n + 1))
+    if G.compact:
+        return 1.0          # |sin(y/2)/(y/2)| <= 1
+    R = -math.log1p(-r) if ball.kind == "frobenius" else r
+    return ((math.exp(2 * R) - 1) / (2 * R)) ** G.dim    # |eig ad_X| <= 2 ||X||_F
+
+
+def sample(ball: Ball, n: int, seed: int = 0) -> np.ndarray:
+    """n Haar-uniform elements of the ball, (n, size, size), by rejection."""
+    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+        raise ValueError(f"n must be an int > 0, got {n!r}")
+    rng = np.random.default_rng(seed)
+    bound, out, have = weight_bound(ball), [], 0
+    while have < n:
+        g, w, _ = proposals(ball, max(1024, 2 * (n - have)), rng)
+        keep = rng.random(len(w)) * bound < w
+        out.append(g[keep])
+        have += int(keep.sum())
+    return np.concatenate(out)[:n]
