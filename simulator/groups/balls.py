@@ -129,13 +129,24 @@ def proposals(ball: Ball, n: int, rng) -> tuple[np.ndarray, np.ndarray, float]:
     return ball.center @ h, w, volume
 
 
+def min_det_near_identity(n: int, r: float) -> float:
+    """A lower bound on |det(I + X)| over ||X||_F <= r < 1 (n x n).
+
+    n = 2 (exact): det(I + X) = (1 - s)^2 - t^2 at the minimiser, giving
+    (1 - r/sqrt2)^2 for r <= 1/sqrt2 and (1 - r^2)/2 beyond. Otherwise every
+    singular value of I + X is >= 1 - r, so |det| >= (1 - r)^n.
+    """
+    if n == 2:
+        return (1 - r / math.sqrt(2)) ** 2 if r <= 1 / math.sqrt(2) else (1 - r * r) / 2
+    return (1 - r) ** n
+
+
 def weight_bound(ball: Ball) -> float:
     """An upper bound on the proposal weights, for rejection sampling."""
     G, r = ball.group, ball.radius
-    if ball.kind == "frobenius" and G.kind == "GL":
-        return (1 - r) ** (-G.n * G.n)
-    if ball.kind == "frobenius" and G.kind == "Aff":
-        return (1 - r) ** (-G.n * (G.n + 1))
+    if ball.kind == "frobenius" and G.kind in ("GL", "Aff"):
+        power = G.n if G.kind == "GL" else G.n + 1      # |det A|^-power, see lie.log_haar_density
+        return min_det_near_identity(G.n, r) ** (-power)
     if G.compact:
         return 1.0          # |sin(y/2)/(y/2)| <= 1
     R = -math.log1p(-r) if ball.kind == "frobenius" else r
@@ -147,10 +158,13 @@ def sample(ball: Ball, n: int, seed: int = 0) -> np.ndarray:
     if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
         raise ValueError(f"n must be an int > 0, got {n!r}")
     rng = np.random.default_rng(seed)
-    bound, out, have = weight_bound(ball), [], 0
+    bound, out, have, acceptance = weight_bound(ball), [], 0, 0.5
     while have < n:
-        g, w, _ = proposals(ball, max(1024, 2 * (n - have)), rng)
+        # proposals sized from the acceptance seen so far, in bounded batches
+        size = int(min(2**20, max(1024, 1.2 * (n - have) / acceptance)))
+        g, w, _ = proposals(ball, size, rng)
         keep = rng.random(len(w)) * bound < w
         out.append(g[keep])
         have += int(keep.sum())
+        acceptance = max(float(keep.mean()), 1e-4)
     return np.concatenate(out)[:n]
