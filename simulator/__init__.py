@@ -4,7 +4,7 @@
     result = sim.race(sim.dynamics.random_walk(0.05), [sim.Target(...), ...],
                       start=..., n_chains=10_000, max_steps=100_000, seed=0)
 """
-from . import dynamics, figures, groups, outcomes, stats, volumes
+from . import dynamics, figures, groups, outcomes, predictions, stats, volumes
 from .engine import race
 from .result import RaceResult, load_result
 from .stats import Estimate
@@ -15,5 +15,5 @@ from .volumes import haar_volume, haar_volume_ratio
 __version__ = "0.1.0"
 
 __all__ = ["race", "Target", "RaceResult", "load_result", "Estimate", "dynamics", "stats",
-           "outcomes", "groups", "figures", "volumes", "stabilizer", "stabilizer_dimension",
+           "outcomes", "predictions", "groups", "figures", "volumes", "stabilizer", "stabilizer_dimension",
            "orbit_dimension", "haar_volume", "haar_volume_ratio", "__version__"]

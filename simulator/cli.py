@@ -19,6 +19,7 @@ from pathlib import Path
 
 DEFAULT_CHAINS = 20_000
 DEFAULT_STEPS = 200_000
+DEFAULTS = {"chains": DEFAULT_CHAINS, "steps": DEFAULT_STEPS}
 
 
 class UsageError(Exception):
@@ -75,6 +76,8 @@ def cmd_run(args):
     module = found[args.scenario]
     settings = _parse_settings(args.set, module.SETTINGS)
     for name in ("chains", "steps"):
+        if getattr(args, name) is None:       # the scenario's own default, else the global one
+            setattr(args, name, getattr(module, f"DEFAULT_{name.upper()}", DEFAULTS[name]))
         if getattr(args, name) <= 0:
             raise UsageError(f"--{name} must be > 0")
     out = Path(args.out or Path("runs") / f"{args.scenario}-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -105,8 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a scenario and write its results to a folder")
     run.add_argument("scenario")
     run.add_argument("--set", action="append", metavar="KEY=VALUE", help="change a scenario setting")
-    run.add_argument("--chains", type=int, default=DEFAULT_CHAINS, help=f"chains per race ({DEFAULT_CHAINS})")
-    run.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"step budget ({DEFAULT_STEPS})")
+    run.add_argument("--chains", type=int, help=f"chains per race (scenario default, else {DEFAULT_CHAINS})")
+    run.add_argument("--steps", type=int, help=f"step budget (scenario default, else {DEFAULT_STEPS})")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--out", help="output folder (default runs/<scenario>-<timestamp>)")
     run.add_argument("--x64", action="store_true", help="float64 instead of float32")

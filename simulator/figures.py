@@ -15,8 +15,14 @@ Closed forms for the linear action of g (n x n):
   frame where the ellipse is a circle. It is not the Hausdorff distance d_H but
   d_H / ||A|| <= r <= ||A^-1|| d_H.
 * sphere S^2: max_i |sigma_i(g) - 1|.
-Every other figure (and every figure under an affine action) uses the
-symmetric Hausdorff distance between dense point clouds on g . f and f,
+* polygonal figures (square, rectangle, L-shape, cross, cube edges), under
+  any action: max over sample points x of the figure (vertices included) of
+  max(d(g x, f), d(x, g f)), with exact point-to-edge distances. This is the
+  Hausdorff distance with its sup taken over the samples; it is exact to first
+  order near the stabilizer (there the distance is |affine| along each edge and
+  peaks at a vertex) and never exceeds the true d_H.
+Finite point sets (and the closed-form figures under an affine action) use
+the symmetric Hausdorff distance between point clouds on g . f and f,
 sampled so that the figure's own symmetries map the cloud onto itself.
 
 For the stabilizer's Lie algebra (``simulator.stabilizers``) a figure also
@@ -40,6 +46,8 @@ class Figure:
     linear_residual: Callable | None = field(default=None, repr=False)  # closed form, linear g
     tangents: tuple = field(default=(), repr=False)   # (points (k, n), normals (k, n))
     fixed: np.ndarray | None = field(default=None, repr=False)        # (j, n) fixed points
+    edges: np.ndarray | None = field(default=None, repr=False)        # (E, 2, n) for polylines
+    symmetries: np.ndarray | None = field(default=None, repr=False)   # (s, n, n) known elements of a finite S_f
 
     def residual_for(self, group=None) -> Callable:
         """The residual g -> d(g . f, f) for elements of ``group`` (linear GL-type by default)."""
@@ -49,6 +57,15 @@ class Figure:
         if self.linear_residual is not None and not affine:
             return self.linear_residual
         cloud = jnp.asarray(self.points)
+        if self.edges is not None:
+            edges = jnp.asarray(self.edges)
+
+            def polyline_residual(g):
+                act = (lambda x: x @ g[: self.n, : self.n].T + g[: self.n, self.n]) if affine else \
+                      (lambda x: x @ g.T)
+                c, e = cloud.astype(g.dtype), edges.astype(g.dtype)
+                return jnp.maximum(distance_to_edges(act(c), e), distance_to_edges(c, act(e)))
+            return polyline_residual
 
         def residual(g):
             moved = cloud @ g[: self.n, : self.n].T
@@ -64,6 +81,16 @@ def hausdorff(a, b):
     return jnp.maximum(jnp.max(jnp.min(d, axis=1)), jnp.max(jnp.min(d, axis=0)))
 
 
+def distance_to_edges(points, edges):
+    """max over points (m, n) of the distance to the union of segments edges (E, 2, n)."""
+    a, b = edges[:, 0], edges[:, 1]
+    ab = b - a
+    p = points[:, None, :]
+    t = jnp.clip(jnp.sum((p - a) * ab, -1) / jnp.sum(ab * ab, -1), 0.0, 1.0)
+    d = jnp.sum((p - a - t[..., None] * ab) ** 2, -1)
+    return jnp.sqrt(jnp.max(jnp.min(d, axis=1)))
+
+
 def _point_to_segment(p, a, b):
     ab = b - a
     t = jnp.clip(jnp.dot(p - a, ab) / jnp.dot(ab, ab), 0.0, 1.0)
@@ -71,10 +98,11 @@ def _point_to_segment(p, a, b):
 
 
 def singular_values_2x2(g):
-    """(sigma_max, sigma_min) from ||g||_F^2 = s1^2 + s2^2 and |det g| = s1 s2."""
-    s = jnp.sum(g * g)
-    d = jnp.abs(g[0, 0] * g[1, 1] - g[0, 1] * g[1, 0])
-    plus, minus = jnp.sqrt(s + 2 * d), jnp.sqrt(jnp.maximum(s - 2 * d, 0.0))
+    """(sigma_max, sigma_min) of [[a, b], [c, d]] without cancellation: sigma_1 +- sigma_2 are
+    hypot(a + d, b - c) and hypot(a - d, b + c) (the larger is the sum)."""
+    a, b, c, d = g[0, 0], g[0, 1], g[1, 0], g[1, 1]
+    p, q = jnp.hypot(a + d, b - c), jnp.hypot(a - d, b + c)
+    plus, minus = jnp.maximum(p, q), jnp.minimum(p, q)
     return (plus + minus) / 2, (plus - minus) / 2
 
 
@@ -86,6 +114,7 @@ def _sigma_residual(g):
 
 
 def _polyline(vertices, per_edge, closed):
+    """(points, edges) of the polyline through the vertices; points include every vertex."""
     v = np.asarray(vertices, dtype=float)
     ends = np.roll(v, -1, axis=0) if closed else v[1:]
     starts = v if closed else v[:-1]
@@ -93,7 +122,19 @@ def _polyline(vertices, per_edge, closed):
     pts = [s + t[:, None] * (e - s) for s, e in zip(starts, ends)]
     if not closed:
         pts.append(v[-1:])
-    return np.concatenate(pts)
+    return np.concatenate(pts), np.stack([starts, ends], axis=1)
+
+
+def _dihedral(m: int, reflect: bool = True) -> np.ndarray:
+    """The rotations by 2 pi j / m (and the reflections across the x axis composed with them)."""
+    out = []
+    for j in range(m):
+        c, s = np.cos(2 * np.pi * j / m), np.sin(2 * np.pi * j / m)
+        rot = np.array([[c, -s], [s, c]])
+        out.append(rot)
+        if reflect:
+            out.append(rot @ np.diag([1.0, -1.0]))
+    return np.round(np.array(out), 12)
 
 
 def _perp(v):
@@ -150,22 +191,26 @@ def circle(n_points: int = 256) -> Figure:
     return ellipse(1.0, 1.0, n_points)
 
 
-def rectangle(a: float = 2.0, b: float = 1.0, per_edge: int = 32) -> Figure:
+def rectangle(a: float = 2.0, b: float = 1.0, per_edge: int = 8) -> Figure:
     """Outline of [-a/2, a/2] x [-b/2, b/2]; a = b gives the square."""
     v = np.array([[a, b], [-a, b], [-a, -b], [a, -b]]) / 2
     name = "square" if a == b else f"rectangle({a:g},{b:g})"
-    return Figure(name, 2, _polyline(v, per_edge, closed=True), fixed=v)
+    sym = _dihedral(4) if a == b else np.array([np.diag([sx, sy]) for sx in (1., -1.) for sy in (1., -1.)])
+    pts, edges = _polyline(v, per_edge, closed=True)
+    return Figure(name, 2, pts, fixed=v, edges=edges, symmetries=sym)
 
 
-def square(side: float = 2.0, per_edge: int = 32) -> Figure:
+def square(side: float = 2.0, per_edge: int = 8) -> Figure:
     """Outline of the square [-side/2, side/2]^2."""
     return rectangle(side, side, per_edge)
 
 
-def l_shape(a: float = 1.0, b: float = 1.0, per_edge: int = 32) -> Figure:
+def l_shape(a: float = 1.0, b: float = 1.0, per_edge: int = 8) -> Figure:
     """Two segments meeting at a right angle: (a, 0) - (0, 0) - (0, b)."""
     v = np.array([[a, 0.0], [0.0, 0.0], [0.0, b]])
-    return Figure("L-shape", 2, _polyline(v, per_edge, closed=False), fixed=v)
+    pts, edges = _polyline(v, per_edge, closed=False)
+    sym = np.array([np.eye(2), [[0.0, 1.0], [1.0, 0.0]]]) if a == b else np.eye(2)[None]
+    return Figure("L-shape", 2, pts, fixed=v, edges=edges, symmetries=sym)
 
 
 def cross(per_arm: int = 16) -> Figure:
@@ -173,7 +218,8 @@ def cross(per_arm: int = 16) -> Figure:
     t = np.linspace(-1, 1, 2 * per_arm + 1)[:, None]
     pts = np.concatenate([t * [1.0, 0.0], t * [0.0, 1.0]])
     ends = np.array([[1.0, 0], [-1, 0], [0, 1], [0, -1]])
-    return Figure("cross", 2, pts, fixed=ends)
+    edges = np.array([[[-1.0, 0], [1, 0]], [[0, -1.0], [0, 1]]])
+    return Figure("cross", 2, pts, fixed=ends, edges=edges, symmetries=_dihedral(4))
 
 
 def points(xy) -> Figure:
@@ -196,6 +242,6 @@ def cube(per_edge: int = 8) -> Figure:
     """The edges of the cube [-1, 1]^3."""
     corners = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=float)
     t = np.arange(per_edge)[:, None] / per_edge
-    edges = [a + t * (b - a) for a in corners for b in corners
-             if np.sum(np.abs(a - b)) == 2 and tuple(a) < tuple(b)]
-    return Figure("cube", 3, np.concatenate(edges + [corners]), fixed=corners)
+    pairs = [(a, b) for a in corners for b in corners if np.sum(np.abs(a - b)) == 2 and tuple(a) < tuple(b)]
+    pts = np.concatenate([a + t * (b - a) for a, b in pairs] + [corners])
+    return Figure("cube", 3, pts, fixed=corners, edges=np.array([[a, b] for a, b in pairs]))

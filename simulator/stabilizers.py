@@ -48,14 +48,21 @@ def constraint_matrix(group: MatrixGroup, figure: Figure) -> np.ndarray:
     return np.concatenate(rows) if rows else np.zeros((0, group.dim))
 
 
-def stabilizer_dimension(group: MatrixGroup, figure: Figure) -> int:
-    """dim of the stabilizer's Lie algebra, from the constraint matrix's null space."""
+def stabilizer_algebra(group: MatrixGroup, figure: Figure) -> np.ndarray:
+    """Orthonormal basis (k, size, size) of the stabilizer's Lie algebra: the null space of
+    the constraint matrix, mapped back from algebra coordinates."""
     m = constraint_matrix(group, figure)
     if m.size == 0:
-        return group.dim
-    s = np.linalg.svd(m, compute_uv=False)
+        return np.array(group.basis)
+    _, s, vt = np.linalg.svd(m)
     rank = int(np.sum(s > 1e-9 * max(1.0, s[0])))
-    return group.dim - rank
+    null = vt[rank:]                                   # (k, dim), orthonormal rows
+    return np.einsum("ki,iab->kab", null, group.basis)
+
+
+def stabilizer_dimension(group: MatrixGroup, figure: Figure) -> int:
+    """dim of the stabilizer's Lie algebra, from the constraint matrix's null space."""
+    return int(stabilizer_algebra(group, figure).shape[0])
 
 
 def orbit_dimension(group: MatrixGroup, figure: Figure) -> int:

@@ -103,6 +103,16 @@ def ratio(k_f: int, k_h: int, level: float = 0.95) -> Estimate:
     return Estimate(value, odds(low_p), odds(high_p))
 
 
+def ratio_of_estimates(a: Estimate, b: Estimate, level: float = 0.95) -> Estimate:
+    """a / b for two independent estimates: delta method on the log, se(log x) = (high - low) / (2 z x)."""
+    if not (a.value > 0 and b.value > 0):
+        return Estimate(math.nan, math.nan, math.nan)
+    z = _z(level)
+    se = math.hypot((a.high - a.low) / (2 * z * a.value), (b.high - b.low) / (2 * z * b.value))
+    value = a.value / b.value
+    return Estimate(value, value * math.exp(-z * se), value * math.exp(z * se))
+
+
 def cumulative_incidence(event_steps, n: int, steps=None, level: float = 0.95) -> CumulativeIncidence:
     """Empirical cumulative incidence of one cause among n chains with a common horizon.
 

@@ -28,8 +28,10 @@ from .targets import check_targets
 DEFAULT_BATCH = 2**18
 
 
-def _accumulate(ball: Ball, residuals, eps_grid, n_samples: int, seed: int, batch_size: int):
-    """Sums over samples of a_ie = w 1{r_i <= eps_e}, a^2 and a_ie a_je."""
+def _accumulate(ball: Ball, residuals, eps_grid, n_samples: int, seed: int, batch_size: int,
+                measure: str = "haar", weight_fn=None):
+    """Sums over samples of a_ie = w 1{r_i <= eps_e}, a^2, a_ie a_je, and the pairwise exclusive
+    sums x_ije = w 1{r_i <= eps_e < r_j} and x_ije^2 (sets a race of i and j ends in without a tie)."""
     if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples <= 0:
         raise ValueError(f"n_samples must be an int > 0, got {n_samples!r}")
     eps = np.asarray(eps_grid, dtype=float)
@@ -39,20 +41,28 @@ def _accumulate(ball: Ball, residuals, eps_grid, n_samples: int, seed: int, batc
     rng = np.random.default_rng(seed)
     k, e = len(residuals), len(eps)
     s1, s2, cross = np.zeros((k, e)), np.zeros((k, e)), np.zeros((k, k, e))
+    x1, x2 = np.zeros((k, k, e)), np.zeros((k, k, e))
     done, volume = 0, None
     while done < n_samples:
         m = min(batch_size, n_samples - done)
-        g, w, volume = proposals(ball, m, rng)
+        g, w, volume = proposals(ball, m, rng, measure)
+        if weight_fn is not None:
+            w = w * np.asarray(weight_fn(g, rng), dtype=float)
         r = np.asarray(evaluate(jnp.asarray(g, jnp.float32)), dtype=float)       # (m, k)
-        a = w[:, None, None] * (r[:, :, None] <= eps[None, None, :])              # (m, k, e)
+        inside = r[:, :, None] <= eps[None, None, :]                              # (m, k, e)
+        a = w[:, None, None] * inside
         s1 += a.sum(0)
         s2 += (a * a).sum(0)
         cross += np.einsum("mie,mje->ije", a, a)
+        outside = ~inside
+        x1 += np.einsum("mie,mje->ije", a, outside)
+        x2 += np.einsum("mie,mje->ije", a * a, outside)
         done += m
-    return s1, s2, cross, volume
+    return s1, s2, cross, (x1, x2), volume
 
 
-def _mean_estimate(s1, s2, n, scale, level):
+def mean_estimate(s1, s2, n, scale, level=0.95):
+    """scale * mean with a CLT interval, from the sums s1 = sum a_i and s2 = sum a_i^2 of n samples."""
     mean = s1 / n
     sd = math.sqrt(max(s2 / n - mean * mean, 0.0))
     half = _z(level) * sd / math.sqrt(n)
@@ -71,27 +81,36 @@ def _ratio_estimate(s1a, s2a, s1b, s2b, sab, n, level):
 
 
 def tube_volumes(ball: Ball, targets, eps_grid, n_samples: int, seed: int = 0,
-                 batch_size: int = DEFAULT_BATCH, level: float = 0.95) -> dict:
+                 batch_size: int = DEFAULT_BATCH, level: float = 0.95, measure: str = "haar",
+                 weight_fn=None) -> dict:
     """Haar volume of each target's eps-tube inside ``ball`` at every eps of the grid.
 
     Returns {"eps": [...], "volume": {name: [Estimate per eps]},
     "ratio": {(f, h): [Estimate per eps]}, "ball_volume": Estimate, "n_samples": N}.
     The targets' own eps are ignored; the grid is used instead.
+    ``measure="lebesgue"`` measures entry-coordinate volume instead (GL, Aff Frobenius balls);
+    ``weight_fn(g, rng) -> (m,)`` multiplies each sample's weight (e.g. an acceptance probability).
+    "exclusive_ratio" compares S_f^eps minus S_h^eps with S_h^eps minus S_f^eps: the sets in which
+    a race of f and h ends without a tie (they are disjoint, so their covariance is zero).
     """
     targets = check_targets(targets)
     residuals = [t.residual for t in targets] + [lambda g: jnp.zeros((), g.dtype)]  # ball itself
-    s1, s2, cross, volume = _accumulate(ball, residuals, eps_grid, n_samples, seed, batch_size)
+    s1, s2, cross, (x1, x2), volume = _accumulate(ball, residuals, eps_grid, n_samples, seed,
+                                                  batch_size, measure, weight_fn)
     names = [t.name for t in targets]
     out = {"eps": list(map(float, eps_grid)), "n_samples": n_samples,
-           "ball_volume": _mean_estimate(s1[-1, 0], s2[-1, 0], n_samples, volume, level),
-           "volume": {}, "ratio": {}}
+           "ball_volume": mean_estimate(s1[-1, 0], s2[-1, 0], n_samples, volume, level),
+           "volume": {}, "ratio": {}, "exclusive_ratio": {}}
     for i, name in enumerate(names):
-        out["volume"][name] = [_mean_estimate(s1[i, e], s2[i, e], n_samples, volume, level)
+        out["volume"][name] = [mean_estimate(s1[i, e], s2[i, e], n_samples, volume, level)
                                for e in range(len(eps_grid))]
         for j, other in enumerate(names):
             if i != j:
                 out["ratio"][(name, other)] = [
                     _ratio_estimate(s1[i, e], s2[i, e], s1[j, e], s2[j, e], cross[i, j, e],
+                                    n_samples, level) for e in range(len(eps_grid))]
+                out["exclusive_ratio"][(name, other)] = [
+                    _ratio_estimate(x1[i, j, e], x2[i, j, e], x1[j, i, e], x2[j, i, e], 0.0,
                                     n_samples, level) for e in range(len(eps_grid))]
     return out
 

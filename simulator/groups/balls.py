@@ -83,17 +83,21 @@ def _uniform_in_ball(rng, n, d, r):
     return z * (r * rng.random(n) ** (1.0 / d))[:, None]
 
 
-def _structure_constants(group):
-    """C[i, k] = coordinates of [B_i, B_k]."""
-    B = group.basis
+def structure_constants(basis) -> np.ndarray:
+    """C[i, k] = coordinates of [B_i, B_k] in the orthonormal basis B (a subalgebra's basis works)."""
+    B = np.asarray(basis, dtype=float)
     brackets = np.einsum("iab,kbc->ikac", B, B) - np.einsum("kab,ibc->ikac", B, B)
     return np.einsum("ikac,jac->ikj", brackets, B)
 
 
-def exp_jacobian(group: MatrixGroup, coefficients) -> np.ndarray:
-    """|det phi(ad_X)|, phi(z) = (1 - e^-z)/z: left Haar density at exp(X), X = sum c_i B_i."""
+def exp_jacobian(group, coefficients) -> np.ndarray:
+    """|det phi(ad_X)|, phi(z) = (1 - e^-z)/z: left Haar density at exp(X), X = sum c_i B_i.
+
+    ``group`` is a MatrixGroup or the orthonormal basis (k, size, size) of a Lie subalgebra.
+    """
+    basis = group.basis if isinstance(group, MatrixGroup) else group
     c = np.atleast_2d(coefficients)
-    ad = np.einsum("ni,ikj->njk", c, _structure_constants(group))
+    ad = np.einsum("ni,ikj->njk", c, structure_constants(basis))
     lam = np.linalg.eigvals(ad)
     small = np.abs(lam) < 1e-6
     safe = np.where(small, 1.0, lam)
@@ -105,17 +109,27 @@ def _exp(group, X):
     return np.asarray(group.exp(jnp.asarray(X)), dtype=float)
 
 
-def proposals(ball: Ball, n: int, rng) -> tuple[np.ndarray, np.ndarray, float]:
+def proposals(ball: Ball, n: int, rng, measure: str = "haar") -> tuple[np.ndarray, np.ndarray, float]:
     """n proposals g in the ball with Haar weights w: E[w f(g)] * volume = integral of f dHaar.
 
     Returns (g, w, proposal_volume): the integral over the ball of f d(left Haar)
     is proposal_volume * E[w f(g)], with proposal_volume the Lebesgue volume of
-    the coordinate ball the proposals are uniform in.
+    the coordinate ball the proposals are uniform in. ``measure="lebesgue"``
+    (GL and Aff Frobenius balls) gives entry-coordinate Lebesgue measure instead.
     """
     G, r = ball.group, ball.radius
+    if measure not in ("haar", "lebesgue"):
+        raise ValueError(f"measure must be 'haar' or 'lebesgue', got {measure!r}")
+    if measure == "lebesgue" and not (ball.kind == "frobenius" and G.kind in ("GL", "Aff")):
+        raise ValueError("measure='lebesgue' needs a Frobenius ball in GL(n) or Aff(n)")
     if ball.kind == "frobenius" and G.kind in ("GL", "Aff"):
         c = _uniform_in_ball(rng, n, G.dim, r)
         h = np.eye(G.size) + np.einsum("ni,iab->nab", c, G.basis)
+        g = ball.center @ h
+        if measure == "lebesgue":     # d(g0 h) = |det g0|^(size of a column block) dh
+            n_rows = G.n
+            return g, np.full(n, abs(np.linalg.det(ball.center[:n_rows, :n_rows])) ** G.size), \
+                lebesgue_ball_volume(G.dim, r)
         w = np.exp(np.asarray(G.log_haar_density(jnp.asarray(h)), dtype=float))
         volume = lebesgue_ball_volume(G.dim, r)
     else:

@@ -1,0 +1,367 @@
+"""GL(2) shapes: does a random walk in GL(2) hit the bigger stabilizer first?
+
+Question (Paul & Venkatasubramanian 2015, section 2.3): a walk in GL(2, R)
+races to the eps-stabilizers S_f^eps and S_h^eps of two figures. Do the
+odds P(f first) / P(h first) follow the Haar-volume ratio
+mu(B ∩ S_f^eps) / mu(B ∩ S_h^eps), as the volume argument says, or the
+capacity law that governs small targets of a diffusion?
+
+Setup. Ball B = {||g0^-1 g - I||_F <= 0.5}, g0 = [[1.2, 0.2], [0.1, 0.9]]
+(it contains I, where all stabilizers meet). Chains start Haar-uniform in B,
+outside both tubes, and walk confined to B (moves that leave it are
+rejected). Walks: the group walk g exp(scale Z) (Haar-invariant) and the
+entry walk g + scale Z (Lebesgue-invariant). Regimes: "jump" (scale 0.3 >>
+eps) and "diffusive" (scale = eps / 5).
+
+Predictions per row (simulator.predictions): the Haar-volume ratio (Monte
+Carlo); the flux law, the ratio of the invariant measure of each tube (less
+the other tube: landing in both is a tie) times the chance a step from it
+stays in B (for jumps); the capacity law,
+Cap_f / Cap_h from the tubes' cross-sections (for diffusion). Stabilizer
+dimensions come from the Lie algebra and, independently, from the
+tube-volume slope k = 4 - d log vol / d log eps.
+
+Run alone: ``python scenarios/gl2_shapes.py --set quick=true``.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+import simulator as sim
+from simulator import figures, groups, predictions, stats, volumes
+
+NAME = "gl2-shapes"
+SUMMARY = "GL(2) walks race to stabilizers of shapes: odds vs Haar-volume, flux and capacity laws"
+DEFAULT_CHAINS = 1000
+DEFAULT_STEPS = 50_000
+SETTINGS = {
+    "quick": False,
+    "eps": "0.1,0.05,0.025",
+    "pairs": "segment:circle,segment:ellipse,circle:ellipse,segment:square,line:circle",
+    "walks": "group,entry",
+    "regimes": "jump,diffusive",
+    "jump_scale": 0.3,
+    "diffusive_divisor": 5.0,
+    "radius": 0.5,
+    "volume_samples": 2_000_000,
+    "geometry_points": 4000,
+}
+CENTER = np.array([[1.2, 0.2], [0.1, 0.9]])
+QUICK = {"eps": "0.1", "pairs": "segment:circle,line:circle", "volume_samples": 200_000,
+         "geometry_points": 500, "chains": 200, "steps": 4000}
+DIMENSION_EPS = (0.1, 0.05, 0.025)
+FIGURES = {"segment": figures.segment, "circle": figures.circle, "ellipse": lambda: figures.ellipse(2.0, 1.0),
+           "square": figures.square, "line": figures.line}
+METRIC = {"group": "haar", "entry": "entry"}
+MEASURE = {"group": "haar", "entry": "lebesgue"}
+
+
+def _csv(text, cast=str):
+    return [cast(v) for v in str(text).split(",") if v.strip()]
+
+
+def _parse(settings: dict):
+    eps = _csv(settings["eps"], float)
+    if not eps or any(not 0 < e < 1 for e in eps):
+        raise ValueError(f"eps must be values in (0, 1), got {settings['eps']!r}")
+    pairs = [tuple(p.split(":")) for p in _csv(settings["pairs"])]
+    for pair in pairs:
+        if len(pair) != 2 or any(name not in FIGURES for name in pair) or pair[0] == pair[1]:
+            raise ValueError(f"pairs must be f:h with f != h among {sorted(FIGURES)}, got {pair!r}")
+    walks, regimes = _csv(settings["walks"]), _csv(settings["regimes"])
+    if not walks or any(w not in METRIC for w in walks):
+        raise ValueError(f"walks must be among {sorted(METRIC)}, got {settings['walks']!r}")
+    if not regimes or any(r not in ("jump", "diffusive") for r in regimes):
+        raise ValueError(f"regimes must be among jump, diffusive, got {settings['regimes']!r}")
+    return eps, pairs, walks, regimes
+
+
+def _kernel(walk, scale, ball):
+    inner = sim.dynamics.group_walk(ball.group, scale) if walk == "group" else sim.dynamics.entry_walk(scale)
+    return sim.dynamics.confine(inner, ball)
+
+
+def _start(ball, residuals, eps, n, seed):
+    """n Haar-uniform points of the ball that lie outside every tube."""
+    found, batch = [], 0
+    while sum(map(len, found)) < n:
+        g = ball.group.sample(ball, 2 * n, seed=seed + 7919 * batch)
+        outside = np.all([np.asarray(r(g)) > eps for r in residuals], axis=0)
+        found.append(g[outside])
+        batch += 1
+    return np.concatenate(found)[:n]
+
+
+def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="float32", **settings) -> dict:
+    settings = {**SETTINGS, **settings}
+    if settings["quick"]:
+        settings.update({k: v for k, v in QUICK.items() if k not in ("chains", "steps")})
+        chains, steps = min(chains, QUICK["chains"]), min(steps, QUICK["steps"])
+    eps_grid, pairs, walks, regimes = _parse(settings)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    G = groups.GL(2)
+    ball = groups.frobenius_ball(G, settings["radius"], center=CENTER)
+    names = sorted({name for pair in pairs for name in pair})
+    figs = {name: FIGURES[name]() for name in names}
+    targets = {name: sim.stabilizer(fig, 0.1) for name, fig in figs.items()}
+    residual = {name: _batched(t.residual) for name, t in targets.items()}
+
+    # --- theory: dimensions, Haar volumes, flux and capacity ---------------------------------
+    volume_eps = sorted(set(eps_grid) | set(DIMENSION_EPS), reverse=True)
+    n_mc = int(settings["volume_samples"])
+    haar = volumes.tube_volumes(ball, list(targets.values()), volume_eps, n_mc, seed=seed + 1)
+    dimension = {}
+    for name, fig in figs.items():
+        vols = [haar["volume"][targets[name].name][volume_eps.index(e)] for e in DIMENSION_EPS]
+        slope = volumes.fit_power(DIMENSION_EPS, vols)
+        dimension[name] = {"analytic": sim.stabilizer_dimension(G, fig),
+                           "numeric": G.dim - slope.value,
+                           "numeric_interval": [G.dim - slope.high, G.dim - slope.low]}
+    geometry, flux = {}, {}
+    for walk in walks:
+        geometry[walk] = {name: predictions.tube_geometry(G, fig, ball, METRIC[walk],
+                                                          n_points=int(settings["geometry_points"]), seed=seed + 2)
+                          for name, fig in figs.items()}
+        accept = predictions.acceptance_weight(walk, settings["jump_scale"], ball)
+        flux[walk] = volumes.tube_volumes(ball, list(targets.values()), volume_eps, n_mc, seed=seed + 3,
+                                          measure=MEASURE[walk], weight_fn=accept)
+
+    # --- races ------------------------------------------------------------------------------------
+    rows = []
+    for f, h in pairs:
+        tf, th = targets[f].name, targets[h].name
+        for walk in walks:
+            for regime in regimes:
+                for eps in eps_grid:
+                    scale = settings["jump_scale"] if regime == "jump" else eps / settings["diffusive_divisor"]
+                    race_targets = [sim.Target(f, targets[f].residual, eps, distance=False),
+                                    sim.Target(h, targets[h].residual, eps, distance=False)]
+                    start = _start(ball, [residual[f], residual[h]], eps, chains, seed + 11)
+                    result = sim.race(_kernel(walk, scale, ball), race_targets, start, n_chains=chains,
+                                      max_steps=steps, seed=seed, precision=precision, progress=progress)
+                    label = f"{f}-{h}-{walk}-{regime}-eps{eps:g}"
+                    result.save(out / "races" / label)
+                    i = volume_eps.index(eps)
+                    geo_f, geo_h = geometry[walk][f], geometry[walk][h]
+                    rows.append({
+                        "f": f, "h": h, "walk": walk, "regime": regime, "eps": eps, "scale": scale,
+                        "counts": result.counts,
+                        "p_f": list(result.probability(f)), "p_h": list(result.probability(h)),
+                        "ratio": list(result.ratio(f, h)),
+                        "haar_volume_ratio": list(haar["ratio"][(tf, th)][i]),
+                        "flux_ratio": list(flux[walk]["exclusive_ratio"][(tf, th)][i]),
+                        "capacity_ratio": list(stats.ratio_of_estimates(geo_f.capacity(eps), geo_h.capacity(eps))),
+                        "mean_hit_step": _mean_hit_step(result),
+                        "wall_seconds": result.work["wall_seconds"],
+                    })
+    summary = {"scenario": NAME, "chains": chains, "max_steps": steps, "seed": seed,
+               "settings": {k: settings[k] for k in SETTINGS}, "center": CENTER.tolist(),
+               "races": rows, "stabilizer_dimension": dimension,
+               "codimension": {name: G.dim - d["analytic"] for name, d in dimension.items()},
+               "tube_law": _tube_law_rows(geometry, haar, targets, volume_eps),
+               "slopes": fit_slopes(rows)}
+    summary["verdict"] = verdicts(summary)
+    (out / "result.json").write_text(json.dumps(summary, indent=2, default=_jsonable))
+    plot(summary, out / "odds_vs_eps.png")
+    (out / "report.md").write_text(report(summary))
+    return summary
+
+
+def _batched(residual):
+    import jax
+    fn = jax.jit(jax.vmap(residual))
+    return lambda g: fn(np.asarray(g, np.float32))
+
+
+def _mean_hit_step(result):
+    """Mean step of the first hit (either target) with its 95% interval; None if no hits."""
+    steps = result.hit_step[result.outcome >= 0]
+    return list(stats.mean_interval(steps)) if len(steps) > 1 else None
+
+
+def _jsonable(value):
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    raise TypeError(type(value).__name__)
+
+
+def _tube_law_rows(geometry, haar, targets, volume_eps):
+    """The tube law eps^c ∫ vol_c K dvol_k next to the Monte Carlo Haar volume."""
+    rows = []
+    geo = geometry.get("group")
+    if geo is None:
+        return rows
+    for name, g in geo.items():
+        for i, eps in enumerate(volume_eps):
+            rows.append({"figure": name, "eps": eps, "k": g.k, "c": g.c,
+                         "law": list(g.tube_volume(eps)),
+                         "monte_carlo": list(haar["volume"][targets[name].name][i])})
+    return rows
+
+
+def _log_se(estimate):
+    v, lo, hi = estimate
+    if not (v > 0 and lo > 0 and math.isfinite(hi)):
+        return math.nan
+    return (math.log(hi) - math.log(lo)) / (2 * 1.959964)
+
+
+def fit_slopes(rows):
+    """Per (pair, walk, regime): log-log slopes of the odds and of each prediction against eps."""
+    groups_ = {}
+    for row in rows:
+        groups_.setdefault((row["f"], row["h"], row["walk"], row["regime"]), []).append(row)
+    out = []
+    for (f, h, walk, regime), rs in groups_.items():
+        eps = [r["eps"] for r in rs]
+        entry = {"f": f, "h": h, "walk": walk, "regime": regime}
+        for key in ("ratio", "haar_volume_ratio", "flux_ratio", "capacity_ratio"):
+            entry[key] = list(volumes.fit_power(eps, [stats.Estimate(*r[key]) for r in rs])) \
+                if len(eps) >= 2 else [math.nan] * 3
+        out.append(entry)
+    return out
+
+
+def law_misfit(rows, key):
+    """RMS over rows of z = (log odds - log prediction) / se, se from both intervals."""
+    z = []
+    for r in rows:
+        se_o, se_p = _log_se(r["ratio"]), _log_se(r[key])
+        if math.isfinite(se_o) and r[key][0] > 0:
+            z.append((math.log(r["ratio"][0]) - math.log(r[key][0])) / math.hypot(se_o, se_p if
+                                                                                   math.isfinite(se_p) else 0))
+    return math.sqrt(sum(v * v for v in z) / len(z)) if z else math.nan, len(z)
+
+
+def slope_misfit(slopes, key):
+    """RMS over pairs of z = (odds slope - law slope) / se, se from both intervals."""
+    z = []
+    for s in slopes:
+        (v, lo, hi), (lv, llo, lhi) = s["ratio"], s[key]
+        if all(map(math.isfinite, (v, lo, hi, lv, llo, lhi))):
+            z.append((v - lv) / math.hypot((hi - lo) / 3.92, (lhi - llo) / 3.92))
+    return math.sqrt(sum(x * x for x in z) / len(z)) if z else math.nan, len(z)
+
+
+LAWS = ("haar_volume_ratio", "flux_ratio", "capacity_ratio")
+
+
+def _best(fits):
+    finite = {k: v[0] for k, v in fits.items() if math.isfinite(v[0])}
+    return min(finite, key=finite.get).replace("_ratio", "") if finite else "none (too few rows)"
+
+
+def verdicts(summary):
+    """One sentence per (walk, regime) and one on the paper's claim, computed from the rows.
+
+    The laws are judged on two things: the eps-scaling (RMS z of the fitted log-log slopes over
+    the pairs whose stabilizers differ in dimension, the pairs where the laws' slopes differ) and
+    the level at the smallest eps (RMS z of log odds vs log prediction), since both laws are
+    limits eps -> 0. The capacity law's constant is only approximate (simulator.predictions).
+    """
+    rows, dims = summary["races"], summary["stabilizer_dimension"]
+    out = []
+    for walk in sorted({r["walk"] for r in rows}):
+        for regime in sorted({r["regime"] for r in rows}):
+            smallest = min(r["eps"] for r in rows)
+            sel = [r for r in rows if r["walk"] == walk and r["regime"] == regime and r["eps"] == smallest]
+            slopes = [s for s in summary["slopes"] if s["walk"] == walk and s["regime"] == regime
+                      and dims[s["f"]]["analytic"] != dims[s["h"]]["analytic"]]
+            by_slope = {key: slope_misfit(slopes, key) for key in LAWS}
+            by_level = {key: law_misfit(sel, key) for key in LAWS}
+            out.append(
+                f"{walk} walk, {regime} regime: the eps-scaling of the odds follows the {_best(by_slope)} law "
+                f"(slope RMS z: " + ", ".join(f"{k.replace('_ratio', '')} {v[0]:.1f}" for k, v in by_slope.items())
+                + f"; {by_slope[LAWS[0]][1]} pairs); at eps = {smallest:g} the level is closest to the "
+                f"{_best(by_level)} law "
+                f"(RMS z: " + ", ".join(f"{k.replace('_ratio', '')} {v[0]:.1f}" for k, v in by_level.items())
+                + f"; {by_level[LAWS[0]][1]} rows).")
+    bigger_first = [r for r in rows if dims[r["f"]]["analytic"] != dims[r["h"]]["analytic"]]
+    agree = 0
+    for r in bigger_first:
+        f_bigger = dims[r["f"]]["analytic"] > dims[r["h"]]["analytic"]
+        agree += (r["ratio"][1] > 1) if f_bigger else (r["ratio"][2] < 1)
+    out.append(f"Paul & Venkatasubramanian's claim (the higher-dimensional stabilizer is hit first): "
+               f"significant in {agree} of {len(bigger_first)} races between stabilizers of different "
+               f"dimension (95% interval of the odds excludes 1 in the claimed direction).")
+    return out
+
+
+def _fmt(e, digits=3):
+    if e is None or not math.isfinite(e[0]):
+        return "-"
+    return f"{e[0]:.{digits}g} [{e[1]:.{digits}g}, {e[2]:.{digits}g}]"
+
+
+def report(summary: dict) -> str:
+    lines = [f"# {NAME}: {SUMMARY}", "", __doc__.split("\n\n")[1].replace("\n", " "), "",
+             f"{summary['chains']} chains per race, budget {summary['max_steps']} steps, seed {summary['seed']}.",
+             "", "## Stabilizer dimensions in GL(2) (dim 4)", "",
+             "| figure | analytic (Lie algebra) | numeric 4 - slope [95%] |", "|---|---|---|"]
+    for name, d in summary["stabilizer_dimension"].items():
+        lo, hi = d["numeric_interval"]
+        lines.append(f"| {name} | {d['analytic']} | {d['numeric']:.2f} [{lo:.2f}, {hi:.2f}] |")
+    lines += ["", "## Races", "",
+              "| f | h | walk | regime | eps | P_f | P_h | odds P_f/P_h | Haar-volume ratio | flux law "
+              "| capacity law | tie/escaped/censored |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in summary["races"]:
+        lines.append(f"| {r['f']} | {r['h']} | {r['walk']} | {r['regime']} | {r['eps']:g} | {_fmt(r['p_f'])} "
+                     f"| {_fmt(r['p_h'])} | {_fmt(r['ratio'])} | {_fmt(r['haar_volume_ratio'])} "
+                     f"| {_fmt(r['flux_ratio'])} | {_fmt(r['capacity_ratio'])} "
+                     f"| {r['counts']['tie']}/{r['counts']['escaped']}/{r['counts']['censored']} |")
+    if any(math.isfinite(s["ratio"][0]) for s in summary["slopes"]):
+        lines += ["", "## Log-log slopes against eps", "",
+                  "| f | h | walk | regime | odds | Haar volume | flux | capacity |", "|---|---|---|---|---|---|---|---|"]
+        for s in summary["slopes"]:
+            lines.append(f"| {s['f']} | {s['h']} | {s['walk']} | {s['regime']} | {_fmt(s['ratio'], 2)} "
+                         f"| {_fmt(s['haar_volume_ratio'], 2)} | {_fmt(s['flux_ratio'], 2)} "
+                         f"| {_fmt(s['capacity_ratio'], 2)} |")
+    lines += ["", "## Tube law vs Monte Carlo (Haar volume of S^eps ∩ B)", "",
+              "| figure | k | c | eps | tube law | Monte Carlo |", "|---|---|---|---|---|---|"]
+    for t in summary["tube_law"]:
+        lines.append(f"| {t['figure']} | {t['k']} | {t['c']} | {t['eps']:g} | {_fmt(t['law'])} "
+                     f"| {_fmt(t['monte_carlo'])} |")
+    lines += ["", "![odds vs eps](odds_vs_eps.png)", "", "## Verdict", ""] + [f"- {v}" for v in summary["verdict"]]
+    return "\n".join(lines) + "\n"
+
+
+def plot(summary: dict, path) -> None:
+    """Log-log odds vs eps per pair, one panel per (walk, regime), with the three laws."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = summary["races"]
+    panels = sorted({(r["walk"], r["regime"]) for r in rows})
+    pairs = sorted({(r["f"], r["h"]) for r in rows})
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, (walk, regime) in zip(axes[0], panels):
+        for j, pair in enumerate(pairs):
+            sel = sorted((r for r in rows if (r["f"], r["h"]) == pair and r["walk"] == walk
+                          and r["regime"] == regime), key=lambda r: r["eps"])
+            eps = np.array([r["eps"] for r in sel])
+            v, lo, hi = (np.array([r["ratio"][i] for r in sel]) for i in range(3))
+            color = colors[j % len(colors)]
+            ax.errorbar(eps, v, yerr=[np.clip(v - lo, 0, None), np.clip(hi - v, 0, None)], fmt="o",
+                        color=color, label=f"{pair[0]}/{pair[1]}", capsize=2)
+            ax.plot(eps, [r["haar_volume_ratio"][0] for r in sel], "-", color=color, alpha=0.6)
+            law = "flux_ratio" if regime == "jump" else "capacity_ratio"
+            ax.plot(eps, [r[law][0] for r in sel], ":", color=color)
+        ax.set(xscale="log", yscale="log", xlabel="eps", title=f"{walk} walk, {regime}")
+        ax.set_ylabel("odds P_f / P_h")
+    axes[0][0].legend(fontsize=7, title="dots: measured; solid: Haar volume;\ndotted: flux (jump) / capacity",
+                      title_fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    from simulator.cli import run_scenario_script
+    run_scenario_script(NAME)

@@ -1,0 +1,42 @@
+"""The gl2-shapes scenario end to end (quick settings) through the command line."""
+import json
+import time
+
+from test_cli import stabsim
+
+ANALYTIC = {"segment": 2, "circle": 1, "line": 3}
+
+
+def test_quick_run_writes_the_table_plot_and_json(tmp_path):
+    folder = tmp_path / "run"
+    began = time.perf_counter()
+    out = stabsim("run", "gl2-shapes", "--set", "quick=true", "--out", str(folder), "--no-progress")
+    elapsed = time.perf_counter() - began
+    assert out.returncode == 0, out.stderr
+    assert elapsed < 60, f"--set quick=true took {elapsed:.0f} s; the issue asks for under a minute"
+    summary = json.loads((folder / "result.json").read_text())
+    assert summary["scenario"] == "gl2-shapes"
+    for row in summary["races"]:
+        assert {"f", "h", "walk", "regime", "eps", "ratio", "haar_volume_ratio"} <= set(row)
+        assert len(row["ratio"]) == 3 and len(row["haar_volume_ratio"]) == 3
+        assert sum(row["counts"].values()) == summary["chains"]
+    assert {(r["walk"], r["regime"]) for r in summary["races"]} == {
+        (w, r) for w in ("group", "entry") for r in ("jump", "diffusive")}
+    for name, dims in summary["stabilizer_dimension"].items():
+        assert isinstance(dims["analytic"], int) and isinstance(dims["numeric"], float)
+        assert dims["analytic"] == ANALYTIC[name]
+        lo, hi = dims["numeric_interval"]       # 95% interval of 4 - slope, widened for curvature
+        assert lo - 0.15 <= dims["analytic"] <= hi + 0.15, (name, dims)
+    # the paper's direction, decisively at these sizes: the segment (dim 2) beats the circle (dim 1)
+    jump = [r for r in summary["races"] if (r["f"], r["h"], r["regime"]) == ("segment", "circle", "jump")]
+    assert all(r["ratio"][1] > 1 for r in jump)
+    report = (folder / "report.md").read_text()
+    assert "## Verdict" in report and "odds_vs_eps.png" in report
+    assert (folder / "odds_vs_eps.png").stat().st_size > 10_000
+
+
+def test_bad_settings_are_refused_with_status_2():
+    for setting in ("pairs=segment:banana", "eps=0", "walks=levy"):
+        out = stabsim("run", "gl2-shapes", "--set", setting, "--no-progress")
+        assert out.returncode == 2, (setting, out.stderr)
+        assert "Traceback" not in out.stderr
