@@ -141,3 +141,19 @@ def test_compaction_tracks_the_sum_of_hitting_steps():
     naive = 4_000 * 40_000
     assert work["lane_steps"] < 0.1 * naive, work
     assert 0 < work["efficiency"] <= 1
+
+
+def test_leaving_the_domain_is_escaped_not_a_hit():
+    """A walk from 0 with the target {x >= 1} and the domain {x > -2}: Brownian motion hits 1
+    before -2 with probability 2/3 (gambler's ruin). Overshoot moves both ends out by about
+    0.58 * scale (Siegmund), giving 2.017/3.035 = 0.665 at scale 0.03. Tolerance: 4 SE."""
+    n = 4000
+    target = [sim.Target("right", lambda x: 1.0 - x[0])]
+    result = sim.race(sim.dynamics.random_walk(0.03), target, jnp.zeros(1), n_chains=n, max_steps=200_000,
+                      seed=3, domain=lambda x: x[0] > -2.0, progress=False)
+    counts = result.counts
+    assert counts["right"] + counts["escaped"] == n and counts["escaped"] > 0
+    p = counts["right"] / n
+    assert abs(p - 2.017 / 3.035) <= 4 * np.sqrt(p * (1 - p) / n), counts
+    escaped = result.outcome == outcomes.ESCAPED
+    assert np.all(result.position[escaped, 0] <= -2.0) and np.all(result.hit_step[escaped] == -1)

@@ -131,3 +131,52 @@ def test_ball_refuses_bad_radius_and_center():
         groups.frobenius_ball(G, 0.5, center=np.zeros((2, 2)))
     with pytest.raises(ValueError, match="n must"):
         groups.GL(0)
+
+
+def _final_positions(kernel, start, n, steps, seed=0):
+    never = [sim.Target("never", lambda g: 1.0 + 0.0 * jnp.sum(g))]
+    return sim.race(kernel, never, start, n_chains=n, max_steps=steps, seed=seed, progress=False)
+
+
+@pytest.mark.parametrize("kind, step_size, bias", [("mala", 0.5, 0.0), ("langevin", 0.02, 0.02)])
+def test_group_langevin_targets_von_mises_on_so2(kind, step_size, bias):
+    """V(g) = -kappa g_00 = -kappa cos(theta) on SO(2): exp(-V) dHaar is von Mises, so
+    E cos(theta) = I1(kappa) / I0(kappa). Tolerance: 4 standard errors of the mean over
+    independent chains, plus for the unadjusted scheme an O(h) bias allowance of 0.02."""
+    import scipy.special
+    G, kappa, n = groups.SO(2), 2.0, 4000
+    potential = lambda g: -kappa * g[0, 0]  # noqa: E731
+    make = sim.dynamics.group_mala if kind == "mala" else sim.dynamics.group_langevin
+    result = _final_positions(make(G, potential, step_size), jnp.eye(2), n, 400)
+    cos = result.position[:, 0, 0]
+    exact = scipy.special.i1(kappa) / scipy.special.i0(kappa)
+    assert abs(cos.mean() - exact) <= 4 * cos.std() / math.sqrt(n) + bias, (cos.mean(), exact)
+    assert np.all(groups.SO(2).contains(result.position, tol=1e-4))
+
+
+def test_group_mala_matches_an_importance_sampling_reference_on_gl2():
+    """exp(-V) dHaar on GL(2) with V = 12 ||g - I||^2 (mass outside ||g - I|| <= 0.9 is
+    ~e^-9.7): E[det g] from MALA chains vs a weighted Haar sample of the ball.
+    Tolerance: 4 combined standard errors (chains independent; reference self-normalised)."""
+    G, n = groups.GL(2), 4000
+    potential = lambda g: 12.0 * jnp.sum((g - jnp.eye(2)) ** 2)  # noqa: E731
+    kernel = sim.dynamics.group_mala(G, potential, 0.03)
+    result = _final_positions(kernel, jnp.eye(2), n, 300)
+    det = np.linalg.det(result.position)
+    g, w, _ = groups.proposals(groups.frobenius_ball(G, 0.9), 400_000, np.random.default_rng(0))
+    w = w * np.exp(-12.0 * np.sum((g - np.eye(2)) ** 2, axis=(1, 2)))
+    w /= w.sum()
+    ref_det = np.linalg.det(g)
+    ref = np.sum(w * ref_det)
+    ref_se = math.sqrt(np.sum(w**2 * (ref_det - ref) ** 2))
+    assert abs(det.mean() - ref) <= 4 * math.hypot(det.std() / math.sqrt(n), ref_se), (det.mean(), ref)
+    assert 0.3 < result.acceptance_rate.mean() < 1.0
+
+
+def test_group_langevin_refuses_aff_and_bad_step():
+    with pytest.raises(ValueError, match="unimodular"):
+        sim.dynamics.group_mala(groups.Aff(2), lambda g: jnp.sum(g), 0.1)
+    with pytest.raises(ValueError, match="step_size"):
+        sim.dynamics.group_langevin(groups.GL(2), lambda g: jnp.sum(g), 0.0)
+    with pytest.raises(TypeError, match="group"):
+        sim.dynamics.group_langevin("GL2", lambda g: jnp.sum(g), 0.1)

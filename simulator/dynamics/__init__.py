@@ -1,9 +1,11 @@
 """Dynamics: kernels ``(init, step)`` over one chain's state; the engine vmaps them."""
 from .base import Kernel
+from .group_langevin import GroupMALAState, group_langevin, group_mala
 from .group_walk import GroupWalkState, confine, entry_walk, group_walk
 from .langevin import LangevinState, langevin
 from .mala import MALAState, mala
 from .random_walk import RandomWalkState, random_walk
 
 __all__ = ["Kernel", "random_walk", "RandomWalkState", "langevin", "LangevinState",
-           "mala", "MALAState", "group_walk", "entry_walk", "confine", "GroupWalkState"]
+           "mala", "MALAState", "group_walk", "entry_walk", "confine", "GroupWalkState",
+           "group_langevin", "group_mala", "GroupMALAState"]
