@@ -285,6 +285,13 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
                       stop_step=run.stop_step, state=run.final_state, config=config, work=work)
 
 
+def _named_leaves(state) -> dict:
+    """Flatten a (possibly nested) kernel state to {dotted name: array}, e.g. ``opt_state.0.mu``."""
+    def name(path):
+        return ".".join(str(getattr(k, "name", getattr(k, "idx", getattr(k, "key", k)))) for k in path)
+    return {name(path): leaf for path, leaf in jax.tree_util.tree_flatten_with_path(state)[0]}
+
+
 class _HostLoop:
     """The host side of a race: blocks, harvesting, refilling, compaction, progress."""
 
@@ -396,11 +403,11 @@ class _HostLoop:
             self.outcome[ids] = np.where(status[lanes_done] == RUNNING, CENSORED, status[lanes_done])
             self.stop_step[ids] = steps[lanes_done]
             self.finished_work += int(steps[lanes_done].sum())
-            state = jax.device_get(self.lanes.state)
+            state = _named_leaves(jax.device_get(self.lanes.state))
             if self.final_state is None:
                 self.final_state = {name: np.zeros((self.n_chains,) + leaf.shape[1:], leaf.dtype)
-                                    for name, leaf in zip(state._fields, state)}
-            for name, leaf in zip(state._fields, state):
+                                    for name, leaf in state.items()}
+            for name, leaf in state.items():
                 self.final_state[name][ids] = leaf[lanes_done]
         running = occupied & ~done
         self.stopped_fraction = done.sum() / max(1, occupied.sum())

@@ -5,7 +5,9 @@ from .group_walk import GroupWalkState, confine, entry_walk, group_walk
 from .langevin import LangevinState, langevin
 from .mala import MALAState, mala
 from .random_walk import RandomWalkState, random_walk
+from .sgd import SGDState, SGLDState, effective_temperature, sgd, sgld
 
 __all__ = ["Kernel", "random_walk", "RandomWalkState", "langevin", "LangevinState",
            "mala", "MALAState", "group_walk", "entry_walk", "confine", "GroupWalkState",
-           "group_langevin", "group_mala", "GroupMALAState"]
+           "group_langevin", "group_mala", "GroupMALAState", "sgd", "SGDState", "sgld",
+           "SGLDState", "effective_temperature"]
