@@ -1,0 +1,366 @@
+"""Double well: do Langevin, SGLD and SGD reproduce the exact committor, the escape time and the Gibbs mass?
+
+Question. The learning dynamics of stabsim (``langevin``, ``sgld``, optax
+``sgd`` with minibatch noise) are meant to be diffusions at a known
+temperature. On a double well whose two minima have equal depth but different
+width, every quantity has a reference:
+
+* committor P_0(hit +1 before -1): the scale function (exact, 1-D);
+* mean first-passage time from one minimum to the other: exact quadrature
+  (1-D) and Eyring-Kramers (1-D and 2-D);
+* stationary mass of each minimum's sublevel set {V - V_min <= eps}: exact
+  quadrature, the Laplace formula, and NUTS (numpyro) occupation.
+
+Potentials. 1-D: V(x) = (x^2 - 1)^2 e^(c x): minima +-1 at level 0,
+V''(+-1) = 8 e^(+-c), so the left well is wider and holds more Gibbs mass
+(Laplace ratio e^c). 2-D: V(x, y) = V(x) + kappa(x) y^2 / 2 with
+kappa(x) = 2 e^(-2 c x), so det H(+-1) = 16 e^(-+c) and the *right* well is
+wider in 2-D: width is the full Hessian determinant, not one curvature.
+
+Temperatures. Minibatch noise is made to be a known temperature: the loss is
+loss(theta, d) = V(theta) + <d, theta> with centred data d of variance s^2, so
+the full-data loss is V, and SGD at learning rate h with batch B is Langevin at
+T_eff = h s^2 / (2 B) (``sim.dynamics.effective_temperature``). ``sgd`` gets
+all of T from minibatches; ``sgld`` gets T/2 injected and T/2 from minibatches;
+``langevin`` gets T injected (and the Brownian-bridge correction).
+
+Run alone: ``python scenarios/double_well.py --set quick=true``.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import simulator as sim
+from simulator import exact, stats
+from simulator.laplace import kramers_time, laplace_mass
+from simulator.reference import nuts_occupation
+
+from scenarios.common import KERNELS, learning_kernel
+
+NAME = "double-well"
+SUMMARY = "Langevin, SGLD and SGD on asymmetric double wells vs exact committor, MFPT, Kramers, Laplace and NUTS"
+DEFAULT_CHAINS = 4000
+DEFAULT_STEPS = 200_000
+FAR = 1e30   # residual outside a target's region: finite (a non-finite residual means diverged)
+SETTINGS = {
+    "quick": False,
+    "dims": "1,2",
+    "kernels": "langevin,sgld,sgd",
+    "temperature": 0.3,
+    "step_size": 0.01,
+    "tilt": 0.5,
+    "batch_size": 8,
+    "start": 0.0,
+    "sublevel": 0.3,
+    "relaxation_times": 8.0,
+    "nuts_samples": 4000,
+}
+QUICK = {"dims": "1", "chains": 400, "nuts_samples": 500, "relaxation_times": 3.0}
+
+
+# ---- the model ------------------------------------------------------------------
+def potential(c: float, dim: int):
+    """V on R^dim (dim 1 or 2), see the module docstring."""
+    def v(theta):
+        x = theta[0]
+        base = (x * x - 1) ** 2 * jnp.exp(c * x)
+        if dim == 1:
+            return base
+        return base + jnp.exp(-2 * c * x) * theta[1] ** 2
+    return v
+
+
+def well_1d(c: float):
+    """The 1-D V in numpy (scalars or arrays), for the quadrature references."""
+    return lambda x: (x * x - 1) ** 2 * np.exp(c * x)
+
+
+def saddle(c: float) -> float:
+    """Root of c x^2 + 4 x - c = 0 between the minima (V' = e^(cx) (x^2 - 1)(4x + c(x^2 - 1)))."""
+    return (-4 + math.sqrt(16 + 4 * c * c)) / (2 * c)
+
+
+def make_kernel(name: str, v, dim: int, h: float, T: float, batch: int, seed: int):
+    """(kernel, injected T, minibatch T): langevin all injected, sgld half and half, sgd all minibatch."""
+    injected = {"langevin": T, "sgld": T / 2, "sgd": 0.0}[name]
+    return learning_kernel(name, v, dim, h, injected, T - injected, batch, seed)
+
+
+# ---- references -----------------------------------------------------------------
+def _grid(v, dim):
+    if dim == 1:
+        x = np.linspace(-3.0, 3.0, 240_001)
+        return (x,), np.asarray(v(np.asarray(x)[None]), float), x[1] - x[0]
+    x, y = np.meshgrid(np.linspace(-3.0, 3.0, 1501), np.linspace(-4.0, 4.0, 2001), indexing="ij")
+    return (x, y), np.asarray(v(np.stack([x, y])), float), (x[1, 0] - x[0, 0]) * (y[0, 1] - y[0, 0])
+
+
+def exact_sublevel_fractions(v, dim, c, T, eps) -> dict:
+    """Gibbs mass of {V <= eps, x < saddle} and {V <= eps, x > saddle} by quadrature on a grid."""
+    coords, values, cell = _grid(v, dim)
+    w = np.exp(-(values - values.min()) / T)
+    total = w.sum() * cell
+    s = saddle(c)
+    return {side: float((w * (values <= eps) * mask).sum() * cell / total)
+            for side, mask in (("left", coords[0] < s), ("right", coords[0] > s))}
+
+
+def laplace_sublevel_fractions(v, dim, T, eps) -> dict:
+    """Laplace masses of both minima's sublevel sets, each over the sum of the two full Laplace masses."""
+    full = {side: laplace_mass(v, T, point=np.eye(dim)[0] * sign) for side, sign in (("left", -1), ("right", 1))}
+    part = {side: laplace_mass(v, T, point=np.eye(dim)[0] * sign, sublevel=eps)
+            for side, sign in (("left", -1), ("right", 1))}
+    z = full["left"].value + full["right"].value
+    return {side: part[side].value / z for side in part}
+
+
+def sublevel_targets(v, c, eps):
+    s = saddle(c)
+    return [sim.Target("left", lambda th: jnp.where(th[0] < s, v(th), FAR), eps=eps, distance=False),
+            sim.Target("right", lambda th: jnp.where(th[0] > s, v(th), FAR), eps=eps, distance=False)]
+
+
+# ---- the races ------------------------------------------------------------------
+def _race(kernel, targets, start, chains, steps, seed, progress, precision, bridge=False):
+    return sim.race(kernel, targets, jnp.asarray(start), n_chains=chains, max_steps=steps, seed=seed,
+                    progress=progress, precision=precision, bridge=bridge)
+
+
+def committor_row(name, kernel, temps, c, x0, h, run):
+    T = sum(temps)
+    targets = [sim.Target("left", lambda th: th[0] + 1.0), sim.Target("right", lambda th: 1.0 - th[0])]
+    result = run(kernel, targets, [x0], bridge=name == "langevin")
+    p = exact.committor_1d(well_1d(c), -1.0, 1.0, x0, T)
+    shift = exact.SIEGMUND_BETA * math.sqrt(2 * h * T)
+    measured = result.probability("right")
+    return {"kind": "committor", "kernel": name, "dim": 1, "T_injected": temps[0], "T_minibatch": temps[1],
+            "measured": list(measured), "exact": p,
+            "first_order_discrete": exact.committor_1d(well_1d(c), -1 - shift, 1 + shift, x0, T),
+            "z": (measured.value - p) / math.sqrt(p * (1 - p) / result.n_chains), "counts": result.counts}
+
+
+def passage_row(name, kernel, temps, v, dim, c, h, run, exact_time):
+    T = sum(temps)
+    start = -np.eye(dim)[0]
+    result = run(kernel, [sim.Target("right", lambda th: 1.0 - th[0])], start)
+    times = result.stop_step[result.outcome == 0] * h
+    measured = stats.mean_interval(times)
+    se = (measured.high - measured.low) / (2 * 1.96)
+    row = {"kind": "mean_first_passage", "kernel": name, "dim": dim, "T_injected": temps[0],
+           "T_minibatch": temps[1], "measured": list(measured), "kramers": kramers_time(v, start, [saddle(c)] + [0.0] * (dim - 1), T),
+           "exact": exact_time, "counts": result.counts}
+    # z only against an exact reference; Kramers is a T -> 0 limit (its O(T) error shows in the ratio).
+    row["z"] = (measured.value - exact_time) / se if exact_time is not None and se > 0 else math.nan
+    row["measured_over_kramers"] = measured.value / row["kramers"]
+    return row
+
+
+def stationary_rows(name, kernel, temps, v, dim, c, eps, steps, x0, run, refs):
+    """Fraction of chains in each sublevel set after ``steps`` steps from x0 (a censored race)."""
+    result = run(kernel, [sim.Target("never", lambda th: jnp.asarray(1.0, th.dtype))],
+                 np.eye(dim)[0] * x0, steps=steps)
+    theta = result.position
+    values = np.asarray(jax.vmap(v)(jnp.asarray(theta)), float)
+    rows = []
+    for side, mask in (("left", theta[:, 0] < saddle(c)), ("right", theta[:, 0] > saddle(c))):
+        measured = stats.proportion(int(np.sum(mask & (values <= eps))), len(theta))
+        ex = refs["exact"][side]
+        rows.append({"kind": "stationary_mass", "kernel": name, "dim": dim, "side": side,
+                     "T_injected": temps[0], "T_minibatch": temps[1], "steps": steps,
+                     "measured": list(measured), "exact": ex, "laplace": refs["laplace"][side],
+                     "nuts": list(refs["nuts"][side]),
+                     "z": (measured.value - ex) / math.sqrt(ex * (1 - ex) / len(theta)),
+                     "counts": result.counts})
+    return rows
+
+
+def _jsonable(value):
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="float32", **settings) -> dict:
+    settings = {**SETTINGS, **settings}
+    if settings["quick"]:
+        chains = min(chains, QUICK["chains"])
+        settings = {**settings, **{k: v for k, v in QUICK.items() if k != "chains"}}
+    dims = [int(d) for d in str(settings["dims"]).split(",") if d.strip()]
+    kernels = [k for k in str(settings["kernels"]).split(",") if k.strip()]
+    if not dims or any(d not in (1, 2) for d in dims):
+        raise ValueError(f"dims must be among 1, 2, got {settings['dims']!r}")
+    if not kernels or any(k not in KERNELS for k in kernels):
+        raise ValueError(f"kernels must be among {', '.join(KERNELS)}, got {settings['kernels']!r}")
+    T, h, c = float(settings["temperature"]), float(settings["step_size"]), float(settings["tilt"])
+    batch, eps, x0 = int(settings["batch_size"]), float(settings["sublevel"]), float(settings["start"])
+    for key, value in (("temperature", T), ("step_size", h), ("tilt", c), ("sublevel", eps),
+                       ("batch_size", batch), ("relaxation_times", settings["relaxation_times"])):
+        if not value > 0:
+            raise ValueError(f"{key} must be > 0, got {value}")
+    if not -1 < x0 < 1:
+        raise ValueError(f"start must lie between the minima (-1, 1), got {x0}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    def race(kernel, targets, start, steps=steps, bridge=False):
+        return _race(kernel, targets, start, chains, steps, seed, progress, precision, bridge)
+
+    rows, references = [], {}
+    for dim in dims:
+        v = potential(c, dim)
+        s_point = [saddle(c)] + [0.0] * (dim - 1)
+        kramers = {"left_to_right": kramers_time(v, -np.eye(dim)[0], s_point, T),
+                   "right_to_left": kramers_time(v, np.eye(dim)[0], s_point, T)}
+        mfpt = None
+        if dim == 1:
+            mirrored = lambda x: well_1d(c)(-x)  # noqa: E731
+            mfpt = {"left_to_right": exact.mean_first_passage_1d(well_1d(c), -1.0, 1.0, T, lower=-3.0),
+                    "right_to_left": exact.mean_first_passage_1d(mirrored, -1.0, 1.0, T, lower=-3.0)}
+        times = mfpt or kramers
+        relax = 1 / (1 / times["left_to_right"] + 1 / times["right_to_left"])
+        stationary_steps = int(math.ceil(settings["relaxation_times"] * relax / h))
+        init = np.zeros((4, dim))
+        init[:, 0] = [-1, 1, -1, 1]
+        occupation = nuts_occupation(v, sublevel_targets(v, c, eps), init, temperature=T,
+                                     num_warmup=500, num_samples=int(settings["nuts_samples"]), seed=seed)
+        refs = {"exact": exact_sublevel_fractions(v, dim, c, T, eps),
+                "laplace": laplace_sublevel_fractions(v, dim, T, eps),
+                "nuts": occupation.fraction}
+        references[str(dim)] = {
+            "mean_first_passage_exact": mfpt, "kramers": kramers, "relaxation_time": relax,
+            "stationary_steps": stationary_steps, "stationary_exact": refs["exact"],
+            "stationary_laplace": refs["laplace"],
+            "nuts": {k: list(e) for k, e in occupation.fraction.items()},
+            "nuts_ess": occupation.ess, "nuts_rhat": occupation.rhat,
+            "laplace_mass_ratio_left_right": math.exp(c) if dim == 1 else math.exp(-c)}
+        for name in kernels:
+            kernel, t_injected, t_minibatch = make_kernel(name, v, dim, h, T, batch, seed + dim)
+            temps = (t_injected, t_minibatch)
+            if dim == 1:
+                rows.append(committor_row(name, kernel, temps, c, x0, h, race))
+            rows.append(passage_row(name, kernel, temps, v, dim, c, h, race,
+                                    mfpt["left_to_right"] if mfpt else None))
+            rows.extend(stationary_rows(name, kernel, temps, v, dim, c, eps, stationary_steps, x0, race, refs))
+    summary = {"scenario": NAME, "chains": chains, "max_steps": steps, "seed": seed,
+               "settings": {k: settings[k] for k in SETTINGS}, "references": references, "rows": rows}
+    (out / "result.json").write_text(json.dumps(summary, indent=2, default=_jsonable))
+    plot(summary, out / "double_well.png")
+    (out / "report.md").write_text(report(summary))
+    return summary
+
+
+def _fmt(triple, digits=4):
+    v, lo, hi = triple
+    return f"{v:.{digits}g} [{lo:.{digits}g}, {hi:.{digits}g}]"
+
+
+def _temps(row):
+    return f"{row['T_injected']:.3g} + {row['T_minibatch']:.3g}"
+
+
+def verdict(summary) -> str:
+    """One paragraph from the numbers: how many rows agree with their reference within 3 SE."""
+    rows = summary["rows"]
+    parts = []
+    for kind, label in (("committor", "committor"), ("mean_first_passage", "mean first-passage time"),
+                        ("stationary_mass", "stationary sublevel mass")):
+        sel = [r for r in rows if r["kind"] == kind and math.isfinite(r["z"])]
+        if not sel:
+            continue
+        ok = [r for r in sel if abs(r["z"]) <= 3]
+        worst = max(sel, key=lambda r: abs(r["z"]))
+        parts.append(f"{label}: {len(ok)} of {len(sel)} rows within 3 SE of the exact value "
+                     f"(worst: {worst['kernel']}, {worst['dim']}-D, z = {worst['z']:+.1f})")
+    text = "; ".join(parts) + "."
+    kramers = [r for r in rows if r["kind"] == "mean_first_passage"]
+    if kramers:
+        ratios = [r["measured_over_kramers"] for r in kramers]
+        text += (f" Measured mean first-passage times are {min(ratios):.2f}-{max(ratios):.2f} times the "
+                 "Eyring-Kramers value, which is a T -> 0 limit")
+        exact_rows = [r for r in kramers if r["exact"] is not None]
+        text += (f" (the exact 1-D time is {exact_rows[0]['exact'] / exact_rows[0]['kramers']:.3f} times Kramers "
+                 "at this T)." if exact_rows else ".")
+    for dim, ref in summary["references"].items():
+        ex = ref["stationary_exact"]
+        wider = "left" if ex["left"] > ex["right"] else "right"
+        text += (f" In {dim}-D the {wider} well holds more Gibbs mass (exact {ex['left']:.3f} vs {ex['right']:.3f}; "
+                 f"Laplace mass ratio left/right {ref['laplace_mass_ratio_left_right']:.3f}).")
+    text += " Euler discretisation adds an O(step_size) bias to every measured row."
+    return text
+
+
+def report(summary: dict) -> str:
+    st = summary["settings"]
+    lines = [f"# {NAME}", "", SUMMARY + ".", "",
+             "Which well does a learning chain fall into, how long does it take, and where does it sit?",
+             "A race measures first hits; the Gibbs mass measures where a chain sits in the long run.", "",
+             f"T = {st['temperature']}, step size h = {st['step_size']}, tilt c = {st['tilt']}, batch {st['batch_size']}, "
+             f"start x0 = {st['start']}, sublevel eps = {st['sublevel']}; {summary['chains']} chains per race, "
+             f"budget {summary['max_steps']} steps, seed {summary['seed']}. Temperatures are written injected + minibatch.", "",
+             "## Committor P(+1 before -1) from x0 (1-D)", "",
+             "| kernel | T | measured [95%] | exact | first-order discrete | z | censored |", "|---|---|---|---|---|---|---|"]
+    for r in summary["rows"]:
+        if r["kind"] == "committor":
+            lines.append(f"| {r['kernel']} | {_temps(r)} | {_fmt(r['measured'])} | {r['exact']:.4f} | "
+                         f"{r['first_order_discrete']:.4f} | {r['z']:+.1f} | {r['counts']['censored']} |")
+    lines += ["", "## Mean first-passage time from -1 to +1 (time units = steps x h)", "",
+              "| dim | kernel | T | measured [95%] | exact | Kramers | measured / Kramers | z vs exact | censored |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for r in summary["rows"]:
+        if r["kind"] == "mean_first_passage":
+            ex = "—" if r["exact"] is None else f"{r['exact']:.4g}"
+            lines.append(f"| {r['dim']} | {r['kernel']} | {_temps(r)} | {_fmt(r['measured'])} | {ex} | "
+                         f"{r['kramers']:.4g} | {r['measured_over_kramers']:.3f} | "
+                         + ("—" if not math.isfinite(r["z"]) else f"{r['z']:+.1f}") + f" | {r['counts']['censored']} |")
+    lines += ["", "## Stationary mass of each well's sublevel set {V <= eps}", "",
+              "| dim | kernel | well | steps | measured [95%] | exact | Laplace | NUTS [95%] | z vs exact |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for r in summary["rows"]:
+        if r["kind"] == "stationary_mass":
+            lines.append(f"| {r['dim']} | {r['kernel']} | {r['side']} | {r['steps']} | {_fmt(r['measured'])} | "
+                         f"{r['exact']:.4f} | {r['laplace']:.4f} | {_fmt(r['nuts'])} | {r['z']:+.1f} |")
+    lines += ["", "NUTS diagnostics: " + "; ".join(
+        f"{d}-D ESS " + ", ".join(f"{k} {v:.0f}" for k, v in ref["nuts_ess"].items())
+        + f", max R-hat {max(ref['nuts_rhat'].values()):.3f}" for d, ref in summary["references"].items()),
+        "", "![double well](double_well.png)", "", verdict(summary), ""]
+    return "\n".join(lines)
+
+
+def plot(summary: dict, path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kinds = [("committor", "P(+1 before -1)"), ("mean_first_passage", "mean first-passage time"),
+             ("stationary_mass", "sublevel mass")]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    for ax, (kind, label) in zip(axes, kinds):
+        rows = [r for r in summary["rows"] if r["kind"] == kind]
+        names = [f"{r['dim']}D {r['kernel']}" + (f" {r['side']}" if "side" in r else "") for r in rows]
+        x = np.arange(len(rows))
+        v = np.array([r["measured"] for r in rows]).reshape(-1, 3)
+        if len(rows):
+            ax.errorbar(x, v[:, 0], yerr=[v[:, 0] - v[:, 1], v[:, 2] - v[:, 0]], fmt="o", label="measured (95%)")
+            ex = [np.nan if r.get("exact") is None else r["exact"] for r in rows]
+            ax.plot(x, ex, "k_", markersize=18, mew=2, label="exact")
+            if kind == "mean_first_passage":
+                ax.plot(x, [r["kramers"] for r in rows], "r_", markersize=18, mew=2, label="Kramers")
+            if kind == "stationary_mass":
+                ax.plot(x, [r["laplace"] for r in rows], "g_", markersize=18, mew=2, label="Laplace")
+                ax.plot(x, [r["nuts"][0] for r in rows], "mx", label="NUTS")
+        ax.set_xticks(x, names, rotation=60, ha="right", fontsize=8)
+        ax.set_title(label)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    from simulator.cli import run_scenario_script
+    run_scenario_script(NAME)
