@@ -416,14 +416,17 @@ class _HostLoop:
         return int(running.sum()) + int((self.order >= 0).sum())
 
     def _compact(self, n_running):
-        running = np.flatnonzero(self.order == KEEP)  # no chain is left to start, so KEEP = running
+        # Busy lanes: running chains (KEEP) and lanes just ordered to start one of the last
+        # chains (order >= 0, which happens when this harvest handed out the last chains).
+        busy = np.flatnonzero(self.order != CLEAR)
         size = self._target_width(n_running)
-        rest = np.setdiff1d(np.arange(self.order.size), running)[: size - running.size]
-        index = np.concatenate([running, rest])
+        rest = np.setdiff1d(np.arange(self.order.size), busy)[: size - busy.size]
+        index = np.concatenate([busy, rest])
         # Gather on the host: an eager device gather would compile once per leaf and shape.
         self.lanes = jax.device_put(jax.tree.map(lambda a: np.asarray(a)[index], jax.device_get(self.lanes)))
-        self.order = np.full(size, CLEAR, np.int32)
-        self.order[: running.size] = KEEP
+        order = np.full(size, CLEAR, np.int32)
+        order[: busy.size] = self.order[busy]
+        self.order = order
         self.batch_sizes.append(size)
 
     def _report(self, n_running, elapsed):

@@ -157,3 +157,14 @@ def test_leaving_the_domain_is_escaped_not_a_hit():
     assert abs(p - 2.017 / 3.035) <= 4 * np.sqrt(p * (1 - p) / n), counts
     escaped = result.outcome == outcomes.ESCAPED
     assert np.all(result.position[escaped, 0] <= -2.0) and np.all(result.hit_step[escaped] == -1)
+
+
+def test_compaction_keeps_chains_that_start_in_the_same_block():
+    """Regression: when the last chains are handed to lanes in the harvest that also compacts the batch,
+    those lanes (order >= 0) must survive compaction, or their chains are never run nor counted."""
+    never = [sim.Target("never", lambda x: jnp.asarray(1.0, x.dtype))]
+    for compaction in (True, "auto", False):
+        result = sim.race(sim.dynamics.random_walk(0.1), never, jnp.zeros(1), n_chains=80, max_steps=5,
+                          batch_size=64, compaction=compaction, progress=False)
+        assert result.counts["censored"] == 80, (compaction, result.counts)
+        assert np.all(result.stop_step == 5)
