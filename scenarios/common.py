@@ -51,3 +51,19 @@ def learning_kernel(name: str, v, dim: int, step_size: float, injected_T: float,
     if name == "sgld":
         return sim.dynamics.sgld(loss, data, step_size, injected_T, batch_size=batch_size), injected_T, t_eff
     return sim.dynamics.sgd(loss, data, optax.sgd(step_size), batch_size), 0.0, t_eff
+
+
+def fmt_interval(triple, digits: int = 3) -> str:
+    """'value [low, high]' for a (value, low, high) triple; '—' for None or a non-finite value."""
+    if triple is None or not math.isfinite(triple[0]):
+        return "—"
+    v, lo, hi = triple
+    return f"{v:.{digits}g} [{lo:.{digits}g}, {hi:.{digits}g}]"
+
+
+def save_figure(fig, path) -> None:
+    """Tight layout, write a PNG at 110 dpi, free the figure."""
+    import matplotlib.pyplot as plt
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

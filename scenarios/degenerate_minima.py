@@ -20,7 +20,8 @@ Predictions for P(S_f first) / P(S_h first):
   u -> ±(e^u, e^-u), sublevel factor F_chi2(D-k)(2 eps / T)).
 Neither is a theorem about first hits: the table shows how far each is off.
 
-Kernels: SGLD full batch (Langevin at T) and plain optax SGD whose only noise is
+Kernels: noiseless full-batch gradient descent ("gd": the basin of each start, a
+third prediction), SGLD full batch (Langevin at T) and plain optax SGD whose only noise is
 the minibatch noise of loss(w, d) = L(w) + <d, w> (T_eff = lr s^2 / (2B), see
 scenarios/common.py), over a grid of T, learning rate and batch size.
 
@@ -35,12 +36,13 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 import simulator as sim
 from simulator import stats
 from simulator.laplace import laplace_mass
 
-from scenarios.common import learning_kernel
+from scenarios.common import fmt_interval, learning_kernel, save_figure
 
 NAME = "degenerate-minima"
 SUMMARY = "SGD/SGLD race to a 1-D manifold of minima vs an isolated minimum: odds vs volume and Laplace"
@@ -49,7 +51,7 @@ DEFAULT_STEPS = 20_000
 SETTINGS = {
     "quick": False,
     "eps": "0.02,0.005",
-    "sgld_temperatures": "0.02,0.1",
+    "sgld_temperatures": "0.02,0.1,0.5",
     "sgld_step_size": 0.002,
     "sgd_learning_rates": "0.002,0.004",
     "sgd_batch_sizes": "4,16",
@@ -136,8 +138,8 @@ def start_points(n, radius, eps, seed):
 
 
 def settings_grid(settings):
-    """(kernel, step size, injected T, minibatch T, batch) rows of the race grid."""
-    grid = [("sgld", settings["sgld_step_size"], T, 0.0, None) for T in _csv(settings["sgld_temperatures"])]
+    """(kernel, step size, injected T, minibatch T, batch) rows of the race grid; "gd" is noiseless."""
+    grid = [("gd", settings["sgld_step_size"], 0.0, 0.0, None)] + [("sgld", settings["sgld_step_size"], T, 0.0, None) for T in _csv(settings["sgld_temperatures"])]
     for lr in _csv(settings["sgd_learning_rates"]):
         for b in _csv(settings["sgd_batch_sizes"], int):
             grid.append(("sgd", lr, 0.0, lr * settings["sgd_noise_variance"] / (2 * b), b))
@@ -166,8 +168,11 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
         volume = volume_ratio(eps, radius, int(settings["volume_samples"]), seed)
         start = start_points(chains, radius, eps, seed)
         for name, h, t_injected, t_minibatch, batch in grid:
-            kernel, t_injected, t_minibatch = learning_kernel(name, loss, 2, h, t_injected, t_minibatch,
-                                                              batch or 1, seed)
+            if name == "gd":   # full-batch gradient descent: which basin each start drains into
+                kernel = sim.dynamics.sgd(lambda w, d: loss(w), np.zeros((1, 2)), optax.sgd(h), None)
+            else:
+                kernel, t_injected, t_minibatch = learning_kernel(name, loss, 2, h, t_injected, t_minibatch,
+                                                                  batch or 1, seed)
             result = sim.race(kernel, targets(eps), start, n_chains=chains, max_steps=steps, seed=seed,
                               domain=in_disc(radius), progress=progress, precision=precision)
             T = t_injected + t_minibatch
@@ -178,7 +183,7 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
                          "p_point": list(result.probability("point")),
                          "ratio": list(result.ratio("manifold", "point")),
                          "volume_ratio": volume["ratio"], "volume_counts": volume,
-                         "laplace_ratio": laplace_ratio(eps, T, radius, seed=seed),
+                         "laplace_ratio": laplace_ratio(eps, T, radius, seed=seed) if T > 0 else None,
                          "mean_hit_step": {k: list(result.hitting_time(k).mean) if result.counts[k] else None
                                            for k in ("manifold", "point")}})
     summary = {"scenario": NAME, "chains": chains, "max_steps": steps, "seed": seed,
@@ -190,8 +195,7 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
 
 
 def _fmt(triple, digits=3):
-    v, lo, hi = triple
-    return f"{v:.{digits}g} [{lo:.{digits}g}, {hi:.{digits}g}]"
+    return fmt_interval(triple, digits)
 
 
 def _within(value, interval):
@@ -200,17 +204,26 @@ def _within(value, interval):
 
 def verdict(summary) -> str:
     rows = summary["rows"]
+    lap = [r for r in rows if r["kernel"] != "gd"]
     manifold_first = [r for r in rows if r["ratio"][1] > 1]
     point_first = [r for r in rows if r["ratio"][2] < 1]
     vol_ok = [r for r in rows if _within(r["volume_ratio"][0], r["ratio"])]
-    lap_ok = [r for r in rows if _within(r["laplace_ratio"][0], r["ratio"])]
+    lap_ok = [r for r in lap if _within(r["laplace_ratio"][0], r["ratio"])]
     text = (f"The manifold component is hit first significantly more often in {len(manifold_first)} of "
             f"{len(rows)} races, the isolated point in {len(point_first)}. The measured odds interval contains "
-            f"the volume prediction in {len(vol_ok)} races and the Laplace prediction in {len(lap_ok)}.")
-    spans = [r["ratio"][0] / r["volume_ratio"][0] for r in rows if r["volume_ratio"][0] > 0]
+            f"the volume prediction in {len(vol_ok)} races and the Laplace prediction in {len(lap_ok)} of {len(lap)}.")
+    spans = [r["ratio"][0] / r["volume_ratio"][0] for r in rows if r["volume_ratio"][0] > 0 and r["kernel"] != "gd"]
     if spans:
-        text += (f" Measured odds are {min(spans):.2g}-{max(spans):.2g} times the volume ratio: a first hit "
-                 "is decided by the basins of the gradient flow as much as by the size of the targets.")
+        text += f" Noisy races give {min(spans):.2g}-{max(spans):.2g} times the volume ratio."
+    for eps in sorted({r["eps"] for r in rows}):
+        basin = [r for r in rows if r["kernel"] == "gd" and r["eps"] == eps]
+        noisy = [r for r in rows if r["kernel"] != "gd" and r["eps"] == eps]
+        if basin and noisy:
+            b = basin[0]["ratio"]
+            agree = [r for r in noisy if r["ratio"][1] <= b[2] and b[1] <= r["ratio"][2]]
+            text += (f" At eps {eps} the noiseless basin odds are {_fmt(b)}; {len(agree)} of {len(noisy)} noisy "
+                     "races have overlapping intervals with them, i.e. the start's basin, not the target's volume, "
+                     "decides the race wherever the noise is too weak to cross between basins.")
     by_eps = sorted({r["eps"] for r in rows})
     if len(by_eps) > 1:
         lo, hi = by_eps[0], by_eps[-1]
@@ -239,7 +252,7 @@ def report(summary) -> str:
         lines.append(f"| {r['eps']} | {r['kernel']} | {r['step_size']} | {r['batch_size'] or 'full'} | "
                      f"{r['T_injected']:.3g} + {r['T_minibatch']:.3g} | {_fmt(r['p_manifold'])} | {_fmt(r['p_point'])} | "
                      f"{r['counts']['escaped']} | {r['counts']['censored']} | {_fmt(r['ratio'])} | "
-                     f"{_fmt(r['volume_ratio'])} | {_fmt(r['laplace_ratio'])} |")
+                     f"{_fmt(r['volume_ratio'])} | {_fmt(r['laplace_ratio']) if r['laplace_ratio'] else '—'} |")
     lines += ["", "![odds](odds.png)", "", "## Verdict", "", verdict(summary), ""]
     return "\n".join(lines)
 
@@ -257,15 +270,13 @@ def plot(summary, path) -> None:
     ax.errorbar(x, finite[:, 0], yerr=[finite[:, 0] - finite[:, 1], finite[:, 2] - finite[:, 0]], fmt="o",
                 label="measured odds (95%)")
     ax.plot(x, [r["volume_ratio"][0] for r in rows], "k_", ms=16, mew=2, label="volume ratio")
-    ax.plot(x, [r["laplace_ratio"][0] for r in rows], "g_", ms=16, mew=2, label="Laplace ratio")
+    ax.plot(x, [r["laplace_ratio"][0] if r["laplace_ratio"] else np.nan for r in rows], "g_", ms=16, mew=2, label="Laplace ratio")
     ax.set_yscale("log")
     ax.set_xticks(x, [f"eps {r['eps']} {r['kernel']} h={r['step_size']} B={r['batch_size'] or 'full'} "
                       f"T={r['temperature']:.2g}" for r in rows], rotation=60, ha="right", fontsize=7)
     ax.set_ylabel("P(manifold first) / P(point first)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ from simulator import exact, stats
 from simulator.laplace import kramers_time, laplace_mass
 from simulator.reference import nuts_occupation
 
-from scenarios.common import KERNELS, learning_kernel
+from scenarios.common import KERNELS, fmt_interval, learning_kernel, save_figure
 
 NAME = "double-well"
 SUMMARY = "Langevin, SGLD and SGD on asymmetric double wells vs exact committor, MFPT, Kramers, Laplace and NUTS"
@@ -255,8 +255,7 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
 
 
 def _fmt(triple, digits=4):
-    v, lo, hi = triple
-    return f"{v:.{digits}g} [{lo:.{digits}g}, {hi:.{digits}g}]"
+    return fmt_interval(triple, digits)
 
 
 def _temps(row):
@@ -356,9 +355,7 @@ def plot(summary: dict, path) -> None:
         ax.set_xticks(x, names, rotation=60, ha="right", fontsize=8)
         ax.set_title(label)
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

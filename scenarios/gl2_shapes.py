@@ -34,6 +34,8 @@ import numpy as np
 import simulator as sim
 from simulator import figures, groups, predictions, stats, volumes
 
+from scenarios.common import fmt_interval, save_figure
+
 NAME = "gl2-shapes"
 SUMMARY = "GL(2) walks race to stabilizers of shapes: odds vs Haar-volume, flux and capacity laws"
 DEFAULT_CHAINS = 1000
@@ -292,10 +294,8 @@ def verdicts(summary):
     return out
 
 
-def _fmt(e, digits=3):
-    if e is None or not math.isfinite(e[0]):
-        return "-"
-    return f"{e[0]:.{digits}g} [{e[1]:.{digits}g}, {e[2]:.{digits}g}]"
+def _fmt(triple, digits=3):
+    return fmt_interval(triple, digits)
 
 
 def report(summary: dict) -> str:
@@ -357,9 +357,7 @@ def plot(summary: dict, path) -> None:
         ax.set_ylabel("odds P_f / P_h")
     axes[0][0].legend(fontsize=7, title="dots: measured; solid: Haar volume;\ndotted: flux (jump) / capacity",
                       title_fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -264,6 +264,9 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
         run = _HostLoop(block, empty, args, n_chains, max_steps, block_size, batch_size,
                         compaction, _progress_bar(n_chains, progress))
         run.loop()
+    lost = int(np.sum(run.outcome == RUNNING))
+    if lost:  # every chain must end in exactly one outcome; never drop one silently
+        raise RuntimeError(f"engine bug: {lost} of {n_chains} chains finished the run without an outcome")
 
     config = {
         "kernel": {"name": kernel.name, **kernel.params},

@@ -28,7 +28,7 @@ def quadratic_loss(h):
 
 def final_positions(kernel, start, n_chains, steps, seed=0):
     result = sim.race(kernel, NEVER, start, n_chains=n_chains, max_steps=steps, seed=seed, progress=False)
-    assert result.counts["censored"] == n_chains
+    assert result.counts["censored"] == n_chains, result.counts
     return result.position
 
 
