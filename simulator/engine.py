@@ -34,7 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import inputs, streams
+from . import inputs, streams, traces
 from .bridge import crossing_probability
 from .outcomes import CENSORED, DIVERGED, EMPTY, ESCAPED, RUNNING, TIE
 from .result import RaceResult
@@ -73,9 +73,10 @@ class Lanes(NamedTuple):
     residual: jax.Array     # (lanes, n_targets) residuals at the current position
     status: jax.Array       # outcome code; RUNNING while the chain runs
     steps: jax.Array        # steps taken
+    trace: jax.Array | None = None   # (lanes, slots, width): the draws recorded in the last block
 
 
-def _build_block(kernel, targets, *, batched, bridge, dtype, domain=None):
+def _build_block(kernel, targets, *, batched, bridge, dtype, domain=None, trace=None):
     """Return ``block(lanes, order, run, n_steps) -> lanes``: refill lanes per ``order``, then step.
 
     ``run`` (a ``RunArgs``) holds what varies between races of the same shape, so
@@ -105,10 +106,11 @@ def _build_block(kernel, targets, *, batched, bridge, dtype, domain=None):
         # Without the bridge the bridge key is never read; a copy saves compiling a second hash.
         bridge_key = (jax.random.key_data(streams.chain_keys(seed, streams.BRIDGE_STREAM, chain))
                       if use_bridge else key)
-        return kernel.init(x), r, classify(x, r, r <= eps), key, bridge_key
+        obs = None if trace is None else trace.observe(x, r)   # draw 0: the start
+        return kernel.init(x), r, classify(x, r, r <= eps), key, bridge_key, obs
 
     def refill(lanes, order, run):
-        state, r, status, key, bridge_key = jax.vmap(fresh, (0, None))(jnp.maximum(order, 0), run)
+        state, r, status, key, bridge_key, obs = jax.vmap(fresh, (0, None))(jnp.maximum(order, 0), run)
         new = order >= 0
 
         def pick(a, b):
@@ -123,9 +125,12 @@ def _build_block(kernel, targets, *, batched, bridge, dtype, domain=None):
             residual=pick(r, lanes.residual),
             status=jnp.where(new, status, jnp.where(cleared, EMPTY, lanes.status)),
             steps=jnp.where(new | cleared, 0, lanes.steps),
+            # The block's draws start empty; a new chain's draw 0 goes to slot 0.
+            trace=None if trace is None else jnp.full((order.size, slots, trace.width), jnp.nan, dtype)
+            .at[:, 0].set(jnp.where(new[:, None], obs, jnp.nan)),
         )
 
-    def advance(max_steps, key, bridge_key, state, r_prev, status, steps):
+    def advance(max_steps, first, key, bridge_key, state, r_prev, status, steps, row):
         active = (status == RUNNING) & (steps < max_steps)
         t = steps + 1
         new = kernel.step(streams.step_key(jax.random.wrap_key_data(key), t), state)
@@ -141,25 +146,35 @@ def _build_block(kernel, targets, *, batched, bridge, dtype, domain=None):
         def keep(a, b):
             return jnp.where(active, a, b)
 
-        return jax.tree.map(keep, new, state), keep(r, r_prev), keep(code, status), keep(t, steps)
+        if trace is not None:   # draw t // K, at slot t // K - first, when t is a multiple of K
+            slot = jnp.clip(t // trace.every - first, 0, slots - 1)
+            record = active & (t % trace.every == 0)
+            row = row.at[slot].set(jnp.where(record, trace.observe(new.position, r), row[slot]))
+        return jax.tree.map(keep, new, state), keep(r, r_prev), keep(code, status), keep(t, steps), row
 
     def block(lanes, order, run, n_steps):
         lanes = refill(lanes, order, run)
+        # First draw number each lane can record in this block (slot 0): 0 for a new chain, else
+        # the draw after the last one recorded, floor(steps / K) + 1.
+        first = (jnp.where(order >= 0, -1, lanes.steps) // trace.every + 1) if trace is not None else lanes.steps
 
         def body(_, carry):
-            return jax.vmap(advance, (None,) + (0,) * 6)(run.max_steps, lanes.key, lanes.bridge_key,
+            return jax.vmap(advance, (None,) + (0,) * 8)(run.max_steps, first, lanes.key, lanes.bridge_key,
                                                           *carry)
 
-        carry = (lanes.state, lanes.residual, lanes.status, lanes.steps)
-        state, r, status, steps = jax.lax.fori_loop(0, n_steps, body, carry)
-        return lanes._replace(state=state, residual=r, status=status, steps=steps)
+        carry = (lanes.state, lanes.residual, lanes.status, lanes.steps, lanes.trace)
+        state, r, status, steps, rows = jax.lax.fori_loop(0, n_steps, body, carry)
+        return lanes._replace(state=state, residual=r, status=status, steps=steps, trace=rows)
+
+    slots = 0 if trace is None else trace.slots
 
     def empty(n_lanes, run):
         """Lanes that hold no chain, with the right shapes and dtypes."""
         shapes = jax.eval_shape(lambda: jax.vmap(fresh, (0, None))(jnp.zeros(n_lanes, jnp.int32), run))
-        state, r, _, key, bridge_key = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+        state, r, _, key, bridge_key, _ = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+        rows = None if trace is None else jnp.zeros((n_lanes, slots, trace.width), dtype)
         return Lanes(jnp.full(n_lanes, -1, jnp.int32), key, bridge_key, state, r,
-                     jnp.full(n_lanes, EMPTY, jnp.int32), jnp.zeros(n_lanes, jnp.int32))
+                     jnp.full(n_lanes, EMPTY, jnp.int32), jnp.zeros(n_lanes, jnp.int32), rows)
 
     return jax.jit(block, donate_argnums=0), empty
 
@@ -191,7 +206,9 @@ def _progress_bar(n_chains: int, progress):
 def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0,
          bridge: bool = False, precision: str = "float32", block_size: int = DEFAULT_BLOCK_SIZE,
          batch_size: int | None = None, compaction="auto", start_batched: bool | None = None,
-         domain=None, progress: bool | None = None) -> RaceResult:
+         domain=None, progress: bool | None = None, trace_every: int | None = None,
+         observables: dict | None = None, trace_position: bool | None = None,
+         trace_memory_limit: int | None = None) -> RaceResult:
     """Run ``n_chains`` independent chains until each first enters one of ``targets``.
 
     Args:
@@ -220,6 +237,12 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
             (``sim.groups.frobenius_ball``) or a pure function position -> bool.
             A chain outside it ends ``escaped``; a hit counts only inside it.
         progress: False hides the bar; None/True shows it once a run lasts 2 s.
+        trace_every: record observables every K steps of every chain (``simulator.traces``:
+            residuals, potential, |theta|, theta when small, ``observables``); None records nothing.
+            Memory about n_chains * (max_steps // K + 1) * width * itemsize bytes (bound in traces),
+            refused above ``trace_memory_limit`` (default 4 GiB).
+        observables: {name: fn(position) -> scalar}, traced next to the built-in ones.
+        trace_position: trace theta itself (default: when it has at most 16 entries).
 
     Returns:
         A ``RaceResult``.
@@ -257,12 +280,16 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
         inputs.check_shapes(kernel, targets, position)
         if domain_fn is not None:
             inputs.check_predicate("domain", domain_fn, position)
+        trace = traces.build_trace(trace_every, observables, trace_position, kernel=kernel, targets=targets,
+                                   position=position, max_steps=max_steps, n_chains=n_chains,
+                                   batch_size=batch_size, block_size=block_size,
+                                   memory_limit=trace_memory_limit)
 
         block, empty = _build_block(kernel, targets, batched=batched, bridge=bridge, dtype=dtype,
-                                    domain=domain_fn)
+                                    domain=domain_fn, trace=trace)
         args = RunArgs(jnp.asarray(start), jnp.asarray(seed, jnp.uint32), jnp.asarray(max_steps, jnp.int32))
         run = _HostLoop(block, empty, args, n_chains, max_steps, block_size, batch_size,
-                        compaction, _progress_bar(n_chains, progress))
+                        compaction, _progress_bar(n_chains, progress), trace, dtype)
         run.loop()
     lost = int(np.sum(run.outcome == RUNNING))
     if lost:  # every chain must end in exactly one outcome; never drop one silently
@@ -278,14 +305,18 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
         "domain": None if domain is None else (domain.describe() if hasattr(domain, "describe")
                                                else getattr(domain, "__name__", repr(domain))),
         "jax_version": jax.__version__, "device": str(jax.devices()[0]),
+        "trace_every": trace_every,
+        "observables": None if trace is None else list(trace.names),
     }
     ideal = int(run.stop_step.sum())
     work = {"ideal_chain_steps": ideal, "lane_steps": run.lane_steps,
             "efficiency": ideal / run.lane_steps if run.lane_steps else math.nan,
             "wall_seconds": run.wall_seconds, "compile_seconds": sum(run.compile_seconds.values()),
             "blocks": run.blocks, "batch_sizes": run.batch_sizes}
+    traced = None if trace is None else traces.split(run.trace, trace, position.shape)
     return RaceResult(target_names=tuple(t.name for t in targets), outcome=run.outcome,
-                      stop_step=run.stop_step, state=run.final_state, config=config, work=work)
+                      stop_step=run.stop_step, state=run.final_state, config=config, work=work,
+                      trace=traced, trace_steps=None if trace is None else np.asarray(trace.steps))
 
 
 def _named_leaves(state) -> dict:
@@ -299,7 +330,7 @@ class _HostLoop:
     """The host side of a race: blocks, harvesting, refilling, compaction, progress."""
 
     def __init__(self, block, empty, args, n_chains, max_steps, block_size, batch_size,
-                 compaction, bar):
+                 compaction, bar, trace=None, dtype=np.float32):
         self.block, self.args, self.bar = block, args, bar
         self.n_chains, self.max_steps, self.block_size = n_chains, max_steps, block_size
         self.compaction = compaction
@@ -309,6 +340,10 @@ class _HostLoop:
         self.outcome = np.full(n_chains, RUNNING, np.int32)
         self.stop_step = np.zeros(n_chains, np.int64)
         self.final_state = None
+        self.trace_spec = trace
+        self.trace = None if trace is None else np.full((n_chains, trace.n_draws, trace.width), np.nan,
+                                                        np.dtype(dtype))
+        self.prev_steps = np.zeros(batch_size, np.int64)   # per lane, at the end of the last block
         self.lane_steps = 0
         self.finished_work = 0
         self.blocks = 0
@@ -325,6 +360,8 @@ class _HostLoop:
         try:
             while True:
                 t_block = time.perf_counter()
+                self.started = self.order >= 0
+                self.steps_before = self.prev_steps
                 self.lanes = self._executable()(self.lanes, jnp.asarray(self.order), self.args,
                                                 np.int32(self.length))
                 self.lane_steps += self.order.size * self.length
@@ -399,6 +436,9 @@ class _HostLoop:
         """Record finished chains, order the next block; return how many chains run on."""
         chain, status, steps = jax.device_get((self.lanes.chain, self.lanes.status, self.lanes.steps))
         occupied = chain >= 0
+        if self.trace is not None:
+            self._collect_draws(chain, steps, occupied)
+        self.prev_steps = np.asarray(steps, np.int64)
         done = occupied & ((status != RUNNING) | (steps >= self.max_steps))
         if done.any():
             lanes_done = np.flatnonzero(done)
@@ -412,11 +452,21 @@ class _HostLoop:
                                     for name, leaf in state.items()}
             for name, leaf in state.items():
                 self.final_state[name][ids] = leaf[lanes_done]
+
         running = occupied & ~done
         self.stopped_fraction = done.sum() / max(1, occupied.sum())
         self.running_work = int(steps[running].sum())
         self._assign(~running)
         return int(running.sum()) + int((self.order >= 0).sum())
+
+    def _collect_draws(self, chain, steps, occupied):
+        """Copy the draws recorded in the last block into the host trace (chain, draw)."""
+        every = self.trace_spec.every
+        first = np.where(self.started, 0, self.steps_before // every + 1)
+        count = np.where(occupied, steps // every - first + 1, 0)
+        lane, slot = np.nonzero(np.arange(self.trace_spec.slots)[None, :] < count[:, None])
+        rows = np.asarray(jax.device_get(self.lanes.trace))
+        self.trace[chain[lane], first[lane] + slot] = rows[lane, slot]
 
     def _compact(self, n_running):
         # Busy lanes: running chains (KEEP) and lanes just ordered to start one of the last
@@ -427,6 +477,7 @@ class _HostLoop:
         index = np.concatenate([busy, rest])
         # Gather on the host: an eager device gather would compile once per leaf and shape.
         self.lanes = jax.device_put(jax.tree.map(lambda a: np.asarray(a)[index], jax.device_get(self.lanes)))
+        self.prev_steps = self.prev_steps[index]
         order = np.full(size, CLEAR, np.int32)
         order[: busy.size] = self.order[busy]
         self.order = order

@@ -3,7 +3,8 @@
 A result is plain data (numpy arrays and a config dict), so a saved and
 reloaded result answers every question exactly as the original does.
 On disk a result is a folder: ``result.json`` (config, counts, estimates,
-human-readable) and ``chains.npz`` (the per-chain arrays).
+human-readable), ``chains.npz`` (the per-chain arrays) and, for a traced race,
+``trace.nc`` (ArviZ InferenceData as netCDF, ``simulator.export``).
 """
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ class RaceResult:
         config: the race's parameters, versions and device.
         work: chain-steps needed (``ideal_chain_steps``), lane-steps computed,
             their ratio ``efficiency``, wall time, blocks, batch sizes.
+        trace: observable -> (n_chains, n_draws[, ...]) array recorded at ``trace_steps``
+            (``race(trace_every=K)``; NaN after a chain stopped), or None.
     """
 
     target_names: tuple
@@ -42,6 +45,8 @@ class RaceResult:
     state: dict
     config: dict = field(default_factory=dict)
     work: dict = field(default_factory=dict)
+    trace: dict | None = None
+    trace_steps: np.ndarray | None = None
 
     # ---- per-chain views -------------------------------------------------
     @property
@@ -121,9 +126,14 @@ class RaceResult:
                          f"(compaction efficiency {work['efficiency']:.3f})")
         return "\n".join(lines)
 
-    # ---- persistence -------------------------------------------------------
+    # ---- export and persistence ---------------------------------------------
+    def to_inference_data(self):
+        """``az.InferenceData``: traces (posterior), per-chain outcomes (sample_stats), targets, attrs."""
+        from .export import to_inference_data
+        return to_inference_data(self)
+
     def save(self, directory) -> Path:
-        """Write ``directory/result.json`` and ``directory/chains.npz`` (atomically, each)."""
+        """Write ``result.json``, ``chains.npz`` and, if traced, ``trace.nc`` (each atomically)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         arrays = {"outcome": self.outcome, "stop_step": self.stop_step,
@@ -138,7 +148,10 @@ class RaceResult:
             "work": self.work,
         }
         text = json.dumps(summary, indent=2)
-        _atomic_write(directory / "result.json", lambda f: f.write(text.encode()))
+        if self.trace is not None:
+            from .export import write_netcdf
+            write_netcdf(self.to_inference_data(), directory / "trace.nc")
+        _atomic_write(directory / "result.json", lambda f: f.write(text.encode()))   # last: marks a complete save
         return directory
 
 
@@ -151,10 +164,15 @@ def load_result(directory) -> RaceResult:
     summary = json.loads(path.read_text())
     if summary.get("format") != FORMAT:
         raise ValueError(f"directory: {path} has format {summary.get('format')!r}, expected {FORMAT!r}")
+    trace = steps = None
+    if (directory / "trace.nc").is_file():
+        import arviz as az
+        from .export import trace_from_inference_data
+        trace, steps = trace_from_inference_data(az.from_netcdf(directory / "trace.nc"))
     with np.load(directory / "chains.npz") as data:
         state = {k.split(".", 1)[1]: data[k] for k in data.files if k.startswith("state.")}
         return RaceResult(tuple(summary["target_names"]), data["outcome"], data["stop_step"], state,
-                          summary["config"], summary["work"])
+                          summary["config"], summary["work"], trace, steps)
 
 
 def _atomic_write(path: Path, write) -> None:

@@ -8,7 +8,8 @@ A kernel is a pair of pure functions over one chain (BlackJAX/Optax style):
 plus metadata the engine and the reports use. ``noise_variance`` is the
 per-coordinate variance of the Gaussian increment of one step (used by the
 Brownian-bridge crossing correction; None where it does not apply). A state with an ``n_accepted`` field
-reports a Metropolis acceptance rate.
+reports a Metropolis acceptance rate. ``potential``, where the dynamics have one, is
+what traces record as the potential (or full-data loss).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class Kernel(NamedTuple):
     name: str
     params: dict
     noise_variance: float | None
+    potential: Callable | None = None   # V(position) (the full-data loss for sgd/sgld), traced as "potential"
 
 
 def positive(name: str, value) -> float:

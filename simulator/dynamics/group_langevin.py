@@ -89,7 +89,7 @@ def group_langevin(group: MatrixGroup, potential, step_size: float, temperature:
         Y = jnp.tensordot(-p.step_size * grad + p.noise_scale * z, B, 1)
         return GroupWalkState(g @ group.exp(Y))
 
-    return Kernel(init, step, "group_langevin", s.describe(), None)
+    return Kernel(init, step, "group_langevin", s.describe(), None, s.params.potential)
 
 
 def group_mala(group: MatrixGroup, potential, step_size: float, temperature: float = 1.0) -> Kernel:
@@ -115,4 +115,4 @@ def group_mala(group: MatrixGroup, potential, step_size: float, temperature: flo
         return GroupMALAState(keep(proposal, g), keep(v_new, state.potential),
                               keep(grad_new, state.lie_gradient), state.n_accepted + accept.astype(jnp.int32))
 
-    return Kernel(init, step, "group_mala", s.describe(), None)
+    return Kernel(init, step, "group_mala", s.describe(), None, s.params.potential)

@@ -83,4 +83,4 @@ def confine(kernel: Kernel, ball: Ball) -> Kernel:
         return jax.tree.map(lambda a, b: jnp.where(inside, a, b), new, state)
 
     params = {**kernel.params, "confined_to": ball.describe()}
-    return Kernel(kernel.init, step, f"confined_{kernel.name}", params, None)
+    return Kernel(kernel.init, step, f"confined_{kernel.name}", params, None, kernel.potential)

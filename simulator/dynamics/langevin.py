@@ -32,4 +32,4 @@ def langevin(potential, step_size: float, temperature: float = 1.0) -> Kernel:
         xi = noise.normal(key, x.shape, x.dtype)
         return LangevinState(x - step_size * grad(x) + noise_scale * xi)
 
-    return Kernel(init, step, "langevin", p.as_dict(), noise_scale**2)
+    return Kernel(init, step, "langevin", p.as_dict(), noise_scale**2, p.potential)

@@ -51,4 +51,4 @@ def mala(potential, step_size: float, temperature: float = 1.0) -> Kernel:
 
     # noise_variance=None: a rejected proposal is no Gaussian increment, so the
     # Brownian-bridge correction does not apply and race(bridge=True) refuses it.
-    return Kernel(init, step, "mala", p.as_dict(), None)
+    return Kernel(init, step, "mala", p.as_dict(), None, p.potential)

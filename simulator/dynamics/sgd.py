@@ -91,6 +91,12 @@ def _flat_loss(loss, params_like) -> Callable:
     return lambda theta, batch: loss(unravel(theta), batch)
 
 
+def _full_loss(loss, data):
+    """theta -> loss(theta, all data): the potential that sgd/sgld traces report."""
+    data = jax.tree.map(jnp.asarray, data)
+    return lambda theta: loss(theta, data)
+
+
 def _minibatch_gradient(loss, data, n_examples, batch_size):
     """(key, theta) -> grad of the mean loss over a with-replacement minibatch (full batch if None)."""
     grad = jax.grad(loss)
@@ -142,7 +148,8 @@ def sgd(loss, data, optimizer, batch_size: int | None, *, params_like=None) -> K
         raise TypeError(f"optimizer must be an optax.GradientTransformation, got {type(optimizer).__name__}")
     n_examples = _check_data(data)
     batch_size = _check_batch_size(batch_size)
-    gradient = _minibatch_gradient(_flat_loss(loss, params_like), data, n_examples, batch_size)
+    flat_loss = _flat_loss(loss, params_like)
+    gradient = _minibatch_gradient(flat_loss, data, n_examples, batch_size)
 
     def init(position):
         return SGDState(position, _store_keys(optimizer.init(position)))
@@ -156,7 +163,7 @@ def sgd(loss, data, optimizer, batch_size: int | None, *, params_like=None) -> K
 
     params = {"loss": describe(loss), "optimizer": describe(optimizer), "batch_size": batch_size,
               "n_examples": n_examples}
-    return Kernel(init, step, "sgd", params, None)
+    return Kernel(init, step, "sgd", params, None, _full_loss(flat_loss, data))
 
 
 def sgld(loss, data, step_size: float, temperature: float = 1.0, batch_size: int | None = None,
@@ -180,7 +187,8 @@ def sgld(loss, data, step_size: float, temperature: float = 1.0, batch_size: int
     center = None if center is None else jnp.asarray(center)
     n_examples = _check_data(data)
     batch_size = _check_batch_size(batch_size)
-    gradient = _minibatch_gradient(_flat_loss(loss, params_like), data, n_examples, batch_size)
+    flat_loss = _flat_loss(loss, params_like)
+    gradient = _minibatch_gradient(flat_loss, data, n_examples, batch_size)
     noise_scale = math.sqrt(2 * step_size * temperature)
 
     def init(position):
@@ -199,7 +207,8 @@ def sgld(loss, data, step_size: float, temperature: float = 1.0, batch_size: int
     params = {"loss": describe(loss), "step_size": step_size, "temperature": temperature,
               "batch_size": batch_size, "n_examples": n_examples, "localization": localization}
     # The bridge correction needs Gaussian increments: true only without minibatch noise.
-    return Kernel(init, step, "sgld", params, noise_scale**2 if batch_size is None else None)
+    return Kernel(init, step, "sgld", params, noise_scale**2 if batch_size is None else None,
+                  _full_loss(flat_loss, data))
 
 
 def effective_temperature(loss, data, theta, learning_rate: float, batch_size: int) -> float:

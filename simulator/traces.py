@@ -1,0 +1,119 @@
+"""What a traced race records: observables every K steps, per chain, in bounded memory.
+
+A race with ``trace_every=K`` records, at steps 0, K, 2K, ... <= max_steps of
+every chain, a vector of observables:
+
+* ``residual_<target>``: each target's residual;
+* ``potential``: the kernel's potential (or full-data loss), where it has one;
+* ``norm``: |theta| (Frobenius for matrices);
+* ``position``: theta itself (flattened), when it has at most
+  ``POSITION_SIZE_LIMIT`` entries or ``trace_position=True``;
+* user observables: ``observables={"name": fn}``, fn(position) -> scalar.
+
+Draws after a chain stops stay NaN (they are never written); the chain's
+outcome and stop step say why. The device holds only the draws of one block
+(batch_size * (block_size // K + 1) slots); the host gathers them after each
+block into the (n_chains, max_steps // K + 1, width) trace. Memory:
+
+    bytes = (n_chains * (max_steps // K + 1) + 2 * batch_size * (block_size // K + 1)) * width * itemsize,
+
+width = the number of scalar observables (position counts its size), never
+O(n_chains * max_steps * D). A request above ``memory_limit`` (default
+``DEFAULT_MEMORY_LIMIT``) is refused before anything compiles.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+DEFAULT_MEMORY_LIMIT = 4 * 2**30     # 4 GiB
+POSITION_SIZE_LIMIT = 16
+
+
+class TraceSpec(NamedTuple):
+    every: int
+    n_draws: int
+    names: tuple            # observable names, in buffer order
+    sizes: tuple            # entries of each (1 for a scalar, D for the position)
+    observe: Callable       # (position, residuals) -> (width,) vector
+    width: int
+    slots: int              # draws one lane can record in one block: block_size // every + 1
+
+    @property
+    def steps(self):
+        return [self.every * d for d in range(self.n_draws)]
+
+
+def trace_bytes(n_chains: int, batch_size: int, n_draws: int, slots: int, width: int, itemsize: int) -> int:
+    """The bound in the module docstring."""
+    return (n_chains * n_draws + 2 * batch_size * slots) * width * itemsize
+
+
+def build_trace(trace_every, observables, trace_position, *, kernel, targets, position, max_steps: int,
+                n_chains: int, batch_size: int, block_size: int, memory_limit) -> TraceSpec | None:
+    """Check the trace arguments (on shapes only) and return the spec, or None without tracing."""
+    if trace_every is None:
+        if observables or trace_position:
+            raise ValueError("observables / trace_position need trace_every (record every K steps)")
+        return None
+    if isinstance(trace_every, bool) or not isinstance(trace_every, numbers.Integral) or trace_every <= 0:
+        raise ValueError(f"trace_every must be a positive int or None, got {trace_every!r}")
+    observables = dict(observables or {})
+    for name, fn in observables.items():
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"observables: names must be non-empty strings, got {name!r}")
+        if not callable(fn):
+            raise TypeError(f"observables[{name!r}] must be a function of the position")
+        out = jax.eval_shape(fn, position)
+        if getattr(out, "shape", None) != ():
+            raise ValueError(f"observables[{name!r}] must return a scalar, got shape {getattr(out, 'shape', out)}")
+    size = math.prod(position.shape)
+    if trace_position is None:
+        trace_position = size <= POSITION_SIZE_LIMIT
+    names = [f"residual_{t.name}" for t in targets]
+    fns = []
+    if kernel.potential is not None:
+        names.append("potential")
+        fns.append(kernel.potential)
+    names.append("norm")
+    fns.append(lambda x: jnp.sqrt(jnp.sum(x * x)))
+    for name, fn in observables.items():
+        names.append(name)
+        fns.append(fn)
+    if len(set(names)) != len(names) or "position" in observables:
+        raise ValueError(f"observables: names clash with the built-in ones {names}")
+    sizes = [1] * len(names)
+    if trace_position:
+        names.append("position")
+        sizes.append(size)
+    width = sum(sizes)
+    n_draws = int(max_steps) // int(trace_every) + 1
+    limit = DEFAULT_MEMORY_LIMIT if memory_limit is None else memory_limit
+    slots = int(block_size) // int(trace_every) + 1
+    need = trace_bytes(n_chains, batch_size, n_draws, slots, width, jnp.dtype(position.dtype).itemsize)
+    if need > limit:
+        raise ValueError(f"trace_every={trace_every}: the trace would take {need / 2**30:.2f} GiB "
+                         f"({n_chains} chains x {n_draws} draws x {width} values), above the limit of "
+                         f"{limit / 2**30:.2f} GiB; record less often or raise trace_memory_limit")
+
+    def observe(x, r):
+        parts = [r.astype(x.dtype)] + [jnp.reshape(fn(x), (1,)).astype(x.dtype) for fn in fns]
+        if trace_position:
+            parts.append(x.ravel())
+        return jnp.concatenate(parts)
+
+    return TraceSpec(int(trace_every), n_draws, tuple(names), tuple(sizes), observe, width, slots)
+
+
+def split(buffer, spec: TraceSpec, position_shape) -> dict:
+    """(n_chains, n_draws, width) buffer -> {name: (n_chains, n_draws[, *position_shape])}."""
+    out, start = {}, 0
+    for name, size in zip(spec.names, spec.sizes):
+        block = buffer[:, :, start:start + size]
+        out[name] = block.reshape(block.shape[:2] + tuple(position_shape)) if name == "position" else block[:, :, 0]
+        start += size
+    return out
