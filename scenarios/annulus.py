@@ -25,9 +25,11 @@ import jax.numpy as jnp
 import simulator as sim
 from simulator import exact
 
+from scenarios.common import race_plots, write_traces
+
 NAME = "annulus"
 SUMMARY = "Brownian annulus race vs the exact harmonic-measure formula, with and without the bridge"
-SETTINGS = {"dims": "2,3", "scale": 0.1, "inner": 1.0, "radius": 2.0, "outer": 4.0}
+SETTINGS = {"dims": "2,3", "scale": 0.1, "inner": 1.0, "radius": 2.0, "outer": 4.0, "trace_every": 1000}
 
 
 def targets(inner: float, outer: float):
@@ -37,9 +39,9 @@ def targets(inner: float, outer: float):
 
 def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="float32",
         dims=SETTINGS["dims"], scale=SETTINGS["scale"], inner=SETTINGS["inner"],
-        radius=SETTINGS["radius"], outer=SETTINGS["outer"]) -> dict:
+        radius=SETTINGS["radius"], outer=SETTINGS["outer"], trace_every=SETTINGS["trace_every"]) -> dict:
     out = Path(out)
-    rows = []
+    rows, results = [], {}
     for d in [int(v) for v in str(dims).split(",")]:
         p_exact = exact.annulus_inner_probability(d, radius, inner, outer)
         p_first_order = exact.annulus_discrete_probability(d, radius, inner, outer, scale)
@@ -47,9 +49,10 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
         for bridge in (False, True):
             result = sim.race(sim.dynamics.random_walk(scale), targets(inner, outer), start,
                               n_chains=chains, max_steps=steps, seed=seed, bridge=bridge,
-                              precision=precision, progress=progress)
+                              precision=precision, progress=progress, trace_every=trace_every or None)
             label = f"d{d}-{'bridge' if bridge else 'plain'}"
             result.save(out / label)
+            results[label] = result
             p = result.probability("inner")
             rows.append({
                 "run": label, "d": d, "bridge": bridge, "scale": scale,
@@ -62,11 +65,21 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
                 "chain_steps_per_second_excluding_compile": result.work["ideal_chain_steps"]
                 / max(result.work["wall_seconds"] - result.work["compile_seconds"], 1e-9),
                 "compaction_efficiency": result.work["efficiency"],
+                "trace_every": trace_every,
             })
     summary = {"scenario": NAME, "chains": chains, "max_steps": steps, "seed": seed, "rows": rows}
     (out / "result.json").write_text(json.dumps(summary, indent=2))
-    (out / "report.md").write_text(report(summary))
+    write_traces(out, results)
+    render(summary, out)
     return summary
+
+
+def render(summary: dict, out) -> None:
+    """report.md and one cumulative-incidence plot per race, from the saved run (``stabsim report DIR``)."""
+    out = Path(out)
+    results = {row["run"]: sim.load_result(out / row["run"]) for row in summary["rows"]}
+    plots = race_plots(out, results)
+    (out / "report.md").write_text(report(summary) + "\n" + "\n".join(f"![{p}]({p})" for p in plots) + "\n")
 
 
 def report(summary: dict) -> str:

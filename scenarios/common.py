@@ -1,4 +1,4 @@
-"""Helpers shared by the learning-dynamics scenarios (not a scenario itself: it has no NAME).
+"""Helpers shared by the scenarios (not a scenario itself: it has no NAME).
 
 Minibatch noise at a known temperature. With loss(theta, d) = V(theta) + <d, theta> and
 centred data d of per-coordinate variance s^2, the full-data loss is V and a minibatch
@@ -8,12 +8,14 @@ SGD at learning rate h is Langevin at T_eff = h s^2 / (2 B); hence s^2 = 2 B T_e
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import jax.numpy as jnp
 import numpy as np
 import optax
 
 import simulator as sim
+from simulator.plots import save as save_figure  # noqa: F401  (re-exported for the scenarios)
 
 N_DATA = 1024
 KERNELS = ("langevin", "sgld", "sgd")
@@ -61,9 +63,49 @@ def fmt_interval(triple, digits: int = 3) -> str:
     return f"{v:.{digits}g} [{lo:.{digits}g}, {hi:.{digits}g}]"
 
 
-def save_figure(fig, path) -> None:
-    """Tight layout, write a PNG at 110 dpi, free the figure."""
-    import matplotlib.pyplot as plt
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+def write_traces(out, results: dict) -> None:
+    """One ``out/trace.nc`` for several races with the same number of chains.
+
+    Race ``label``'s variables are named ``label.name`` (posterior: its traced
+    observables, padded with NaN to the longest trace along ``draw``;
+    sample_stats: its per-chain outcomes); ``constant_data`` holds each race's
+    ``label.trace_step``. Races without a trace contribute their outcomes only.
+    """
+    import arviz as az
+    import xarray as xr
+
+    from simulator.export import write_netcdf
+    first = next(iter(results.values()))
+    n_draws = max((r.trace_steps.size for r in results.values() if r.trace is not None), default=0)
+    posterior, stats, constant = {}, {}, {}
+    for label, result in results.items():
+        idata = result.to_inference_data()
+        for name, var in idata.sample_stats.data_vars.items():
+            stats[f"{label}.{name}"] = var
+        if result.trace is None:
+            continue
+        pad = n_draws - result.trace_steps.size
+        for name, values in result.trace.items():
+            values = np.pad(values, [(0, 0), (0, pad)] + [(0, 0)] * (values.ndim - 2), constant_values=np.nan)
+            dims = ["chain", "draw"] + [f"{label}.{name}_dim_{i}" for i in range(values.ndim - 2)]
+            posterior[f"{label}.{name}"] = (dims, values)
+        constant[f"{label}.trace_step"] = (f"{label}.draw", result.trace_steps)
+    groups = {"sample_stats": xr.Dataset(stats)}
+    if posterior:
+        groups["posterior"] = xr.Dataset(posterior, coords={"chain": np.arange(first.n_chains),
+                                                            "draw": np.arange(n_draws)})
+        groups["constant_data"] = xr.Dataset(constant)
+    attrs = {"races": ",".join(results), "stabsim_version": sim.__version__,
+             "jax_version": str(first.config.get("jax_version", "")), "device": str(first.config.get("device", ""))}
+    write_netcdf(az.InferenceData(attrs=attrs, **groups), Path(out) / "trace.nc")
+
+
+def race_plots(out, results: dict) -> list[str]:
+    """``cif_<label>.png`` (cumulative incidence and hitting steps) per race; returns the file names."""
+    from simulator.plots import race_figure
+    names = []
+    for label, result in results.items():
+        name = f"cif_{label}.png"
+        race_figure(result, Path(out) / name, title=label)
+        names.append(name)
+    return names

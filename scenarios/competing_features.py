@@ -241,9 +241,14 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
     summary = {"scenario": NAME, "chains": chains, "max_steps": steps, "seed": seed, "eps": eps,
                "settings": {k: settings[k] for k in SETTINGS}, "initialisation_mass": volumes, "rows": rows}
     (out / "result.json").write_text(json.dumps(summary, indent=2))
-    plot(summary, out / "features.png")
-    (out / "report.md").write_text(report(summary))
+    render(summary, out)
     return summary
+
+
+def render(summary: dict, out) -> None:
+    """report.md and the plots, from the summary alone (``stabsim report DIR`` calls this)."""
+    plot(summary, Path(out) / "features.png")
+    (Path(out) / "report.md").write_text(report(summary))
 
 
 # ---- report ---------------------------------------------------------------------

@@ -40,7 +40,7 @@ from simulator import exact, stats
 from simulator.laplace import kramers_time, laplace_mass
 from simulator.reference import nuts_occupation
 
-from scenarios.common import KERNELS, fmt_interval, learning_kernel, save_figure
+from scenarios.common import KERNELS, fmt_interval, learning_kernel, save_figure, write_traces
 
 NAME = "double-well"
 SUMMARY = "Langevin, SGLD and SGD on asymmetric double wells vs exact committor, MFPT, Kramers, Laplace and NUTS"
@@ -126,9 +126,9 @@ def sublevel_targets(v, c, eps):
 
 
 # ---- the races ------------------------------------------------------------------
-def _race(kernel, targets, start, chains, steps, seed, progress, precision, bridge=False):
+def _race(kernel, targets, start, chains, steps, seed, progress, precision, bridge=False, trace_every=None):
     return sim.race(kernel, targets, jnp.asarray(start), n_chains=chains, max_steps=steps, seed=seed,
-                    progress=progress, precision=precision, bridge=bridge)
+                    progress=progress, precision=precision, bridge=bridge, trace_every=trace_every)
 
 
 def committor_row(name, kernel, temps, c, x0, h, run):
@@ -160,10 +160,18 @@ def passage_row(name, kernel, temps, v, dim, c, h, run, exact_time):
     return row
 
 
-def stationary_rows(name, kernel, temps, v, dim, c, eps, steps, x0, run, refs):
-    """Fraction of chains in each sublevel set after ``steps`` steps from x0 (a censored race)."""
+def stationary_rows(name, kernel, temps, v, dim, c, eps, steps, x0, run, refs, traced):
+    """Fraction of chains in each sublevel set after ``steps`` steps from x0 (a censored race).
+
+    The race is traced (50 draws); R-hat and bulk ESS of the potential over the second half of the
+    draws say whether the chains have forgotten their common start (``traced[label]`` keeps the result).
+    """
+    every = max(1, steps // 50)
     result = run(kernel, [sim.Target("never", lambda th: jnp.asarray(1.0, th.dtype))],
-                 np.eye(dim)[0] * x0, steps=steps)
+                 np.eye(dim)[0] * x0, steps=steps, trace_every=every)
+    traced[f"stationary-{dim}d-{name}"] = result
+    half = result.trace["potential"][:, result.trace_steps.size // 2:]
+    mixing = _rhat_ess(half)
     theta = result.position
     values = np.asarray(jax.vmap(v)(jnp.asarray(theta)), float)
     rows = []
@@ -175,8 +183,14 @@ def stationary_rows(name, kernel, temps, v, dim, c, eps, steps, x0, run, refs):
                      "measured": list(measured), "exact": ex, "laplace": refs["laplace"][side],
                      "nuts": list(refs["nuts"][side]),
                      "z": (measured.value - ex) / math.sqrt(ex * (1 - ex) / len(theta)),
-                     "counts": result.counts})
+                     "counts": result.counts, **mixing})
     return rows
+
+
+def _rhat_ess(draws) -> dict:
+    """ArviZ rank-normalised R-hat and bulk ESS of one (chain, draw) array."""
+    import arviz as az
+    return {"rhat_potential": float(az.rhat(draws)), "ess_potential": float(az.ess(draws))}
 
 
 def _jsonable(value):
@@ -207,10 +221,10 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
 
-    def race(kernel, targets, start, steps=steps, bridge=False):
-        return _race(kernel, targets, start, chains, steps, seed, progress, precision, bridge)
+    def race(kernel, targets, start, steps=steps, bridge=False, trace_every=None):
+        return _race(kernel, targets, start, chains, steps, seed, progress, precision, bridge, trace_every)
 
-    rows, references = [], {}
+    rows, references, stationary = [], {}, {}
     for dim in dims:
         v = potential(c, dim)
         s_point = [saddle(c)] + [0.0] * (dim - 1)
@@ -245,13 +259,20 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
                 rows.append(committor_row(name, kernel, temps, c, x0, h, race))
             rows.append(passage_row(name, kernel, temps, v, dim, c, h, race,
                                     mfpt["left_to_right"] if mfpt else None))
-            rows.extend(stationary_rows(name, kernel, temps, v, dim, c, eps, stationary_steps, x0, race, refs))
+            rows.extend(stationary_rows(name, kernel, temps, v, dim, c, eps, stationary_steps, x0, race, refs,
+                                        stationary))
     summary = {"scenario": NAME, "chains": chains, "max_steps": steps, "seed": seed,
                "settings": {k: settings[k] for k in SETTINGS}, "references": references, "rows": rows}
     (out / "result.json").write_text(json.dumps(summary, indent=2, default=_jsonable))
-    plot(summary, out / "double_well.png")
-    (out / "report.md").write_text(report(summary))
+    write_traces(out, stationary)
+    render(summary, out)
     return summary
+
+
+def render(summary: dict, out) -> None:
+    """report.md and the plots, from the summary alone (``stabsim report DIR`` calls this)."""
+    plot(summary, Path(out) / "double_well.png")
+    (Path(out) / "report.md").write_text(report(summary))
 
 
 def _fmt(triple, digits=4):
@@ -317,13 +338,16 @@ def report(summary: dict) -> str:
                          f"{r['kramers']:.4g} | {r['measured_over_kramers']:.3f} | "
                          + ("—" if not math.isfinite(r["z"]) else f"{r['z']:+.1f}") + f" | {r['counts']['censored']} |")
     lines += ["", "## Stationary mass of each well's sublevel set {V <= eps}", "",
-              "| dim | kernel | well | steps | measured [95%] | exact | Laplace | NUTS [95%] | z vs exact |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "| dim | kernel | well | steps | measured [95%] | exact | Laplace | NUTS [95%] | z vs exact | R-hat / ESS |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in summary["rows"]:
         if r["kind"] == "stationary_mass":
             lines.append(f"| {r['dim']} | {r['kernel']} | {r['side']} | {r['steps']} | {_fmt(r['measured'])} | "
-                         f"{r['exact']:.4f} | {r['laplace']:.4f} | {_fmt(r['nuts'])} | {r['z']:+.1f} |")
-    lines += ["", "NUTS diagnostics: " + "; ".join(
+                         f"{r['exact']:.4f} | {r['laplace']:.4f} | {_fmt(r['nuts'])} | {r['z']:+.1f} | "
+                         f"{r.get('rhat_potential', math.nan):.3f} / {r.get('ess_potential', math.nan):.0f} |")
+    lines += ["", "R-hat / ESS: ArviZ rank-normalised R-hat and bulk ESS of the potential across the chains, over the "
+              "second half of each stationary run's 50 trace draws (`trace.nc`); R-hat near 1 means the chains "
+              "forgot their common start.", "", "NUTS diagnostics: " + "; ".join(
         f"{d}-D ESS " + ", ".join(f"{k} {v:.0f}" for k, v in ref["nuts_ess"].items())
         + f", max R-hat {max(ref['nuts_rhat'].values()):.3f}" for d, ref in summary["references"].items()),
         "", "![double well](double_well.png)", "", verdict(summary), ""]

@@ -146,8 +146,8 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
                     start = _start(ball, [residual[f], residual[h]], eps, chains, seed + 11)
                     result = sim.race(_kernel(walk, scale, ball), race_targets, start, n_chains=chains,
                                       max_steps=steps, seed=seed, precision=precision, progress=progress)
-                    label = f"{f}-{h}-{walk}-{regime}-eps{eps:g}"
-                    result.save(out / "races" / label)
+                    result.save(out / "races" / race_label({"f": f, "h": h, "walk": walk, "regime": regime,
+                                                            "eps": eps}))
                     i = volume_eps.index(eps)
                     geo_f, geo_h = geometry[walk][f], geometry[walk][h]
                     rows.append({
@@ -169,9 +169,29 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
                "slopes": fit_slopes(rows)}
     summary["verdict"] = verdicts(summary)
     (out / "result.json").write_text(json.dumps(summary, indent=2, default=_jsonable))
-    plot(summary, out / "odds_vs_eps.png")
-    (out / "report.md").write_text(report(summary))
+    render(summary, out)
     return summary
+
+
+def race_label(row) -> str:
+    return f"{row['f']}-{row['h']}-{row['walk']}-{row['regime']}-eps{row['eps']:g}"
+
+
+def render(summary: dict, out) -> None:
+    """report.md and the plots, from the saved run (``stabsim report DIR`` calls this): odds vs eps,
+    and a gallery of g.f at the hit for the first group-walk race (its folder under races/)."""
+    out = Path(out)
+    plot(summary, out / "odds_vs_eps.png")
+    text = report(summary)
+    first = next((r for r in summary["races"] if r["walk"] == "group"), None)
+    if first is not None and (out / "races" / race_label(first) / "result.json").is_file():
+        result = sim.load_result(out / "races" / race_label(first))
+        from simulator.plots import gallery
+        gallery({first["f"]: FIGURES[first["f"]](), first["h"]: FIGURES[first["h"]]()}, result,
+                out / "gallery.png", title=f"{race_label(first)}: f (grey) and g.f at the hit (colour)")
+        text += ("\n## What stabilized means\n\nEach panel: the figure (grey) and its image under the chain's "
+                 f"group element at the hit (colour), race {race_label(first)}.\n\n![gallery](gallery.png)\n")
+    (out / "report.md").write_text(text)
 
 
 def _batched(residual):

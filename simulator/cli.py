@@ -1,8 +1,9 @@
-"""The ``stabsim`` command line: list, run and show scenarios.
+"""The ``stabsim`` command line: list, run, report and show scenarios.
 
     stabsim list
     stabsim run SCENARIO [--set key=value ...] [--chains N] [--steps T] [--seed S]
                          [--out DIR] [--x64] [--no-progress]
+    stabsim report DIR
     stabsim show DIR
 
 Bad input (an unknown scenario, a malformed --set) prints one line and exits
@@ -92,6 +93,28 @@ def cmd_run(args):
     print(f"results in {out}")
 
 
+def _saved_summary(directory) -> tuple[dict, object]:
+    """(result.json of a run folder, its scenario module), or a UsageError naming the problem."""
+    path = Path(directory) / "result.json"
+    if not path.is_file():
+        raise UsageError(f"no result.json in {directory}")
+    try:
+        summary = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise UsageError(f"{path} is not valid JSON: {err}") from None
+    found = _scenarios()
+    name = summary.get("scenario")
+    if name not in found:
+        raise UsageError(f"{path} names no known scenario ({name!r}); known: {', '.join(found)}")
+    return summary, found[name]
+
+
+def cmd_report(args):
+    summary, module = _saved_summary(args.directory)
+    module.render(summary, Path(args.directory))
+    print(f"rebuilt report.md and plots in {args.directory}")
+
+
 def cmd_show(args):
     path = Path(args.directory)
     for name in ("report.md", "result.json"):
@@ -115,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--x64", action="store_true", help="float64 instead of float32")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run.set_defaults(func=cmd_run)
+    report = sub.add_parser("report", help="rebuild report.md and the plots of a saved run (no rerun)")
+    report.add_argument("directory")
+    report.set_defaults(func=cmd_report)
     show = sub.add_parser("show", help="print the report of a saved run")
     show.add_argument("directory")
     show.set_defaults(func=cmd_show)

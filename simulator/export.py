@@ -81,16 +81,7 @@ def trace_from_inference_data(idata) -> tuple[dict | None, np.ndarray | None]:
 
 
 def write_netcdf(idata, path) -> None:
-    """``idata.to_netcdf`` to a temporary file in the same folder, then an atomic rename."""
-    import os
-    import tempfile
-    from pathlib import Path
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".nc")
-    os.close(fd)
-    try:
+    """``idata.to_netcdf`` (h5netcdf) to a temporary file, then an atomic rename over ``path``."""
+    from .result import atomic_path
+    with atomic_path(path) as tmp:
         idata.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

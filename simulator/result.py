@@ -8,6 +8,7 @@ human-readable), ``chains.npz`` (the per-chain arrays) and, for a traced race,
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -175,15 +176,28 @@ def load_result(directory) -> RaceResult:
                           summary["config"], summary["work"], trace, steps)
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+@contextlib.contextmanager
+def atomic_path(path: Path):
+    """Yield a temporary path next to ``path``; on success fsync it, make it readable
+    (0666 less the umask, not mkstemp's 0600) and rename it over ``path``."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
+        yield tmp
+        with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
-        os.unlink(tmp)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
         raise
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write through ``write(file)`` to a temporary file, then rename it over ``path``."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        write(f)

@@ -17,24 +17,45 @@ def test_list_names_the_annulus_scenario():
     assert out.returncode == 0 and out.stdout.startswith("annulus")
 
 
-def test_run_then_show(tmp_path):
+def test_list_run_report_show(tmp_path):
+    """The README path: list, run a small scenario, rebuild its report from the folder, show it."""
+    listed = stabsim("list")
+    assert listed.returncode == 0 and len(listed.stdout.splitlines()) >= 5
     folder = tmp_path / "run"
     out = stabsim("run", "annulus", "--chains", "300", "--steps", "50000", "--set", "dims=2",
-                  "--set", "scale=0.2", "--out", str(folder), "--no-progress")
+                  "--set", "scale=0.2", "--set", "trace_every=200", "--out", str(folder), "--no-progress")
     assert out.returncode == 0, out.stderr
     summary = json.loads((folder / "result.json").read_text())
     for row in summary["rows"]:
         assert sum(row["counts"].values()) == 300
         assert Path(folder / row["run"] / "result.json").is_file()
-    assert (folder / "report.md").is_file()
+        assert Path(folder / row["run"] / "trace.nc").is_file()
+    pngs = sorted(p.name for p in folder.glob("*.png"))
+    assert pngs == ["cif_d2-bridge.png", "cif_d2-plain.png"]
+    import arviz as az
+    idata = az.from_netcdf(folder / "trace.nc")
+    assert "d2-plain.residual_inner" in idata.posterior and idata.posterior.sizes["chain"] == 300
+    # report rebuilds report.md and the plots from the folder, without rerunning
+    for p in [folder / "report.md", *folder.glob("*.png")]:
+        p.unlink()
+    rebuilt = stabsim("report", str(folder))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert (folder / "report.md").is_file() and sorted(p.name for p in folder.glob("*.png")) == pngs
+    assert "cif_d2-plain.png" in (folder / "report.md").read_text()
     shown = stabsim("show", str(folder))
     assert shown.returncode == 0 and "P(inner first)" in shown.stdout
+
+
+def test_every_command_has_help():
+    for command in ([], ["list"], ["run"], ["report"], ["show"]):
+        out = stabsim(*command, "--help")
+        assert out.returncode == 0 and "usage" in out.stdout
 
 
 def test_bad_input_is_one_line_and_exit_status_2(tmp_path):
     for args in [("run", "no-such-scenario"), ("run", "annulus", "--set", "scale=abc"),
                  ("run", "annulus", "--set", "colour=red"), ("run", "annulus", "--chains", "0"),
-                 ("show", str(tmp_path))]:
+                 ("show", str(tmp_path)), ("report", str(tmp_path))]:
         out = stabsim(*args)
         assert out.returncode == 2, args
         assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr, out.stderr

@@ -33,6 +33,10 @@ def test_quick_run_writes_the_table_plot_and_json(tmp_path):
     report = (folder / "report.md").read_text()
     assert "## Verdict" in report and "odds_vs_eps.png" in report
     assert (folder / "odds_vs_eps.png").stat().st_size > 10_000
+    assert (folder / "gallery.png").stat().st_size > 10_000 and "gallery.png" in report
+    (folder / "gallery.png").unlink()
+    assert stabsim("report", str(folder)).returncode == 0      # rebuilt from races/, no rerun
+    assert (folder / "gallery.png").is_file()
 
 
 def test_bad_settings_are_refused_with_status_2():
