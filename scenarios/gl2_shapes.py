@@ -362,21 +362,25 @@ def plot(summary: dict, path) -> None:
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), squeeze=False)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, (walk, regime) in zip(axes[0], panels):
-        for j, pair in enumerate(pairs):
+        for j, pair in enumerate(pairs):  # legend per panel: each pair's fitted slope, and the volume law's
             sel = sorted((r for r in rows if (r["f"], r["h"]) == pair and r["walk"] == walk
                           and r["regime"] == regime), key=lambda r: r["eps"])
             eps = np.array([r["eps"] for r in sel])
             v, lo, hi = (np.array([r["ratio"][i] for r in sel]) for i in range(3))
             color = colors[j % len(colors)]
+            fit = next((f for f in summary.get("slopes", []) if (f["f"], f["h"], f["walk"], f["regime"])
+                        == (*pair, walk, regime)), None)
+            slope = "" if fit is None or not math.isfinite(fit["ratio"][0]) else \
+                f" slope {fit['ratio'][0]:.2f} (vol {fit['haar_volume_ratio'][0]:.2f})"
             ax.errorbar(eps, v, yerr=[np.clip(v - lo, 0, None), np.clip(hi - v, 0, None)], fmt="o",
-                        color=color, label=f"{pair[0]}/{pair[1]}", capsize=2)
+                        color=color, label=f"{pair[0]}/{pair[1]}{slope}", capsize=2)
             ax.plot(eps, [r["haar_volume_ratio"][0] for r in sel], "-", color=color, alpha=0.6)
             law = "flux_ratio" if regime == "jump" else "capacity_ratio"
             ax.plot(eps, [r[law][0] for r in sel], ":", color=color)
         ax.set(xscale="log", yscale="log", xlabel="eps", title=f"{walk} walk, {regime}")
         ax.set_ylabel("odds P_f / P_h")
-    axes[0][0].legend(fontsize=7, title="dots: measured; solid: Haar volume;\ndotted: flux (jump) / capacity",
-                      title_fontsize=6)
+        ax.legend(fontsize=6, title="dots: measured; solid: Haar volume;\ndotted: flux (jump) / capacity",
+                  title_fontsize=6)
     save_figure(fig, path)
 
 
