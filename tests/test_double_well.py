@@ -1,18 +1,9 @@
 """The double-well scenario end to end (quick settings) through the command line."""
-import json
-import time
-
-from test_cli import stabsim
+from test_cli import quick_run, stabsim
 
 
 def test_quick_run_writes_tables_plot_and_json(tmp_path):
-    folder = tmp_path / "run"
-    began = time.perf_counter()
-    out = stabsim("run", "double-well", "--set", "quick=true", "--out", str(folder), "--no-progress")
-    elapsed = time.perf_counter() - began
-    assert out.returncode == 0, out.stderr
-    assert elapsed < 90, f"quick run took {elapsed:.0f} s"
-    summary = json.loads((folder / "result.json").read_text())
+    folder, summary = quick_run(tmp_path, "double-well", 90)
     kinds = {(r["kind"], r["kernel"]) for r in summary["rows"]}
     assert kinds == {(k, n) for k in ("committor", "mean_first_passage", "stationary_mass")
                      for n in ("langevin", "sgld", "sgd")}

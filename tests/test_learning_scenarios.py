@@ -1,6 +1,4 @@
 """The degenerate-minima and competing-features scenarios: exact pieces, then quick runs through the CLI."""
-import json
-
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -8,7 +6,7 @@ from jax.flatten_util import ravel_pytree
 
 from scenarios import competing_features as cf
 from scenarios import degenerate_minima as dm
-from test_cli import stabsim
+from test_cli import quick_run, stabsim
 
 
 # ---- competing features: the residuals are exact on constructed networks ----------
@@ -68,10 +66,7 @@ def test_volume_ratio_grows_like_eps_to_minus_half():
     ("competing-features", {"ratio", "p_edges", "p_L", "reconstructs", "closer_to_edges", "counts"}),
 ])
 def test_quick_run(tmp_path, scenario, keys):
-    folder = tmp_path / "run"
-    out = stabsim("run", scenario, "--set", "quick=true", "--out", str(folder), "--no-progress")
-    assert out.returncode == 0, out.stderr
-    summary = json.loads((folder / "result.json").read_text())
+    folder, summary = quick_run(tmp_path, scenario, 120)
     assert summary["scenario"] == scenario and summary["rows"]
     for row in summary["rows"]:
         assert keys <= set(row)
