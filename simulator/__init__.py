@@ -5,6 +5,7 @@
                       start=..., n_chains=10_000, max_steps=100_000, seed=0)
 """
 from . import dynamics, exact, figures, groups, laplace, outcomes, predictions, reference, stats, volumes
+from .checkpoint import checkpointing
 from .engine import race
 from .laplace import kramers_time, laplace_mass
 from .reference import nuts_occupation
@@ -19,4 +20,4 @@ __version__ = "0.1.0"
 __all__ = ["race", "Target", "RaceResult", "load_result", "Estimate", "dynamics", "stats",
            "outcomes", "predictions", "groups", "figures", "volumes", "stabilizer", "stabilizer_dimension",
            "orbit_dimension", "haar_volume", "haar_volume_ratio", "exact", "laplace", "reference",
-           "laplace_mass", "kramers_time", "nuts_occupation", "__version__"]
+           "laplace_mass", "kramers_time", "nuts_occupation", "checkpointing", "__version__"]

@@ -2,7 +2,7 @@
 
     stabsim list
     stabsim run SCENARIO [--set key=value ...] [--chains N] [--steps T] [--seed S]
-                         [--out DIR] [--x64] [--no-progress]
+                         [--out DIR] [--x64] [--no-progress] [--checkpoint DIR | --resume DIR]
     stabsim report DIR
     stabsim show DIR
 
@@ -83,10 +83,18 @@ def cmd_run(args):
             raise UsageError(f"--{name} must be > 0")
     out = Path(args.out or Path("runs") / f"{args.scenario}-{time.strftime('%Y%m%d-%H%M%S')}")
     _enable_compilation_cache()
+    if args.checkpoint and args.resume:
+        raise UsageError("give --checkpoint DIR (a new run) or --resume DIR (continue one), not both")
+    import contextlib
+
+    from .checkpoint import checkpointing
+    root = args.checkpoint or args.resume
+    saving = checkpointing(root, resume=bool(args.resume)) if root else contextlib.nullcontext()
     try:
-        summary = module.run(chains=args.chains, steps=args.steps, seed=args.seed, out=out,
-                             progress=not args.no_progress,
-                             precision="float64" if args.x64 else "float32", **settings)
+        with saving:
+            summary = module.run(chains=args.chains, steps=args.steps, seed=args.seed, out=out,
+                                 progress=not args.no_progress,
+                                 precision="float64" if args.x64 else "float32", **settings)
     except (ValueError, TypeError) as err:   # refused input, before any compilation
         raise UsageError(f"{args.scenario}: {err}") from None
     print((out / "report.md").read_text() if (out / "report.md").exists() else json.dumps(summary))
@@ -137,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="output folder (default runs/<scenario>-<timestamp>)")
     run.add_argument("--x64", action="store_true", help="float64 instead of float32")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.add_argument("--checkpoint", metavar="DIR",
+                     help="checkpoint every race to DIR/<race hash> at block boundaries (every 60 s and at the end)")
+    run.add_argument("--resume", metavar="DIR", help="continue a run checkpointed to DIR (same scenario and settings)")
     run.set_defaults(func=cmd_run)
     report = sub.add_parser("report", help="rebuild report.md and the plots of a saved run (no rerun)")
     report.add_argument("directory")

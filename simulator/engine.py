@@ -34,6 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import checkpoint as ckpt
 from . import inputs, streams, traces
 from .bridge import crossing_probability
 from .outcomes import CENSORED, DIVERGED, EMPTY, ESCAPED, RUNNING, TIE
@@ -208,7 +209,8 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
          batch_size: int | None = None, compaction="auto", start_batched: bool | None = None,
          domain=None, progress: bool | None = None, trace_every: int | None = None,
          observables: dict | None = None, trace_position: bool | None = None,
-         trace_memory_limit: int | None = None) -> RaceResult:
+         trace_memory_limit: int | None = None, checkpoint=None, checkpoint_every: float = 60.0,
+         resume: bool = False) -> RaceResult:
     """Run ``n_chains`` independent chains until each first enters one of ``targets``.
 
     Args:
@@ -243,6 +245,10 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
             refused above ``trace_memory_limit`` (default 4 GiB).
         observables: {name: fn(position) -> scalar}, traced next to the built-in ones.
         trace_position: trace theta itself (default: when it has at most 16 entries).
+        checkpoint: folder for an atomic checkpoint at block boundaries, at most every
+            ``checkpoint_every`` seconds and at the end (``simulator.checkpoint``); an existing
+            checkpoint there is refused unless ``resume=True``, which continues it (bitwise equal
+            results; a different configuration is refused).
 
     Returns:
         A ``RaceResult``.
@@ -285,11 +291,28 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
                                    batch_size=batch_size, block_size=block_size,
                                    memory_limit=trace_memory_limit)
 
+        identity = {"kernel": {"name": kernel.name, **kernel.params},
+                    "targets": [(t.name, t.eps, t.distance) for t in targets], "n_chains": n_chains,
+                    "max_steps": max_steps, "seed": seed, "bridge": bridge, "precision": precision,
+                    "domain": _describe_domain(domain), "trace": None if trace is None else
+                    (trace.every, trace.names, trace.sizes), "batched": batched}
+        digest = ckpt.identity_hash(identity, start)
+        folder, resume = ckpt.resolve(checkpoint, resume, digest)
+        if folder is not None:
+            checkpoint_every = float(checkpoint_every)
+            if not checkpoint_every >= 0:
+                raise ValueError(f"checkpoint_every must be >= 0 seconds, got {checkpoint_every}")
+        saved = ckpt.check_folder(folder, resume, digest) if folder is not None else False
+
         block, empty = _build_block(kernel, targets, batched=batched, bridge=bridge, dtype=dtype,
                                     domain=domain_fn, trace=trace)
         args = RunArgs(jnp.asarray(start), jnp.asarray(seed, jnp.uint32), jnp.asarray(max_steps, jnp.int32))
         run = _HostLoop(block, empty, args, n_chains, max_steps, block_size, batch_size,
                         compaction, _progress_bar(n_chains, progress), trace, dtype)
+        if folder is not None:
+            run.checkpoint_to(folder, checkpoint_every, digest)
+        if saved:
+            run.restore(ckpt.load(folder))
         run.loop()
     lost = int(np.sum(run.outcome == RUNNING))
     if lost:  # every chain must end in exactly one outcome; never drop one silently
@@ -302,8 +325,7 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
         "n_chains": n_chains, "max_steps": max_steps, "seed": seed, "bridge": bridge,
         "precision": precision, "block_size": block_size, "batch_size": batch_size,
         "compaction": compaction, "noise_variance": kernel.noise_variance,
-        "domain": None if domain is None else (domain.describe() if hasattr(domain, "describe")
-                                               else getattr(domain, "__name__", repr(domain))),
+        "domain": _describe_domain(domain), "checkpoint": None if folder is None else str(folder),
         "jax_version": jax.__version__, "device": str(jax.devices()[0]),
         "trace_every": trace_every,
         "observables": None if trace is None else list(trace.names),
@@ -317,6 +339,12 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
     return RaceResult(target_names=tuple(t.name for t in targets), outcome=run.outcome,
                       stop_step=run.stop_step, state=run.final_state, config=config, work=work,
                       trace=traced, trace_steps=None if trace is None else np.asarray(trace.steps))
+
+
+def _describe_domain(domain):
+    if domain is None:
+        return None
+    return domain.describe() if hasattr(domain, "describe") else getattr(domain, "__name__", repr(domain))
 
 
 def _named_leaves(state) -> dict:
@@ -353,10 +381,56 @@ class _HostLoop:
         self.block_seconds = None   # wall time of the last block that compiled nothing
         self.drain_blocks = 0       # blocks run since the last chain started
         self.length = block_size    # steps in the next block
+        self.checkpoint = None      # (folder, seconds between saves, identity hash)
+        self.resumed = self.done = False
+        self.elapsed_before = 0.0   # wall time of the run before a resume
+
+    # ---- checkpoints ---------------------------------------------------------------
+    def checkpoint_to(self, folder, every, digest):
+        self.checkpoint = (folder, every, digest)
+
+    _SCALARS = ("next_chain", "lane_steps", "finished_work", "blocks", "length", "drain_blocks")
+
+    def snapshot(self, elapsed) -> dict:
+        """Everything the loop needs to continue: device lanes, host arrays, counters."""
+        out = {f"lanes.{i}": leaf for i, leaf in enumerate(jax.tree.leaves(jax.device_get(self.lanes)))}
+        out.update(outcome=self.outcome, stop_step=self.stop_step, order=self.order, prev_steps=self.prev_steps,
+                   batch_sizes=np.asarray(self.batch_sizes), elapsed=np.asarray(elapsed),
+                   **{name: np.asarray(getattr(self, name)) for name in self._SCALARS})
+        if self.final_state is not None:
+            out.update({f"final.{k}": v for k, v in self.final_state.items()})
+        if self.trace is not None:
+            out["trace"] = self.trace
+        return out
+
+    def restore(self, data: dict):
+        leaves = [data[f"lanes.{i}"] for i in range(sum(k.startswith("lanes.") for k in data))]
+        self.lanes = jax.device_put(jax.tree.unflatten(jax.tree.structure(self.lanes), leaves))
+        self.outcome, self.stop_step = data["outcome"].copy(), data["stop_step"].copy()
+        self.order, self.prev_steps = data["order"].copy(), data["prev_steps"].copy()
+        self.batch_sizes = [int(b) for b in data["batch_sizes"]]
+        for name in self._SCALARS:
+            setattr(self, name, int(data[name]))
+        final = {k[len("final."):]: v.copy() for k, v in data.items() if k.startswith("final.")}
+        self.final_state = final or None
+        if self.trace is not None:
+            self.trace = data["trace"].copy()
+        self.elapsed_before = float(data["elapsed"])
+        self.resumed, self.done = True, bool(data["meta.done"])
+
+    def _save(self, elapsed, done=False):
+        folder, _, digest = self.checkpoint
+        ckpt.save(folder, self.snapshot(elapsed), digest, done)
+        self.last_save = time.perf_counter()
 
     def loop(self):
-        t0 = time.perf_counter()
-        self._assign(np.ones(self.order.size, bool))
+        t0 = time.perf_counter() - self.elapsed_before
+        if self.done:            # resumed from the checkpoint of a finished run
+            self.wall_seconds = self.elapsed_before
+            return
+        if not self.resumed:
+            self._assign(np.ones(self.order.size, bool))
+        self.last_save = time.perf_counter()
         try:
             while True:
                 t_block = time.perf_counter()
@@ -376,10 +450,14 @@ class _HostLoop:
                     self.drain_blocks += 1
                     if self._should_compact(n_running):
                         self._compact(n_running)
+                if self.checkpoint and time.perf_counter() - self.last_save >= self.checkpoint[1]:
+                    self._save(time.perf_counter() - t0)
         finally:
             if self.bar is not None:
                 self.bar.close()
         self.wall_seconds = time.perf_counter() - t0
+        if self.checkpoint:
+            self._save(self.wall_seconds, done=True)
 
     def _adapt_length(self):
         """Halve the block while > 20 % of its chains stop within it, double while < 5 % do."""
