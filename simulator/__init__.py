@@ -7,6 +7,7 @@
 from . import dynamics, exact, figures, groups, laplace, outcomes, predictions, reference, stats, volumes
 from .checkpoint import checkpointing
 from .engine import race
+from .multihost import merge_results, process_share
 from .laplace import kramers_time, laplace_mass
 from .reference import nuts_occupation
 from .result import RaceResult, load_result
@@ -20,4 +21,4 @@ __version__ = "0.1.0"
 __all__ = ["race", "Target", "RaceResult", "load_result", "Estimate", "dynamics", "stats",
            "outcomes", "predictions", "groups", "figures", "volumes", "stabilizer", "stabilizer_dimension",
            "orbit_dimension", "haar_volume", "haar_volume_ratio", "exact", "laplace", "reference",
-           "laplace_mass", "kramers_time", "nuts_occupation", "checkpointing", "__version__"]
+           "laplace_mass", "kramers_time", "nuts_occupation", "checkpointing", "merge_results", "process_share", "__version__"]

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 import time
 from typing import NamedTuple
 
@@ -62,6 +63,7 @@ class RunArgs(NamedTuple):
     start: jax.Array        # one position, or (n_chains, ...) positions
     seed: jax.Array         # uint32
     max_steps: jax.Array    # int32
+    first_chain: jax.Array  # int32: global index of this race's chain 0 (multi-host shares)
 
 
 class Lanes(NamedTuple):
@@ -103,9 +105,10 @@ def _build_block(kernel, targets, *, batched, bridge, dtype, domain=None, trace=
         x = run.start[chain] if batched else run.start
         seed = run.seed
         r = residuals(x)
-        key = jax.random.key_data(streams.chain_keys(seed, streams.KERNEL_STREAM, chain))
+        index = chain + run.first_chain
+        key = jax.random.key_data(streams.chain_keys(seed, streams.KERNEL_STREAM, index))
         # Without the bridge the bridge key is never read; a copy saves compiling a second hash.
-        bridge_key = (jax.random.key_data(streams.chain_keys(seed, streams.BRIDGE_STREAM, chain))
+        bridge_key = (jax.random.key_data(streams.chain_keys(seed, streams.BRIDGE_STREAM, index))
                       if use_bridge else key)
         obs = None if trace is None else trace.observe(x, r)   # draw 0: the start
         return kernel.init(x), r, classify(x, r, r <= eps), key, bridge_key, obs
@@ -210,7 +213,7 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
          domain=None, progress: bool | None = None, trace_every: int | None = None,
          observables: dict | None = None, trace_position: bool | None = None,
          trace_memory_limit: int | None = None, checkpoint=None, checkpoint_every: float = 60.0,
-         resume: bool = False) -> RaceResult:
+         resume: bool = False, devices=None, first_chain: int = 0) -> RaceResult:
     """Run ``n_chains`` independent chains until each first enters one of ``targets``.
 
     Args:
@@ -249,6 +252,10 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
             ``checkpoint_every`` seconds and at the end (``simulator.checkpoint``); an existing
             checkpoint there is refused unless ``resume=True``, which continues it (bitwise equal
             results; a different configuration is refused).
+        devices: jax devices to spread the lanes over (default: all local devices), a
+            sharded jit over a 1-D "chains" mesh; outcomes are identical on 1 or many devices.
+        first_chain: global index of this call's chain 0: a process of a multi-host run
+            races its share of chain indices (``process_share``), and ``merge_results`` joins them.
 
     Returns:
         A ``RaceResult``.
@@ -258,11 +265,17 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
     n_chains = inputs.positive_int("n_chains", n_chains)
     max_steps = inputs.positive_int("max_steps", max_steps, inputs.MAX_STEPS_LIMIT)
     seed = inputs.check_seed(seed)
+    if isinstance(first_chain, bool) or not isinstance(first_chain, numbers.Integral) or first_chain < 0:
+        raise ValueError(f"first_chain must be an int >= 0, got {first_chain!r}")
+    if first_chain + n_chains > 2**31 - 1:
+        raise ValueError("first_chain + n_chains must stay below 2**31 (chain indices are int32)")
     block_size = inputs.positive_int("block_size", block_size)
     if batch_size is None:
         batch_size = default_batch_size(n_chains)
     batch_size = inputs.positive_int("batch_size", batch_size)
     batch_size = min(batch_size, n_chains)
+    place = _Placement(_check_devices(devices))
+    batch_size = place.width(batch_size)
     if precision not in ("float32", "float64"):
         raise ValueError(f"precision must be 'float32' or 'float64', got {precision!r}")
     if compaction not in (True, False, "auto"):
@@ -295,7 +308,7 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
                     "targets": [(t.name, t.eps, t.distance) for t in targets], "n_chains": n_chains,
                     "max_steps": max_steps, "seed": seed, "bridge": bridge, "precision": precision,
                     "domain": _describe_domain(domain), "trace": None if trace is None else
-                    (trace.every, trace.names, trace.sizes), "batched": batched}
+                    (trace.every, trace.names, trace.sizes), "batched": batched, "first_chain": first_chain}
         digest = ckpt.identity_hash(identity, start)
         folder, resume = ckpt.resolve(checkpoint, resume, digest)
         if folder is not None:
@@ -306,9 +319,10 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
 
         block, empty = _build_block(kernel, targets, batched=batched, bridge=bridge, dtype=dtype,
                                     domain=domain_fn, trace=trace)
-        args = RunArgs(jnp.asarray(start), jnp.asarray(seed, jnp.uint32), jnp.asarray(max_steps, jnp.int32))
-        run = _HostLoop(block, empty, args, n_chains, max_steps, block_size, batch_size,
-                        compaction, _progress_bar(n_chains, progress), trace, dtype)
+        args = RunArgs(jnp.asarray(start), jnp.asarray(seed, jnp.uint32), jnp.asarray(max_steps, jnp.int32),
+                       jnp.asarray(first_chain, jnp.int32))
+        run = _HostLoop(block, empty, place.replicated(args), n_chains, max_steps, block_size, batch_size,
+                        compaction, _progress_bar(n_chains, progress), trace, dtype, place)
         if folder is not None:
             run.checkpoint_to(folder, checkpoint_every, digest)
         if saved:
@@ -322,11 +336,11 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
         "kernel": {"name": kernel.name, **kernel.params},
         "targets": [{"name": t.name, "eps": t.eps, "distance": t.distance} for t in targets],
         "start": "batched" if batched else start.tolist(),
-        "n_chains": n_chains, "max_steps": max_steps, "seed": seed, "bridge": bridge,
+        "n_chains": n_chains, "first_chain": first_chain, "max_steps": max_steps, "seed": seed, "bridge": bridge,
         "precision": precision, "block_size": block_size, "batch_size": batch_size,
         "compaction": compaction, "noise_variance": kernel.noise_variance,
         "domain": _describe_domain(domain), "checkpoint": None if folder is None else str(folder),
-        "jax_version": jax.__version__, "device": str(jax.devices()[0]),
+        "jax_version": jax.__version__, "device": str(place.devices[0]), "n_devices": place.n,
         "trace_every": trace_every,
         "observables": None if trace is None else list(trace.names),
     }
@@ -339,6 +353,44 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
     return RaceResult(target_names=tuple(t.name for t in targets), outcome=run.outcome,
                       stop_step=run.stop_step, state=run.final_state, config=config, work=work,
                       trace=traced, trace_steps=None if trace is None else np.asarray(trace.steps))
+
+
+class _Placement:
+    """Where the lanes live: one device, or a 1-D mesh over a "chains" axis (sharded jit).
+
+    Every lane field has the lane axis first and each lane's work is independent,
+    so sharding that axis splits the chains across devices with no communication
+    inside a block; lane counts are rounded up to a multiple of the device count.
+    A chain's path depends only on (seed, chain index), so results do not depend
+    on the number of devices.
+    """
+
+    def __init__(self, devices):
+        self.devices = list(devices)
+        self.n = len(self.devices)
+        if self.n > 1:
+            from jax.sharding import Mesh, NamedSharding, PartitionSpec
+            mesh = Mesh(np.array(self.devices), ("chains",))
+            self.split = NamedSharding(mesh, PartitionSpec("chains"))
+            self.whole = NamedSharding(mesh, PartitionSpec())
+
+    def width(self, lanes: int) -> int:
+        return -(-lanes // self.n) * self.n
+
+    def lanes(self, tree):
+        return jax.device_put(tree, self.split if self.n > 1 else self.devices[0])
+
+    def replicated(self, tree):
+        return jax.device_put(tree, self.whole if self.n > 1 else self.devices[0])
+
+
+def _check_devices(devices):
+    if devices is None:
+        return jax.local_devices()
+    devices = list(devices)
+    if not devices or not all(isinstance(d, jax.Device) for d in devices):
+        raise TypeError("devices must be None (all local devices) or a non-empty list of jax devices")
+    return devices
 
 
 def _describe_domain(domain):
@@ -358,11 +410,12 @@ class _HostLoop:
     """The host side of a race: blocks, harvesting, refilling, compaction, progress."""
 
     def __init__(self, block, empty, args, n_chains, max_steps, block_size, batch_size,
-                 compaction, bar, trace=None, dtype=np.float32):
+                 compaction, bar, trace=None, dtype=np.float32, place=None):
         self.block, self.args, self.bar = block, args, bar
         self.n_chains, self.max_steps, self.block_size = n_chains, max_steps, block_size
         self.compaction = compaction
-        self.lanes = empty(batch_size, args)
+        self.place = place or _Placement(jax.local_devices()[:1])
+        self.lanes = self.place.lanes(empty(batch_size, args))
         self.order = np.full(batch_size, KEEP, np.int32)
         self.next_chain = 0
         self.outcome = np.full(n_chains, RUNNING, np.int32)
@@ -405,7 +458,7 @@ class _HostLoop:
 
     def restore(self, data: dict):
         leaves = [data[f"lanes.{i}"] for i in range(sum(k.startswith("lanes.") for k in data))]
-        self.lanes = jax.device_put(jax.tree.unflatten(jax.tree.structure(self.lanes), leaves))
+        self.lanes = self.place.lanes(jax.tree.unflatten(jax.tree.structure(self.lanes), leaves))
         self.outcome, self.stop_step = data["outcome"].copy(), data["stop_step"].copy()
         self.order, self.prev_steps = data["order"].copy(), data["prev_steps"].copy()
         self.batch_sizes = [int(b) for b in data["batch_sizes"]]
@@ -436,7 +489,7 @@ class _HostLoop:
                 t_block = time.perf_counter()
                 self.started = self.order >= 0
                 self.steps_before = self.prev_steps
-                self.lanes = self._executable()(self.lanes, jnp.asarray(self.order), self.args,
+                self.lanes = self._executable()(self.lanes, self.place.lanes(self.order), self.args,
                                                 np.int32(self.length))
                 self.lane_steps += self.order.size * self.length
                 self.blocks += 1
@@ -472,7 +525,7 @@ class _HostLoop:
         width = self.order.size
         if width not in self.compiled:
             t = time.perf_counter()
-            self.compiled[width] = self.block.lower(self.lanes, jnp.asarray(self.order), self.args,
+            self.compiled[width] = self.block.lower(self.lanes, self.place.lanes(self.order), self.args,
                                                     np.int32(self.length)).compile()
             self.compile_seconds[width] = time.perf_counter() - t
             self.block_seconds = None
@@ -497,9 +550,8 @@ class _HostLoop:
         saved_per_block = self.block_seconds * (1 - target / width)
         return saved_per_block * self.drain_blocks >= compile_cost
 
-    @staticmethod
-    def _target_width(n_running) -> int:
-        return max(MIN_BATCH, 1 << max(0, (n_running - 1).bit_length()))
+    def _target_width(self, n_running) -> int:
+        return self.place.width(max(MIN_BATCH, 1 << max(0, (n_running - 1).bit_length())))
 
     def _assign(self, free):
         """Order new chains into the ``free`` lanes; leftover free lanes are cleared."""
@@ -554,7 +606,7 @@ class _HostLoop:
         rest = np.setdiff1d(np.arange(self.order.size), busy)[: size - busy.size]
         index = np.concatenate([busy, rest])
         # Gather on the host: an eager device gather would compile once per leaf and shape.
-        self.lanes = jax.device_put(jax.tree.map(lambda a: np.asarray(a)[index], jax.device_get(self.lanes)))
+        self.lanes = self.place.lanes(jax.tree.map(lambda a: np.asarray(a)[index], jax.device_get(self.lanes)))
         self.prev_steps = self.prev_steps[index]
         order = np.full(size, CLEAR, np.int32)
         order[: busy.size] = self.order[busy]

@@ -19,6 +19,7 @@ after a stop are not samples.
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 
@@ -56,8 +57,10 @@ def to_inference_data(result):
     groups = {}
     if result.trace is not None:
         dims = {name: [f"{name}_dim_{i}" for i in range(np.ndim(v) - 2)] for name, v in result.trace.items()}
-        groups["posterior"] = az.dict_to_dataset(
-            dict(result.trace), coords={"chain": chain, "draw": np.asarray(result.trace_steps)}, dims=dims)
+        with warnings.catch_warnings():   # races often have more chains than draws: that is fine here
+            warnings.filterwarnings("ignore", message="More chains .* than draws")
+            groups["posterior"] = az.dict_to_dataset(
+                dict(result.trace), coords={"chain": chain, "draw": np.asarray(result.trace_steps)}, dims=dims)
     stats = {"outcome": ("chain", _labels(result).astype(str)), "stop_step": ("chain", result.stop_step),
              "hit_step": ("chain", result.hit_step), "diverged": ("chain", result.outcome == outcomes.DIVERGED)}
     acceptance = result.acceptance_rate
