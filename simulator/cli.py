@@ -5,6 +5,7 @@
                          [--out DIR] [--x64] [--no-progress] [--checkpoint DIR | --resume DIR]
     stabsim report DIR
     stabsim show DIR
+    stabsim bench [NAME ...]          (from a checkout: runs benchmarks/NAME.py)
 
 Bad input (an unknown scenario, a malformed --set) prints one line and exits
 with status 2.
@@ -132,6 +133,26 @@ def cmd_show(args):
     raise UsageError(f"no report.md or result.json in {path}")
 
 
+BENCHMARKS = ("vs_numpy", "vs_blackjax", "compaction", "scaling", "memory")
+
+
+def cmd_bench(args):
+    """Run benchmark scripts from the checkout's benchmarks/ folder, each in its own process."""
+    import subprocess
+    folder = Path(__file__).resolve().parent.parent / "benchmarks"
+    if not folder.is_dir():
+        raise UsageError(f"no benchmarks/ folder next to the package ({folder}); run from a source checkout")
+    names = args.names or list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        raise UsageError(f"unknown benchmark {unknown[0]!r}; known: {', '.join(BENCHMARKS)}")
+    for name in names:
+        print(f"== {name}", flush=True)
+        status = subprocess.run([sys.executable, str(folder / f"{name}.py")], cwd=folder).returncode
+        if status:
+            raise UsageError(f"benchmark {name} failed with status {status}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stabsim", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -152,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="rebuild report.md and the plots of a saved run (no rerun)")
     report.add_argument("directory")
     report.set_defaults(func=cmd_report)
+    bench = sub.add_parser("bench", help="run the benchmark suite (or the named benchmarks) from a checkout")
+    bench.add_argument("names", nargs="*", metavar="NAME", help=f"any of {', '.join(BENCHMARKS)} (default all)")
+    bench.set_defaults(func=cmd_bench)
     show = sub.add_parser("show", help="print the report of a saved run")
     show.add_argument("directory")
     show.set_defaults(func=cmd_show)

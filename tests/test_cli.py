@@ -59,7 +59,7 @@ def test_list_run_report_show(tmp_path):
 
 
 def test_every_command_has_help():
-    for command in ([], ["list"], ["run"], ["report"], ["show"]):
+    for command in ([], ["list"], ["run"], ["report"], ["show"], ["bench"]):
         out = stabsim(*command, "--help")
         assert out.returncode == 0 and "usage" in out.stdout
 
@@ -67,7 +67,7 @@ def test_every_command_has_help():
 def test_bad_input_is_one_line_and_exit_status_2(tmp_path):
     for args in [("run", "no-such-scenario"), ("run", "annulus", "--set", "scale=abc"),
                  ("run", "annulus", "--set", "colour=red"), ("run", "annulus", "--chains", "0"),
-                 ("show", str(tmp_path)), ("report", str(tmp_path))]:
+                 ("show", str(tmp_path)), ("report", str(tmp_path)), ("bench", "nope")]:
         out = stabsim(*args)
         assert out.returncode == 2, args
         assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr, out.stderr
