@@ -145,3 +145,26 @@ def test_trace_memory_of_a_100k_chain_run_stays_under_the_bound():
     m = json.loads(out.stdout.strip().splitlines()[-1])
     assert m["censored"] == 100_000
     assert m["delta"] <= m["bound"] + 200 * 2**20, m
+
+
+FLAT_SCRIPT = r"""
+import json, resource, sys, jax.numpy as jnp, simulator as sim
+steps = int(sys.argv[1])
+never = [sim.Target("never", lambda x: jnp.asarray(1.0, x.dtype))]
+sim.race(sim.dynamics.random_walk(0.1), never, jnp.zeros(2), n_chains=256, max_steps=steps,
+         trace_every=steps // 100, progress=False)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def test_peak_memory_is_flat_in_max_steps():
+    """256 traced chains (100 draws each) for 10^3 and 10^5 steps, each in a fresh process: peak RSS may
+    differ by at most 15 % (benchmarks/memory.py measured 1.4 % up to 10^6). Keeping every step would add
+    256 x 10^5 x 2 x 4 B = 200 MB to a ~350 MB process (57 %), so the check can fail."""
+    peaks = []
+    for steps in (1_000, 100_000):
+        out = subprocess.run([sys.executable, "-c", FLAT_SCRIPT, str(steps)], capture_output=True, text=True,
+                             timeout=600)
+        assert out.returncode == 0, out.stderr[-1000:]
+        peaks.append(float(out.stdout.strip().splitlines()[-1]))
+    assert max(peaks) / min(peaks) < 1.15, peaks
