@@ -45,7 +45,7 @@ from jax.flatten_util import ravel_pytree
 import simulator as sim
 from simulator import stats
 
-from scenarios.common import fmt_interval, save_figure
+from scenarios.common import fmt_interval, save_figure, write_traces
 
 NAME = "competing-features"
 SUMMARY = "Autoencoders trained on a rectangle outline race to edge vs L-shape features (the paper's Figure 2)"
@@ -63,6 +63,7 @@ SETTINGS = {
     "batch_sizes": "4,64",
     "temperatures": "1e-4,1e-2",
     "volume_samples": 100_000,
+    "trace_every": 0,   # > 0: trace every race every K steps into out/trace.nc (off by default: size)
 }
 QUICK = {"hidden": "4", "activations": "sigmoid", "learning_rates": "", "batch_sizes": "", "temperatures": "",
          "volume_samples": 5000, "chains": 200, "steps": 1000}
@@ -224,7 +225,8 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
     _check(grid, eps)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    rows, volumes = [], {}
+    rows, volumes, traced = [], {}, {}
+    trace_every = int(settings["trace_every"]) or None
     for k, act, kind, lr, batch, T in grid:
         model = Autoencoder(k, act)
         key = f"{k}-{act}"
@@ -232,7 +234,10 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
             volumes[key] = initialisation_mass(model, eps, int(settings["volume_samples"]), seed)
         start = model.init_flat(chains, seed)
         result = sim.race(kernel_for(model, kind, lr, batch, T), model.targets(eps), start, n_chains=chains,
-                          max_steps=steps, seed=seed, progress=progress, precision=precision)
+                          max_steps=steps, seed=seed, progress=progress, precision=precision,
+                          trace_every=trace_every)
+        if trace_every:
+            traced[f"k{k}-{act}-{kind}-lr{lr:g}-B{batch or 'full'}-T{T:g}"] = result
         rows.append({"hidden": k, "activation": act, "kernel": kind, "step_size": lr, "batch_size": batch,
                      "temperature": T, "counts": result.counts,
                      "p_edges": list(result.probability("edges")), "p_L": list(result.probability("L-shapes")),
@@ -241,6 +246,8 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
     summary = {"scenario": NAME, "chains": chains, "max_steps": steps, "seed": seed, "eps": eps,
                "settings": {k: settings[k] for k in SETTINGS}, "initialisation_mass": volumes, "rows": rows}
     (out / "result.json").write_text(json.dumps(summary, indent=2))
+    if traced:
+        write_traces(out, traced)
     render(summary, out)
     return summary
 

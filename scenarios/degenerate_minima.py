@@ -42,7 +42,7 @@ import simulator as sim
 from simulator import stats
 from simulator.laplace import laplace_mass
 
-from scenarios.common import fmt_interval, learning_kernel, save_figure
+from scenarios.common import fmt_interval, learning_kernel, save_figure, write_traces
 
 NAME = "degenerate-minima"
 SUMMARY = "SGD/SGLD race to a 1-D manifold of minima vs an isolated minimum: odds vs volume and Laplace"
@@ -58,6 +58,7 @@ SETTINGS = {
     "sgd_noise_variance": 25.0,
     "radius": 2.5,
     "volume_samples": 2_000_000,
+    "trace_every": 0,   # > 0: trace every race every K steps into out/trace.nc (off by default: size)
 }
 QUICK = {"eps": "0.02", "sgld_temperatures": "0.1", "sgd_learning_rates": "0.004", "sgd_batch_sizes": "4",
          "volume_samples": 200_000, "chains": 400}
@@ -163,7 +164,8 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
         raise ValueError(f"radius must exceed sqrt(2) so that the disc holds both components, got {radius}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    rows = []
+    rows, traced = [], {}
+    trace_every = int(settings["trace_every"]) or None
     for eps in eps_grid:
         volume = volume_ratio(eps, radius, int(settings["volume_samples"]), seed)
         start = start_points(chains, radius, eps, seed)
@@ -174,7 +176,10 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
                 kernel, t_injected, t_minibatch = learning_kernel(name, loss, 2, h, t_injected, t_minibatch,
                                                                   batch or 1, seed)
             result = sim.race(kernel, targets(eps), start, n_chains=chains, max_steps=steps, seed=seed,
-                              domain=in_disc(radius), progress=progress, precision=precision)
+                              domain=in_disc(radius), progress=progress, precision=precision,
+                              trace_every=trace_every)
+            if trace_every:
+                traced[f"eps{eps:g}-{name}-h{h:g}-B{batch or 'full'}-T{t_injected + t_minibatch:.3g}"] = result
             T = t_injected + t_minibatch
             rows.append({"eps": eps, "kernel": name, "step_size": h, "batch_size": batch,
                          "T_injected": t_injected, "T_minibatch": t_minibatch, "temperature": T,
@@ -189,6 +194,8 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
     summary = {"scenario": NAME, "chains": chains, "max_steps": steps, "seed": seed,
                "settings": {k: settings[k] for k in SETTINGS}, "point": POINT.tolist(), "rows": rows}
     (out / "result.json").write_text(json.dumps(summary, indent=2))
+    if traced:
+        write_traces(out, traced)
     render(summary, out)
     return summary
 

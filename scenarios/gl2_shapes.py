@@ -34,7 +34,7 @@ import numpy as np
 import simulator as sim
 from simulator import figures, groups, predictions, stats, volumes
 
-from scenarios.common import fmt_interval, save_figure
+from scenarios.common import fmt_interval, save_figure, write_traces
 
 NAME = "gl2-shapes"
 SUMMARY = "GL(2) walks race to stabilizers of shapes: odds vs Haar-volume, flux and capacity laws"
@@ -50,6 +50,7 @@ SETTINGS = {
     "diffusive_divisor": 5.0,
     "radius": 0.5,
     "volume_samples": 2_000_000,
+    "trace_every": 0,   # > 0: trace every race every K steps into out/trace.nc (off by default: size)
     "geometry_points": 4000,
 }
 CENTER = np.array([[1.2, 0.2], [0.1, 0.9]])
@@ -134,7 +135,8 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
                                           measure=MEASURE[walk], weight_fn=accept)
 
     # --- races ------------------------------------------------------------------------------------
-    rows = []
+    rows, traced = [], {}
+    trace_every = int(settings["trace_every"]) or None
     for f, h in pairs:
         tf, th = targets[f].name, targets[h].name
         for walk in walks:
@@ -145,7 +147,10 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
                                     sim.Target(h, targets[h].residual, eps, distance=False)]
                     start = _start(ball, [residual[f], residual[h]], eps, chains, seed + 11)
                     result = sim.race(_kernel(walk, scale, ball), race_targets, start, n_chains=chains,
-                                      max_steps=steps, seed=seed, precision=precision, progress=progress)
+                                      max_steps=steps, seed=seed, precision=precision, progress=progress,
+                                      trace_every=trace_every)
+                    if trace_every:
+                        traced[race_label({"f": f, "h": h, "walk": walk, "regime": regime, "eps": eps})] = result
                     result.save(out / "races" / race_label({"f": f, "h": h, "walk": walk, "regime": regime,
                                                             "eps": eps}))
                     i = volume_eps.index(eps)
@@ -169,6 +174,8 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
                "slopes": fit_slopes(rows)}
     summary["verdict"] = verdicts(summary)
     (out / "result.json").write_text(json.dumps(summary, indent=2, default=_jsonable))
+    if traced:
+        write_traces(out, traced)
     render(summary, out)
     return summary
 

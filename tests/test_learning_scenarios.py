@@ -84,3 +84,15 @@ def test_bad_settings_exit_2(scenario, setting):
     out = stabsim("run", scenario, "--set", setting, "--no-progress")
     assert out.returncode == 2, (scenario, setting, out.stderr)
     assert "Traceback" not in out.stderr
+
+
+def test_scenarios_trace_on_request(tmp_path):
+    """--set trace_every=K writes one trace.nc with every race's observables (off by default)."""
+    import arviz as az
+    out = stabsim("run", "degenerate-minima", "--set", "quick=true", "--set", "trace_every=200",
+                  "--out", str(tmp_path), "--no-progress")
+    assert out.returncode == 0, out.stderr
+    idata = az.from_netcdf(tmp_path / "trace.nc")
+    names = list(idata.posterior.data_vars)
+    assert any(n.endswith(".residual_manifold") for n in names) and any(n.endswith(".potential") for n in names)
+    assert stabsim("run", "degenerate-minima", "--set", "trace_every=-3", "--no-progress").returncode == 2
