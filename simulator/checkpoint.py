@@ -28,6 +28,9 @@ from pathlib import Path
 import numpy as np
 
 FILE = "checkpoint.npz"
+# The race config entries that make up its identity (besides the start positions' bytes).
+IDENTITY = ("kernel", "targets", "start", "n_chains", "first_chain", "max_steps", "seed", "bridge", "precision",
+            "domain", "trace_every", "observables")
 _ROOT: list = []          # stack of (root folder, resume) set by ``checkpointing``
 
 

@@ -304,13 +304,19 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
                                    batch_size=batch_size, block_size=block_size,
                                    memory_limit=trace_memory_limit)
 
-        identity = {"kernel": {"name": kernel.name, **kernel.params},
-                    "targets": [(t.name, t.eps, t.distance) for t in targets], "n_chains": n_chains,
-                    "max_steps": max_steps, "seed": seed, "bridge": bridge, "precision": precision,
-                    "domain": _describe_domain(domain), "trace": None if trace is None else
-                    (trace.every, trace.names, trace.sizes), "batched": batched, "first_chain": first_chain}
-        digest = ckpt.identity_hash(identity, start)
+        config = {
+            "kernel": {"name": kernel.name, **kernel.params},
+            "targets": [{"name": t.name, "eps": t.eps, "distance": t.distance} for t in targets],
+            "start": "batched" if batched else start.tolist(),
+            "n_chains": n_chains, "first_chain": first_chain, "max_steps": max_steps, "seed": seed,
+            "bridge": bridge, "precision": precision, "block_size": block_size, "batch_size": batch_size,
+            "compaction": compaction, "noise_variance": kernel.noise_variance, "domain": _describe_domain(domain),
+            "trace_every": trace_every, "observables": None if trace is None else list(trace.names),
+            "jax_version": jax.__version__, "device": str(place.devices[0]), "n_devices": place.n,
+        }
+        digest = ckpt.identity_hash({key: config[key] for key in ckpt.IDENTITY}, start)
         folder, resume = ckpt.resolve(checkpoint, resume, digest)
+        config["checkpoint"] = None if folder is None else str(folder)
         if folder is not None:
             checkpoint_every = float(checkpoint_every)
             if not checkpoint_every >= 0:
@@ -332,18 +338,6 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
     if lost:  # every chain must end in exactly one outcome; never drop one silently
         raise RuntimeError(f"engine bug: {lost} of {n_chains} chains finished the run without an outcome")
 
-    config = {
-        "kernel": {"name": kernel.name, **kernel.params},
-        "targets": [{"name": t.name, "eps": t.eps, "distance": t.distance} for t in targets],
-        "start": "batched" if batched else start.tolist(),
-        "n_chains": n_chains, "first_chain": first_chain, "max_steps": max_steps, "seed": seed, "bridge": bridge,
-        "precision": precision, "block_size": block_size, "batch_size": batch_size,
-        "compaction": compaction, "noise_variance": kernel.noise_variance,
-        "domain": _describe_domain(domain), "checkpoint": None if folder is None else str(folder),
-        "jax_version": jax.__version__, "device": str(place.devices[0]), "n_devices": place.n,
-        "trace_every": trace_every,
-        "observables": None if trace is None else list(trace.names),
-    }
     ideal = int(run.stop_step.sum())
     work = {"ideal_chain_steps": ideal, "lane_steps": run.lane_steps,
             "efficiency": ideal / run.lane_steps if run.lane_steps else math.nan,

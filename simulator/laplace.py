@@ -30,14 +30,8 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import stats as _st
 
+from .dynamics.base import positive
 from .stats import Estimate, mean_interval
-
-
-def _check_temperature(temperature) -> float:
-    temperature = float(temperature)
-    if not math.isfinite(temperature) or temperature <= 0:
-        raise ValueError(f"temperature must be finite and > 0, got {temperature}")
-    return temperature
 
 
 def _log_normal_det(potential, k: int):
@@ -63,7 +57,7 @@ def laplace_mass(potential, temperature: float, *, point=None, chart=None, box=N
 
     Raises ValueError where the Hessian has a normal eigenvalue <= 0 (not a minimum manifold).
     """
-    temperature = _check_temperature(temperature)
+    temperature = positive("temperature", temperature)
     if (point is None) == (chart is None):
         raise ValueError("give exactly one of point (isolated minimum) or chart and box (manifold)")
     if point is not None:
@@ -109,7 +103,7 @@ def laplace_mass(potential, temperature: float, *, point=None, chart=None, box=N
 
 def kramers_time(potential, minimum, saddle, temperature: float) -> float:
     """Eyring-Kramers mean transition time from ``minimum`` over ``saddle`` (module docstring)."""
-    temperature = _check_temperature(temperature)
+    temperature = positive("temperature", temperature)
     m, s = np.atleast_1d(np.asarray(minimum, float)), np.atleast_1d(np.asarray(saddle, float))
     wrap = (lambda x: potential(x[0])) if np.ndim(minimum) == 0 else potential
     h_m = np.linalg.eigvalsh(np.asarray(jax.hessian(wrap)(jnp.asarray(m)), float))

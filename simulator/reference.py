@@ -15,13 +15,13 @@ barrier) and the occupation must not be trusted.
 """
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .dynamics.base import positive
 from .stats import Estimate, wilson_interval
 from .targets import check_targets
 
@@ -46,9 +46,7 @@ def nuts_occupation(potential, targets, init, *, temperature: float = 1.0, num_w
     from numpyro.infer import MCMC, NUTS
 
     targets = check_targets(targets)
-    temperature = float(temperature)
-    if not math.isfinite(temperature) or temperature <= 0:
-        raise ValueError(f"temperature must be finite and > 0, got {temperature}")
+    temperature = positive("temperature", temperature)
     init = np.asarray(init, float)
     if init.ndim != 2 or init.shape[0] < 2:
         raise ValueError(f"init must have shape (n_chains >= 2, D), got {init.shape}")

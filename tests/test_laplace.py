@@ -105,3 +105,13 @@ def test_laplace_agrees_with_nuts_on_a_circle_of_minima():
     assert abs(measured.value - predicted.value) < tolerance
     from scipy import stats
     assert abs(0.5 * stats.chi2.cdf(2 * eps / T, 1) - predicted.value) > 5 * tolerance / Z
+
+
+@pytest.mark.parametrize("call", [
+    lambda: laplace_mass(lambda x: x @ x, 0.0, point=np.zeros(2)),
+    lambda: kramers_time(well, -1.0, SADDLE, -1.0),
+    lambda: nuts_occupation(lambda x: x @ x, [sim.Target("a", lambda x: x[0])], np.zeros((2, 2)), temperature=0.0),
+])
+def test_bad_temperature_is_refused(call):
+    with pytest.raises(ValueError, match="temperature"):
+        call()

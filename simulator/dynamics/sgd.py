@@ -73,13 +73,9 @@ def _check_data(data) -> int:
 
 
 def _check_batch_size(batch_size) -> int | None:
-    if batch_size is None:
-        return None
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-        raise TypeError(f"batch_size must be an int or None, got {type(batch_size).__name__}")
-    if batch_size <= 0:
-        raise ValueError(f"batch_size must be > 0, got {batch_size}")
-    return int(batch_size)
+    """None (full batch) or ``inputs.positive_int``."""
+    from ..inputs import positive_int   # at call time: simulator.inputs imports this package
+    return None if batch_size is None else positive_int("batch_size", batch_size)
 
 
 def _flat_loss(loss, params_like) -> Callable:
