@@ -21,6 +21,15 @@ N_DATA = 1024
 KERNELS = ("langevin", "sgld", "sgd")
 
 
+def apply_quick(settings: dict, chains: int, steps: int, quick: dict) -> tuple[dict, int, int]:
+    """With ``settings["quick"]``: the scenario's QUICK overrides, chains and steps capped by QUICK's."""
+    if not settings.get("quick"):
+        return settings, chains, steps
+    chains = min(chains, quick.get("chains", chains))
+    steps = min(steps, quick.get("steps", steps))
+    return {**settings, **{k: v for k, v in quick.items() if k not in ("chains", "steps")}}, chains, steps
+
+
 def minibatch_data(dim: int, variance: float, seed: int, n: int = N_DATA) -> np.ndarray:
     """n centred points in R^dim with population variance exactly ``variance`` per coordinate."""
     d = np.random.default_rng(seed).normal(size=(n, dim))

@@ -45,7 +45,7 @@ from jax.flatten_util import ravel_pytree
 import simulator as sim
 from simulator import stats
 
-from scenarios.common import fmt_interval, save_figure, write_traces
+from scenarios.common import apply_quick, fmt_interval, save_figure, write_traces
 
 NAME = "competing-features"
 SUMMARY = "Autoencoders trained on a rectangle outline race to edge vs L-shape features (the paper's Figure 2)"
@@ -217,9 +217,7 @@ def end_state(model, result):
 
 def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="float32", **settings) -> dict:
     settings = {**SETTINGS, **settings}
-    if settings["quick"]:
-        chains, steps = min(chains, QUICK["chains"]), min(steps, QUICK["steps"])
-        settings = {**settings, **{k: v for k, v in QUICK.items() if k not in ("chains", "steps")}}
+    settings, chains, steps = apply_quick(settings, chains, steps, QUICK)
     eps = float(settings["eps"])
     grid = race_grid(settings)
     _check(grid, eps)

@@ -42,7 +42,7 @@ import simulator as sim
 from simulator import stats
 from simulator.laplace import laplace_mass
 
-from scenarios.common import fmt_interval, learning_kernel, save_figure, write_traces
+from scenarios.common import apply_quick, fmt_interval, learning_kernel, save_figure, write_traces
 
 NAME = "degenerate-minima"
 SUMMARY = "SGD/SGLD race to a 1-D manifold of minima vs an isolated minimum: odds vs volume and Laplace"
@@ -149,9 +149,7 @@ def settings_grid(settings):
 
 def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="float32", **settings) -> dict:
     settings = {**SETTINGS, **settings}
-    if settings["quick"]:
-        chains = min(chains, QUICK["chains"])
-        settings = {**settings, **{k: v for k, v in QUICK.items() if k != "chains"}}
+    settings, chains, steps = apply_quick(settings, chains, steps, QUICK)
     eps_grid = _csv(settings["eps"])
     if not eps_grid or any(e <= 0 for e in eps_grid):
         raise ValueError(f"eps must be positive values, got {settings['eps']!r}")

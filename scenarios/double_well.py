@@ -40,7 +40,7 @@ from simulator import exact, stats
 from simulator.laplace import kramers_time, laplace_mass
 from simulator.reference import nuts_occupation
 
-from scenarios.common import KERNELS, fmt_interval, learning_kernel, save_figure, write_traces
+from scenarios.common import KERNELS, apply_quick, fmt_interval, learning_kernel, save_figure, write_traces
 
 NAME = "double-well"
 SUMMARY = "Langevin, SGLD and SGD on asymmetric double wells vs exact committor, MFPT, Kramers, Laplace and NUTS"
@@ -201,9 +201,7 @@ def _jsonable(value):
 
 def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="float32", **settings) -> dict:
     settings = {**SETTINGS, **settings}
-    if settings["quick"]:
-        chains = min(chains, QUICK["chains"])
-        settings = {**settings, **{k: v for k, v in QUICK.items() if k != "chains"}}
+    settings, chains, steps = apply_quick(settings, chains, steps, QUICK)
     dims = [int(d) for d in str(settings["dims"]).split(",") if d.strip()]
     kernels = [k for k in str(settings["kernels"]).split(",") if k.strip()]
     if not dims or any(d not in (1, 2) for d in dims):

@@ -34,7 +34,7 @@ import numpy as np
 import simulator as sim
 from simulator import figures, groups, predictions, stats, volumes
 
-from scenarios.common import fmt_interval, save_figure, write_traces
+from scenarios.common import apply_quick, fmt_interval, save_figure, write_traces
 
 NAME = "gl2-shapes"
 SUMMARY = "GL(2) walks race to stabilizers of shapes: odds vs Haar-volume, flux and capacity laws"
@@ -101,9 +101,7 @@ def _start(ball, residuals, eps, n, seed):
 
 def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="float32", **settings) -> dict:
     settings = {**SETTINGS, **settings}
-    if settings["quick"]:
-        settings.update({k: v for k, v in QUICK.items() if k not in ("chains", "steps")})
-        chains, steps = min(chains, QUICK["chains"]), min(steps, QUICK["steps"])
+    settings, chains, steps = apply_quick(settings, chains, steps, QUICK)
     eps_grid, pairs, walks, regimes = _parse(settings)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
