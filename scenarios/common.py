@@ -83,13 +83,12 @@ def write_traces(out, results: dict) -> None:
     import arviz as az
     import xarray as xr
 
-    from simulator.export import write_netcdf
+    from simulator.export import sample_stats, write_netcdf
     first = next(iter(results.values()))
     n_draws = max((r.trace_steps.size for r in results.values() if r.trace is not None), default=0)
     posterior, stats, constant = {}, {}, {}
     for label, result in results.items():
-        idata = result.to_inference_data()
-        for name, var in idata.sample_stats.data_vars.items():
+        for name, var in sample_stats(result).data_vars.items():
             stats[f"{label}.{name}"] = var
         if result.trace is None:
             continue

@@ -48,6 +48,17 @@ def _attrs(result) -> dict:
     return attrs
 
 
+def sample_stats(result):
+    """Per-chain outcomes as an xarray Dataset over ``chain`` (the ``sample_stats`` group)."""
+    import xarray as xr
+    stats = {"outcome": ("chain", _labels(result).astype(str)), "stop_step": ("chain", result.stop_step),
+             "hit_step": ("chain", result.hit_step), "diverged": ("chain", result.outcome == outcomes.DIVERGED)}
+    acceptance = result.acceptance_rate
+    if acceptance is not None:
+        stats["acceptance"] = ("chain", acceptance)
+    return xr.Dataset(stats, coords={"chain": np.arange(result.n_chains)})
+
+
 def to_inference_data(result):
     """An ``az.InferenceData`` holding the race's traces, per-chain outcomes and settings."""
     import arviz as az
@@ -61,12 +72,7 @@ def to_inference_data(result):
             warnings.filterwarnings("ignore", message="More chains .* than draws")
             groups["posterior"] = az.dict_to_dataset(
                 dict(result.trace), coords={"chain": chain, "draw": np.asarray(result.trace_steps)}, dims=dims)
-    stats = {"outcome": ("chain", _labels(result).astype(str)), "stop_step": ("chain", result.stop_step),
-             "hit_step": ("chain", result.hit_step), "diverged": ("chain", result.outcome == outcomes.DIVERGED)}
-    acceptance = result.acceptance_rate
-    if acceptance is not None:
-        stats["acceptance"] = ("chain", acceptance)
-    groups["sample_stats"] = xr.Dataset(stats, coords={"chain": chain})
+    groups["sample_stats"] = sample_stats(result)
     targets = result.config.get("targets", [{"name": n} for n in result.target_names])
     groups["constant_data"] = xr.Dataset(
         {"eps": ("target", np.array([t.get("eps", np.nan) for t in targets], float)),
