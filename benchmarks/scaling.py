@@ -46,9 +46,8 @@ def main():
     for d, row in by_dim.items():
         print(f"{d:>10}{row['chain_steps_per_s']:>16.3g}{row['chain_steps_per_s'] * d:>20.3g}")
     path = write("scaling", {"args": vars(args), "by_chains": by_chains, "by_dim": by_dim})
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from simulator.plots import pyplot, save
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     axes[0].plot(list(by_chains), [r["chain_steps_per_s"] for r in by_chains.values()], "o-")
     axes[0].set(xscale="log", yscale="log", xlabel="chains", ylabel="chain-steps / s", title="4-D random walk")
@@ -57,8 +56,7 @@ def main():
     axes[1].set(xscale="log", yscale="log", xlabel="D", title="Langevin, 4096 chains")
     axes[1].legend(fontsize=8)
     fig.suptitle(machine_tag(), fontsize=9)
-    fig.tight_layout()
-    fig.savefig(RESULTS / f"scaling-{machine_tag()}.png", dpi=110)
+    save(fig, RESULTS / f"scaling-{machine_tag()}.png")
     print(f"wrote {path}")
 
 

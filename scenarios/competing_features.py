@@ -322,9 +322,8 @@ def report(summary) -> str:
 
 def plot(summary, path) -> None:
     """The image, both decompositions, and the features of one trained network per (k, activation)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from simulator.plots import pyplot
+    plt = pyplot()
 
     image, edges, corners = decompositions()
     models = []

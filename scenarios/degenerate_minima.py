@@ -268,9 +268,8 @@ def report(summary) -> str:
 
 
 def plot(summary, path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from simulator.plots import pyplot
+    plt = pyplot()
 
     rows = summary["rows"]
     fig, ax = plt.subplots(figsize=(9, 4.5))

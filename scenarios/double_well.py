@@ -353,9 +353,8 @@ def report(summary: dict) -> str:
 
 
 def plot(summary: dict, path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from simulator.plots import pyplot
+    plt = pyplot()
 
     kinds = [("committor", "P(+1 before -1)"), ("mean_first_passage", "mean first-passage time"),
              ("stationary_mass", "sublevel mass")]

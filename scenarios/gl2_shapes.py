@@ -192,7 +192,7 @@ def render(summary: dict, out) -> None:
     if first is not None and (out / "races" / race_label(first) / "result.json").is_file():
         result = sim.load_result(out / "races" / race_label(first))
         from simulator.plots import gallery
-        gallery({first["f"]: FIGURES[first["f"]](), first["h"]: FIGURES[first["h"]]()}, result,
+        gallery(groups.GL(2), {first["f"]: FIGURES[first["f"]](), first["h"]: FIGURES[first["h"]]()}, result,
                 out / "gallery.png", title=f"{race_label(first)}: f (grey) and g.f at the hit (colour)")
         text += ("\n## What stabilized means\n\nEach panel: the figure (grey) and its image under the chain's "
                  f"group element at the hit (colour), race {race_label(first)}.\n\n![gallery](gallery.png)\n")
@@ -357,9 +357,8 @@ def report(summary: dict) -> str:
 
 def plot(summary: dict, path) -> None:
     """Log-log odds vs eps per pair, one panel per (walk, regime), with the three laws."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from simulator.plots import pyplot
+    plt = pyplot()
 
     rows = summary["races"]
     panels = sorted({(r["walk"], r["regime"]) for r in rows})

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (files only, no display)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -56,7 +57,7 @@ def hitting_histogram(result, ax) -> None:
 
 def race_figure(result, path, title: str = "") -> None:
     """Cumulative incidence and hitting-step histogram of one race, as a PNG."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     cumulative_incidence(result, axes[0])
     hitting_histogram(result, axes[1])
@@ -65,10 +66,10 @@ def race_figure(result, path, title: str = "") -> None:
     save(fig, path)
 
 
-def gallery(figures: dict, result, path, n: int = 4, title: str = "") -> None:
-    """For each target (a row): its figure f (grey) and g.f (colour) for up to ``n`` chains that hit it,
-    g the chain's position at the hit. ``figures`` maps target names to ``sim.figures`` figures."""
-    plt = _pyplot()
+def gallery(group, figures: dict, result, path, n: int = 4, title: str = "") -> None:
+    """For each target (a row): its figure f (grey) and g.f (colour, ``group.act``) for up to ``n``
+    chains that hit it, g the chain's position at the hit. ``figures`` maps target names to figures."""
+    plt = pyplot()
     names = list(result.target_names)
     fig, axes = plt.subplots(len(names), n, figsize=(2.2 * n, 2.3 * len(names)), squeeze=False)
     for row, name in enumerate(names):
@@ -85,10 +86,7 @@ def gallery(figures: dict, result, path, n: int = 4, title: str = "") -> None:
             ax.set_xlim(-reach, reach)
             ax.set_ylim(-reach, reach)
             if col < chains.size:
-                g = np.asarray(result.position[chains[col]])
-                moved = points @ g[: figure.n, : figure.n].T
-                if g.shape[0] > figure.n:   # affine
-                    moved = moved + g[: figure.n, figure.n]
+                moved = np.asarray(group.act(np.asarray(result.position[chains[col]]), points))
                 ax.plot(moved[:, 0], moved[:, 1], ".", ms=1)
                 ax.set_title(f"{name}: chain {chains[col]}, step {result.stop_step[chains[col]]}", fontsize=6)
             elif col == 0:
@@ -100,10 +98,10 @@ def gallery(figures: dict, result, path, n: int = 4, title: str = "") -> None:
 
 def save(fig, path) -> None:
     """Tight layout, write a PNG at 110 dpi, free the figure."""
-    plt = _pyplot()
+    plt = pyplot()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-__all__ = ["cumulative_incidence", "hitting_histogram", "race_figure", "gallery", "save"]
+__all__ = ["cumulative_incidence", "hitting_histogram", "race_figure", "gallery", "save", "pyplot"]
