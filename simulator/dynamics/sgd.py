@@ -89,14 +89,12 @@ def _flat_loss(loss, params_like) -> Callable:
 
 def _full_loss(loss, data):
     """theta -> loss(theta, all data): the potential that sgd/sgld traces report."""
-    data = jax.tree.map(jnp.asarray, data)
     return lambda theta: loss(theta, data)
 
 
 def _minibatch_gradient(loss, data, n_examples, batch_size):
     """(key, theta) -> grad of the mean loss over a with-replacement minibatch (full batch if None)."""
     grad = jax.grad(loss)
-    data = jax.tree.map(jnp.asarray, data)
     if batch_size is None:
         return lambda key, theta: grad(theta, data)
 
@@ -143,6 +141,7 @@ def sgd(loss, data, optimizer, batch_size: int | None, *, params_like=None) -> K
     if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
         raise TypeError(f"optimizer must be an optax.GradientTransformation, got {type(optimizer).__name__}")
     n_examples = _check_data(data)
+    data = jax.tree.map(jnp.asarray, data)   # on the device once, shared by the gradient and the potential
     batch_size = _check_batch_size(batch_size)
     flat_loss = _flat_loss(loss, params_like)
     gradient = _minibatch_gradient(flat_loss, data, n_examples, batch_size)
@@ -182,6 +181,7 @@ def sgld(loss, data, step_size: float, temperature: float = 1.0, batch_size: int
         raise ValueError("center is required when localization > 0")
     center = None if center is None else jnp.asarray(center)
     n_examples = _check_data(data)
+    data = jax.tree.map(jnp.asarray, data)   # on the device once, shared by the gradient and the potential
     batch_size = _check_batch_size(batch_size)
     flat_loss = _flat_loss(loss, params_like)
     gradient = _minibatch_gradient(flat_loss, data, n_examples, batch_size)
