@@ -45,18 +45,17 @@ def learning_kernel(name: str, v, dim: int, step_size: float, injected_T: float,
     """
     if name not in KERNELS:
         raise ValueError(f"kernel must be one of {KERNELS}, got {name!r}")
-    if name == "langevin" or (name == "sgld" and minibatch_T == 0):
-        if minibatch_T:
-            raise ValueError("langevin has no minibatch noise: minibatch_T must be 0")
-        if name == "langevin":
-            return sim.dynamics.langevin(v, step_size, injected_T), injected_T, 0.0
-        data = np.zeros((1, dim))
-        return sim.dynamics.sgld(lambda th, d: v(th) + jnp.mean(d @ th), data, step_size, injected_T), injected_T, 0.0
-    if name == "sgd" and injected_T:
-        raise ValueError("sgd has no injected noise: injected_T must be 0")
 
     def loss(theta, d):
         return v(theta) + jnp.mean(d @ theta)
+    if name == "langevin":
+        if minibatch_T:
+            raise ValueError("langevin has no minibatch noise: minibatch_T must be 0")
+        return sim.dynamics.langevin(v, step_size, injected_T), injected_T, 0.0
+    if name == "sgd" and injected_T:
+        raise ValueError("sgd has no injected noise: injected_T must be 0")
+    if name == "sgld" and minibatch_T == 0:   # full batch; zero data leave the loss equal to v
+        return sim.dynamics.sgld(loss, np.zeros((1, dim)), step_size, injected_T), injected_T, 0.0
     data = minibatch_data(dim, 2 * batch_size * minibatch_T / step_size, seed)
     t_eff = sim.dynamics.effective_temperature(loss, data, jnp.zeros(dim), step_size, batch_size)
     if name == "sgld":
