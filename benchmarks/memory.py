@@ -4,7 +4,7 @@ Each point runs in a fresh process: 256 chains of a 2-D random walk that never
 stop, max_steps = 10^3 ... 10^6, traced with 100 draws per chain
 (trace_every = max_steps / 100; a trace of every step would grow with max_steps
 by design). Peak RSS (ru_maxrss) of the process is reported next to the
-trace bound of ``simulator.traces``. Writes results/memory-<machine>.json.
+trace bound of ``simulator.engine.traces``. Writes results/memory-<machine>.json.
 
     python benchmarks/memory.py [--chains 256]
 """

@@ -46,7 +46,7 @@ def main():
     for d, row in by_dim.items():
         print(f"{d:>10}{row['chain_steps_per_s']:>16.3g}{row['chain_steps_per_s'] * d:>20.3g}")
     path = write("scaling", {"args": vars(args), "by_chains": by_chains, "by_dim": by_dim})
-    from simulator.plots import pyplot, save
+    from simulator.io.plots import pyplot, save
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     axes[0].plot(list(by_chains), [r["chain_steps_per_s"] for r in by_chains.values()], "o-")

@@ -4,7 +4,7 @@ Races (``--race``):
 * ``gl2`` (default, issue 6): GL(2) matrix entries under the additive walk
   g <- g + scale Z, from g0 = [[1.2, 0.2], [0.1, 0.9]], racing to the
   eps-stabilizers of the segment [-e1, e1] and of the unit circle (the
-  residuals of ``sim.figures``), inside the ball ||g0^-1 g - I||_F <= 0.5
+  residuals of ``sim.shapes``), inside the ball ||g0^-1 g - I||_F <= 0.5
   (leaving it ends a chain as escaped).
 * ``annulus``: Brownian annulus in R^d (inner radius 1, outer 4, start 2).
 
@@ -102,7 +102,7 @@ def main():
     if args.race == "gl2":
         radius, max_steps = 0.5, 1_000_000
         G = sim.groups.GL(2)
-        targets = [sim.stabilizer(sim.figures.segment(), args.eps), sim.stabilizer(sim.figures.circle(), args.eps)]
+        targets = [sim.stabilizer(sim.shapes.segment(), args.eps), sim.stabilizer(sim.shapes.circle(), args.eps)]
         start, kernel = jnp.asarray(G0), sim.dynamics.entry_walk(args.scale)
         domain = sim.groups.frobenius_ball(G, radius, center=G0)
         first = targets[0].name

@@ -5,7 +5,7 @@ large is the discretisation bias that the Brownian-bridge correction removes?
 
 A walk x <- x + scale * xi in R^d starts at radius r and races to the inner
 sphere (radius a) and the outer sphere (radius R). Brownian motion hits the
-inner one first with probability (simulator.exact)
+inner one first with probability (simulator.theory.exact)
   d = 2: ln(R/r) / ln(R/a),   d >= 3: (R^(2-d) - r^(2-d)) / (R^(2-d) - a^(2-d)).
 A walk checked only at its steps overshoots by about 0.5826 * scale, which
 moves each sphere outward to first order (Siegmund). For every d the scenario
@@ -23,7 +23,7 @@ from pathlib import Path
 import jax.numpy as jnp
 
 import simulator as sim
-from simulator import exact
+from simulator.theory import exact
 
 from scenarios.common import race_plots, write_traces
 

@@ -15,7 +15,7 @@ import numpy as np
 import optax
 
 import simulator as sim
-from simulator.plots import save as save_figure  # noqa: F401  (re-exported for the scenarios)
+from simulator.io.plots import save as save_figure  # noqa: F401  (re-exported for the scenarios)
 
 N_DATA = 1024
 KERNELS = ("langevin", "sgld", "sgd")
@@ -82,7 +82,7 @@ def write_traces(out, results: dict) -> None:
     import arviz as az
     import xarray as xr
 
-    from simulator.export import sample_stats, write_netcdf
+    from simulator.io.arviz import sample_stats, write_netcdf
     first = next(iter(results.values()))
     n_draws = max((r.trace_steps.size for r in results.values() if r.trace is not None), default=0)
     posterior, stats, constant = {}, {}, {}
@@ -109,7 +109,7 @@ def write_traces(out, results: dict) -> None:
 
 def race_plots(out, results: dict) -> list[str]:
     """``cif_<label>.png`` (cumulative incidence and hitting steps) per race; returns the file names."""
-    from simulator.plots import race_figure
+    from simulator.io.plots import race_figure
     names = []
     for label, result in results.items():
         name = f"cif_{label}.png"

@@ -322,7 +322,7 @@ def report(summary) -> str:
 
 def plot(summary, path) -> None:
     """The image, both decompositions, and the features of one trained network per (k, activation)."""
-    from simulator.plots import pyplot
+    from simulator.io.plots import pyplot
     plt = pyplot()
 
     image, edges, corners = decompositions()

@@ -40,7 +40,7 @@ import optax
 
 import simulator as sim
 from simulator import stats
-from simulator.laplace import laplace_mass
+from simulator.theory.laplace import laplace_mass
 
 from scenarios.common import apply_quick, fmt_interval, learning_kernel, save_figure, write_traces
 
@@ -268,7 +268,7 @@ def report(summary) -> str:
 
 
 def plot(summary, path) -> None:
-    from simulator.plots import pyplot
+    from simulator.io.plots import pyplot
     plt = pyplot()
 
     rows = summary["rows"]

@@ -36,9 +36,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import simulator as sim
-from simulator import exact, stats
-from simulator.laplace import kramers_time, laplace_mass
-from simulator.reference import nuts_occupation
+from simulator import stats
+from simulator.theory import exact
+from simulator.theory.kramers import kramers_time
+from simulator.theory.laplace import laplace_mass
+from simulator.theory.nuts import nuts_occupation
 
 from scenarios.common import KERNELS, apply_quick, fmt_interval, learning_kernel, save_figure, write_traces
 
@@ -353,7 +355,7 @@ def report(summary: dict) -> str:
 
 
 def plot(summary: dict, path) -> None:
-    from simulator.plots import pyplot
+    from simulator.io.plots import pyplot
     plt = pyplot()
 
     kinds = [("committor", "P(+1 before -1)"), ("mean_first_passage", "mean first-passage time"),

@@ -13,7 +13,7 @@ rejected). Walks: the group walk g exp(scale Z) (Haar-invariant) and the
 entry walk g + scale Z (Lebesgue-invariant). Regimes: "jump" (scale 0.3 >>
 eps) and "diffusive" (scale = eps / 5).
 
-Predictions per row (simulator.predictions): the Haar-volume ratio (Monte
+Predictions per row (simulator.stabilizers.laws): the Haar-volume ratio (Monte
 Carlo); the flux law, the ratio of the invariant measure of each tube (less
 the other tube: landing in both is a tie) times the chance a step from it
 stays in B (for jumps); the capacity law,
@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 import simulator as sim
-from simulator import figures, groups, predictions, stats, volumes
+from simulator import groups, stats
+from simulator.stabilizers import laws as predictions, shapes as figures, volumes
 
 from scenarios.common import apply_quick, fmt_interval, save_figure, write_traces
 
@@ -191,7 +192,7 @@ def render(summary: dict, out) -> None:
     first = next((r for r in summary["races"] if r["walk"] == "group"), None)
     if first is not None and (out / "races" / race_label(first) / "result.json").is_file():
         result = sim.load_result(out / "races" / race_label(first))
-        from simulator.plots import gallery
+        from simulator.io.plots import gallery
         gallery(groups.GL(2), {first["f"]: FIGURES[first["f"]](), first["h"]: FIGURES[first["h"]]()}, result,
                 out / "gallery.png", title=f"{race_label(first)}: f (grey) and g.f at the hit (colour)")
         text += ("\n## What stabilized means\n\nEach panel: the figure (grey) and its image under the chain's "
@@ -289,7 +290,7 @@ def verdicts(summary):
     The laws are judged on two things: the eps-scaling (RMS z of the fitted log-log slopes over
     the pairs whose stabilizers differ in dimension, the pairs where the laws' slopes differ) and
     the level at the smallest eps (RMS z of log odds vs log prediction), since both laws are
-    limits eps -> 0. The capacity law's constant is only approximate (simulator.predictions).
+    limits eps -> 0. The capacity law's constant is only approximate (simulator.stabilizers.laws).
     """
     rows, dims = summary["races"], summary["stabilizer_dimension"]
     out = []
@@ -357,7 +358,7 @@ def report(summary: dict) -> str:
 
 def plot(summary: dict, path) -> None:
     """Log-log odds vs eps per pair, one panel per (walk, regime), with the three laws."""
-    from simulator.plots import pyplot
+    from simulator.io.plots import pyplot
     plt = pyplot()
 
     rows = summary["races"]

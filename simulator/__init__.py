@@ -3,22 +3,46 @@
     import simulator as sim
     result = sim.race(sim.dynamics.random_walk(0.05), [sim.Target(...), ...],
                       start=..., n_chains=10_000, max_steps=100_000, seed=0)
-"""
-from . import dynamics, exact, figures, groups, laplace, outcomes, predictions, reference, stats, volumes
-from .checkpoint import checkpointing
-from .engine import race
-from .multihost import merge_results, process_share
-from .laplace import kramers_time, laplace_mass
-from .reference import nuts_occupation
-from .result import RaceResult, load_result
-from .stats import Estimate
-from .stabilizers import orbit_dimension, stabilizer, stabilizer_dimension
-from .targets import Target
-from .volumes import haar_volume, haar_volume_ratio
 
-__version__ = "0.1.0"
+The public names, and nothing else. The subpackages show the architecture:
+``engine`` (private: lanes, blocks, host loop, streams, checkpoints, devices),
+``dynamics`` (kernels), ``groups`` (matrix groups, balls, Haar sampling),
+``stabilizers`` (shapes, stabilizers, tube volumes, hitting laws), ``theory``
+(exact formulas, Laplace/Kramers, NUTS) and ``io`` (files, ArviZ, plots).
+"""
+import warnings as _warnings
+
+from . import dynamics, groups, outcomes, stats
+from .engine.checkpoint import checkpointing
+from .engine.multihost import merge_results, process_share
+from .engine.race import race
+from .result import RaceResult, load_result
+from .stabilizers import laws, shapes, volumes
+from .stabilizers.algebra import orbit_dimension, stabilizer, stabilizer_dimension
+from .stabilizers.volumes import haar_volume, haar_volume_ratio
+from .stats import Estimate
+from .targets import Target
+from .theory import exact, kramers, laplace, nuts
+from .theory.kramers import kramers_time
+from .theory.laplace import laplace_mass
+from .theory.nuts import nuts_occupation
+from .version import __version__
+
+# Old names, kept for one release: sim.figures is sim.shapes, sim.predictions is sim.laws,
+# sim.reference is sim.nuts.
+_RENAMED = {"figures": "shapes", "predictions": "laws", "reference": "nuts"}
+
+
+def __getattr__(name):
+    if name in _RENAMED:
+        _warnings.warn(f"sim.{name} is renamed sim.{_RENAMED[name]}; the old name goes in the next release",
+                       DeprecationWarning, stacklevel=2)
+        return globals()[_RENAMED[name]]
+    raise AttributeError(f"module 'simulator' has no attribute {name!r}")
+
 
 __all__ = ["race", "Target", "RaceResult", "load_result", "Estimate", "dynamics", "stats",
-           "outcomes", "predictions", "groups", "figures", "volumes", "stabilizer", "stabilizer_dimension",
-           "orbit_dimension", "haar_volume", "haar_volume_ratio", "exact", "laplace", "reference",
-           "laplace_mass", "kramers_time", "nuts_occupation", "checkpointing", "merge_results", "process_share", "__version__"]
+           "outcomes", "laws", "groups", "shapes", "volumes", "stabilizer", "stabilizer_dimension",
+           "orbit_dimension", "haar_volume", "haar_volume_ratio", "exact", "laplace", "kramers", "nuts",
+           "laplace_mass", "kramers_time", "nuts_occupation", "checkpointing", "merge_results", "process_share",
+           "__version__"]

@@ -88,7 +88,7 @@ def cmd_run(args):
         raise UsageError("give --checkpoint DIR (a new run) or --resume DIR (continue one), not both")
     import contextlib
 
-    from .checkpoint import checkpointing
+    from .engine.checkpoint import checkpointing
     root = args.checkpoint or args.resume
     saving = checkpointing(root, resume=bool(args.resume)) if root else contextlib.nullcontext()
     try:

@@ -4,20 +4,19 @@ A result is plain data (numpy arrays and a config dict), so a saved and
 reloaded result answers every question exactly as the original does.
 On disk a result is a folder: ``result.json`` (config, counts, estimates,
 human-readable), ``chains.npz`` (the per-chain arrays) and, for a traced race,
-``trace.nc`` (ArviZ InferenceData as netCDF, ``simulator.export``).
+``trace.nc`` (ArviZ InferenceData as netCDF, ``simulator.io.arviz``).
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from . import outcomes, stats
+from .io import arviz as arviz_io
+from .io.files import atomic_write
 from .stats import Estimate
 
 FORMAT = "stabsim.race/1"
@@ -130,8 +129,7 @@ class RaceResult:
     # ---- export and persistence ---------------------------------------------
     def to_inference_data(self):
         """``az.InferenceData``: traces (posterior), per-chain outcomes (sample_stats), targets, attrs."""
-        from .export import to_inference_data
-        return to_inference_data(self)
+        return arviz_io.to_inference_data(self)
 
     def save(self, directory) -> Path:
         """Write ``result.json``, ``chains.npz`` and, if traced, ``trace.nc`` (each atomically)."""
@@ -139,7 +137,7 @@ class RaceResult:
         directory.mkdir(parents=True, exist_ok=True)
         arrays = {"outcome": self.outcome, "stop_step": self.stop_step,
                   **{f"state.{k}": v for k, v in self.state.items()}}
-        _atomic_write(directory / "chains.npz", lambda f: np.savez_compressed(f, **arrays))
+        atomic_write(directory / "chains.npz", lambda f: np.savez_compressed(f, **arrays))
         summary = {
             "format": FORMAT,
             "target_names": list(self.target_names),
@@ -150,9 +148,8 @@ class RaceResult:
         }
         text = json.dumps(summary, indent=2)
         if self.trace is not None:
-            from .export import write_netcdf
-            write_netcdf(self.to_inference_data(), directory / "trace.nc")
-        _atomic_write(directory / "result.json", lambda f: f.write(text.encode()))   # last: marks a complete save
+            arviz_io.write_netcdf(self.to_inference_data(), directory / "trace.nc")
+        atomic_write(directory / "result.json", lambda f: f.write(text.encode()))   # last: marks a complete save
         return directory
 
 
@@ -167,37 +164,8 @@ def load_result(directory) -> RaceResult:
         raise ValueError(f"directory: {path} has format {summary.get('format')!r}, expected {FORMAT!r}")
     trace = steps = None
     if (directory / "trace.nc").is_file():
-        import arviz as az
-        from .export import trace_from_inference_data
-        trace, steps = trace_from_inference_data(az.from_netcdf(directory / "trace.nc"))
+        trace, steps = arviz_io.read_trace(directory / "trace.nc")
     with np.load(directory / "chains.npz") as data:
         state = {k.split(".", 1)[1]: data[k] for k in data.files if k.startswith("state.")}
         return RaceResult(tuple(summary["target_names"]), data["outcome"], data["stop_step"], state,
                           summary["config"], summary["work"], trace, steps)
-
-
-@contextlib.contextmanager
-def atomic_path(path: Path):
-    """Yield a temporary path next to ``path``; on success fsync it, make it readable
-    (0666 less the umask, not mkstemp's 0600) and rename it over ``path``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        yield tmp
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Write through ``write(file)`` to a temporary file, then rename it over ``path``."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        write(f)

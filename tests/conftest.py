@@ -18,7 +18,7 @@ def pytest_configure(config):
 @pytest.fixture
 def no_compile(monkeypatch):
     """Fail the test if the engine gets as far as building (and so compiling) a block."""
-    import simulator.engine as engine
+    import simulator.engine.race as engine
 
     def refuse(*args, **kwargs):
         raise AssertionError("reached compilation; the input should have been refused before")

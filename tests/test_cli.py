@@ -1,27 +1,8 @@
 """The stabsim command line, end to end through a subprocess."""
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-
-def stabsim(*args, cwd=None):
-    env = {**os.environ, "STABSIM_NO_CACHE": "1"}   # leave the user's compilation cache alone
-    return subprocess.run([sys.executable, "-m", "simulator.cli", *args], capture_output=True,
-                          text=True, cwd=cwd, env=env, timeout=600)
-
-
-def quick_run(tmp_path, scenario, seconds):
-    """``stabsim run SCENARIO --set quick=true`` into tmp_path/run; returns (folder, summary)."""
-    import time
-    folder = tmp_path / "run"
-    began = time.perf_counter()
-    out = stabsim("run", scenario, "--set", "quick=true", "--out", str(folder), "--no-progress")
-    elapsed = time.perf_counter() - began
-    assert out.returncode == 0, out.stderr
-    assert elapsed < seconds, f"{scenario} --set quick=true took {elapsed:.0f} s (limit {seconds} s)"
-    return folder, json.loads((folder / "result.json").read_text())
+from helpers import stabsim
 
 
 def test_list_names_the_annulus_scenario():

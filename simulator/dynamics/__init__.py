@@ -1,11 +1,14 @@
 """Dynamics: kernels ``(init, step)`` over one chain's state; the engine vmaps them."""
 from .base import Kernel
+from .confine import confine
 from .group_langevin import GroupMALAState, group_langevin, group_mala
-from .group_walk import GroupWalkState, confine, entry_walk, group_walk
+from .group_walk import GroupWalkState, entry_walk, group_walk
 from .langevin import LangevinState, langevin
 from .mala import MALAState, mala
+from .minibatch import effective_temperature
+from .optax_kernel import SGDState, sgd
 from .random_walk import RandomWalkState, random_walk
-from .sgd import SGDState, SGLDState, effective_temperature, sgd, sgld
+from .sgld import SGLDState, sgld
 
 __all__ = ["Kernel", "random_walk", "RandomWalkState", "langevin", "LangevinState",
            "mala", "MALAState", "group_walk", "entry_walk", "confine", "GroupWalkState",

@@ -13,7 +13,6 @@ what traces record as the potential (or full-data loss).
 """
 from __future__ import annotations
 
-import math
 from typing import Callable, NamedTuple
 
 import jax
@@ -28,47 +27,14 @@ class Kernel(NamedTuple):
     potential: Callable | None = None   # V(position) (the full-data loss for sgd/sgld), traced as "potential"
 
 
-def positive(name: str, value) -> float:
-    """``float(value)``, or a ValueError/TypeError naming ``name`` unless it is finite and > 0."""
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {value!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be finite and > 0, got {value}")
-    return value
-
-
-def scalar_function(name: str, fn) -> Callable:
-    """Refuse a non-callable potential (shape checks happen in the engine, before compiling)."""
-    if not callable(fn):
-        raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
-    return fn
-
-
-class LangevinParams(NamedTuple):
-    """Checked parameters shared by the Langevin-type kernels."""
-
-    potential: Callable
-    step_size: float
-    temperature: float
-    noise_scale: float      # sqrt(2 * step_size * temperature)
-
-    def as_dict(self) -> dict:
-        return {"potential": describe(self.potential), "step_size": self.step_size,
-                "temperature": self.temperature}
-
-
-def langevin_params(potential, step_size, temperature) -> LangevinParams:
-    """Refuse a non-callable potential or a step size / temperature that is not > 0."""
-    potential = scalar_function("potential", potential)
-    step_size = positive("step_size", step_size)
-    temperature = positive("temperature", temperature)
-    return LangevinParams(potential, step_size, temperature, math.sqrt(2 * step_size * temperature))
-
-
 def describe(fn) -> str:
     """A readable name for a user function, for result metadata."""
     return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+
+
+def check_kernel(kernel) -> Kernel:
+    """``kernel`` itself, or a TypeError unless it is a ``sim.dynamics`` kernel."""
+    if not isinstance(kernel, Kernel):
+        raise TypeError("kernel must be a sim.dynamics kernel (e.g. sim.dynamics.random_walk(0.1)), "
+                        f"got {type(kernel).__name__}")
+    return kernel

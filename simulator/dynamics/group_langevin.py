@@ -26,7 +26,8 @@ import numpy as np
 
 from ..groups.lie import MatrixGroup
 from . import noise
-from .base import Kernel, langevin_params
+from .base import Kernel
+from .langevin import langevin_params
 from .group_walk import GroupWalkState
 
 

@@ -9,9 +9,6 @@
   Gaussian in the free matrix entries (for Aff(n): the top n rows). It leaves
   Lebesgue measure on the entries invariant, NOT Haar measure, and can cross
   det = 0; it is offered as the contrast the paper's volume argument ignores.
-* ``confine(kernel, ball)``: moves that leave a Frobenius ball are rejected
-  (the chain stays), so "inside B_r" is literal. It keeps the invariant
-  measure of a reversible kernel restricted to the ball.
 """
 from __future__ import annotations
 
@@ -21,10 +18,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..groups.balls import Ball
 from ..groups.lie import MatrixGroup
 from . import noise
-from .base import Kernel, positive
+from ..validate import positive
+from .base import Kernel
 
 
 class GroupWalkState(NamedTuple):
@@ -69,18 +66,3 @@ def entry_walk(scale: float, group: MatrixGroup | None = None) -> Kernel:
     params = {"scale": scale, "group": None if group is None else group.name}
     return Kernel(init, step, "entry_walk", params, scale**2)
 
-
-def confine(kernel: Kernel, ball: Ball) -> Kernel:
-    """Reject every move of ``kernel`` that leaves the Frobenius ball (the chain stays put)."""
-    if not isinstance(kernel, Kernel):
-        raise TypeError(f"kernel must be a sim.dynamics kernel, got {type(kernel).__name__}")
-    if not isinstance(ball, Ball) or ball.kind != "frobenius":
-        raise ValueError("ball must be a Frobenius ball (sim.groups.frobenius_ball)")
-
-    def step(key, state):
-        new = kernel.step(key, state)
-        inside = ball.contains(new.position)
-        return jax.tree.map(lambda a, b: jnp.where(inside, a, b), new, state)
-
-    params = {**kernel.params, "confined_to": ball.describe()}
-    return Kernel(kernel.init, step, f"confined_{kernel.name}", params, None, kernel.potential)

@@ -6,16 +6,39 @@ Its stationary law approaches exp(-V/T) as step_size -> 0 (bias O(step_size)).
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+import math
+from typing import Callable, NamedTuple
 
 import jax
 
+from ..validate import positive, scalar_function
 from . import noise
-from .base import Kernel, langevin_params
+from .base import Kernel, describe
 
 
 class LangevinState(NamedTuple):
     position: jax.Array
+
+
+class LangevinParams(NamedTuple):
+    """Checked parameters shared by the Langevin-type kernels."""
+
+    potential: Callable
+    step_size: float
+    temperature: float
+    noise_scale: float      # sqrt(2 * step_size * temperature)
+
+    def as_dict(self) -> dict:
+        return {"potential": describe(self.potential), "step_size": self.step_size,
+                "temperature": self.temperature}
+
+
+def langevin_params(potential, step_size, temperature) -> LangevinParams:
+    """Refuse a non-callable potential or a step size / temperature that is not > 0."""
+    potential = scalar_function("potential", potential)
+    step_size = positive("step_size", step_size)
+    temperature = positive("temperature", temperature)
+    return LangevinParams(potential, step_size, temperature, math.sqrt(2 * step_size * temperature))
 
 
 def langevin(potential, step_size: float, temperature: float = 1.0) -> Kernel:

@@ -13,7 +13,8 @@ import jax
 import jax.numpy as jnp
 
 from . import noise
-from .base import Kernel, langevin_params
+from .base import Kernel
+from .langevin import langevin_params
 
 
 class MALAState(NamedTuple):

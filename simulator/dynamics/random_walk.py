@@ -6,7 +6,8 @@ from typing import NamedTuple
 import jax
 
 from . import noise
-from .base import Kernel, positive
+from ..validate import positive
+from .base import Kernel
 
 
 class RandomWalkState(NamedTuple):

@@ -74,6 +74,12 @@ class MatrixGroup:
             return points @ g[: self.n, : self.n].T + g[: self.n, self.n]
         return points @ g.T
 
+    def sample(self, ball, n: int, seed: int = 0) -> np.ndarray:
+        """n Haar-uniform elements of ``ball``, a ball in this group (same as ``ball.sample(n, seed)``)."""
+        if ball.group is not self and ball.group.name != self.name:
+            raise ValueError(f"ball is in {ball.group.name}, not in {self.name}")
+        return ball.sample(n, seed)
+
     def contains(self, g, tol: float = 1e-5) -> np.ndarray:
         """Whether each matrix of g (..., size, size) lies in the group, to ``tol``."""
         g = np.asarray(g, dtype=float)

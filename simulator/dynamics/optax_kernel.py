@@ -1,0 +1,83 @@
+"""Minibatch training with any optax optimizer: the ``sgd`` kernel.
+
+``sgd(loss, data, optimizer, batch_size)``: theta <- theta + u, where
+(u, opt_state) = optimizer.update(grad L_B(theta), opt_state, theta), L_B the
+mean loss over a with-replacement minibatch (``minibatch``). Its only noise is
+the minibatch noise, unless the optimizer adds its own.
+
+Randomness: optax transformations that carry their own key (``optax.add_noise``,
+``optax.noisy_sgd``) are given a fresh key derived from the chain's step key at
+every step, so chains get independent noise; the key they were built with is
+ignored. (optax.noisy_sgd(lr, eta=2 T / lr, gamma=0) is Langevin at temperature T.)
+"""
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from .base import Kernel, describe
+from .minibatch import check_batch_size, check_data, flatten_loss, full_loss, minibatch_gradient
+
+
+class SGDState(NamedTuple):
+    position: jax.Array
+    opt_state: Any            # the optax state (keys stored as raw uint32 data)
+
+
+def _has_key(node) -> bool:
+    return hasattr(node, "_fields") and "rng_key" in node._fields
+
+
+def _store_keys(opt_state):
+    """Typed PRNG keys inside optax states -> raw key data, so the engine can batch and save them."""
+    def raw(node):
+        if _has_key(node) and jax.dtypes.issubdtype(jnp.asarray(node.rng_key).dtype, jax.dtypes.prng_key):
+            return node._replace(rng_key=jax.random.key_data(node.rng_key))
+        return node
+    return jax.tree.map(raw, opt_state, is_leaf=_has_key)
+
+
+def _fresh_keys(opt_state, key):
+    """Give every optax sub-state with an ``rng_key`` its own key derived from ``key``."""
+    nodes = jax.tree.leaves(opt_state, is_leaf=_has_key)
+    counter = iter(range(len(nodes)))
+
+    def reseed(node):
+        return node._replace(rng_key=jax.random.fold_in(key, next(counter))) if _has_key(node) else node
+    return jax.tree.map(reseed, opt_state, is_leaf=_has_key)
+
+
+def sgd(loss, data, optimizer, batch_size: int | None, *, params_like=None) -> Kernel:
+    """Minibatch training with any optax ``GradientTransformation``; the optax state is the chain's.
+
+    Args:
+        loss: ``loss(theta, batch) -> scalar`` mean loss over ``batch``.
+        data: pytree of arrays, leading axis = examples.
+        optimizer: e.g. ``optax.sgd(0.1)``, ``optax.adam(1e-3)``, ``optax.noisy_sgd(...)``.
+        batch_size: examples per step, drawn with replacement; None = full batch.
+        params_like: pytree of the parameters' shape when ``loss`` takes a pytree.
+    """
+    if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
+        raise TypeError(f"optimizer must be an optax.GradientTransformation, got {type(optimizer).__name__}")
+    n_examples = check_data(data)
+    data = jax.tree.map(jnp.asarray, data)   # on the device once, shared by the gradient and the potential
+    batch_size = check_batch_size(batch_size)
+    flat_loss = flatten_loss(loss, params_like)
+    gradient = minibatch_gradient(flat_loss, data, n_examples, batch_size)
+
+    def init(position):
+        return SGDState(position, _store_keys(optimizer.init(position)))
+
+    def step(key, state):
+        batch_key, optimizer_key = jax.random.split(key)
+        g = gradient(batch_key, state.position)
+        updates, opt_state = optimizer.update(g, _fresh_keys(state.opt_state, optimizer_key),
+                                              state.position)
+        return SGDState(optax.apply_updates(state.position, updates), _store_keys(opt_state))
+
+    params = {"loss": describe(loss), "optimizer": describe(optimizer), "batch_size": batch_size,
+              "n_examples": n_examples}
+    return Kernel(init, step, "sgd", params, None, full_loss(flat_loss, data))

@@ -1,0 +1,147 @@
+"""The compiled block: refill lanes with new chains, then advance every lane by n steps.
+
+One jitted call advances every lane by a block of steps (``vmap`` over lanes
+inside a ``lax.fori_loop``); a finished chain stays frozen (masked) until the
+block ends. Randomness comes from per-chain streams (``streams``), so a chain's
+trajectory depends only on (seed, chain index).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..outcomes import DIVERGED, EMPTY, ESCAPED, RUNNING, TIE
+from . import streams
+from .bridge import crossing_probability
+
+# Orders for a lane at the start of a block, besides a chain index >= 0 (start that chain).
+KEEP = -1
+CLEAR = -2
+
+class RunArgs(NamedTuple):
+    """Per-race inputs of the compiled block."""
+
+    start: jax.Array        # one position, or (n_chains, ...) positions
+    seed: jax.Array         # uint32
+    max_steps: jax.Array    # int32
+    first_chain: jax.Array  # int32: global index of this race's chain 0 (multi-host shares)
+
+
+class Lanes(NamedTuple):
+    """Device state of the batch; every field has the lane axis first."""
+
+    chain: jax.Array        # global chain index, -1 for an empty lane
+    key: jax.Array          # raw key data, kernel stream
+    bridge_key: jax.Array   # raw key data, bridge stream
+    state: NamedTuple       # the kernel's state
+    residual: jax.Array     # (lanes, n_targets) residuals at the current position
+    status: jax.Array       # outcome code; RUNNING while the chain runs
+    steps: jax.Array        # steps taken
+    trace: jax.Array | None = None   # (lanes, slots, width): the draws recorded in the last block
+
+
+def _build_block(kernel, targets, *, batched, bridge, dtype, domain=None, trace=None):
+    """Return ``block(lanes, order, run, n_steps) -> lanes``: refill lanes per ``order``, then step.
+
+    ``run`` (a ``RunArgs``) holds what varies between races of the same shape, so
+    that it is an argument rather than a compiled-in constant.
+    """
+    eps = jnp.asarray([t.eps for t in targets], dtype)
+    bridged = np.array([bridge and t.distance for t in targets])
+    use_bridge = bool(bridged.any())
+
+    def residuals(x):
+        return jnp.stack([jnp.asarray(t.residual(x), dtype) for t in targets])
+
+    def classify(position, r, entered):
+        """Priority: diverged, then escaped (hits count inside the domain only), tie, hit."""
+        finite = jnp.all(jnp.isfinite(position)) & jnp.all(jnp.isfinite(r))
+        n_entered = jnp.sum(entered)
+        code = jnp.where(n_entered > 1, TIE, jnp.where(n_entered == 1, jnp.argmax(entered), RUNNING))
+        if domain is not None:
+            code = jnp.where(domain(position), code, ESCAPED)
+        return jnp.where(finite, code, DIVERGED).astype(jnp.int32)
+
+    def fresh(chain, run):
+        x = run.start[chain] if batched else run.start
+        seed = run.seed
+        r = residuals(x)
+        index = chain + run.first_chain
+        key = jax.random.key_data(streams.chain_keys(seed, streams.KERNEL_STREAM, index))
+        # Without the bridge the bridge key is never read; a copy saves compiling a second hash.
+        bridge_key = (jax.random.key_data(streams.chain_keys(seed, streams.BRIDGE_STREAM, index))
+                      if use_bridge else key)
+        obs = None if trace is None else trace.observe(x, r)   # draw 0: the start
+        return kernel.init(x), r, classify(x, r, r <= eps), key, bridge_key, obs
+
+    def refill(lanes, order, run):
+        state, r, status, key, bridge_key, obs = jax.vmap(fresh, (0, None))(jnp.maximum(order, 0), run)
+        new = order >= 0
+
+        def pick(a, b):
+            return jnp.where(new.reshape(new.shape + (1,) * (a.ndim - 1)), a, b)
+
+        cleared = order == CLEAR
+        return Lanes(
+            chain=jnp.where(new, order, jnp.where(cleared, -1, lanes.chain)),
+            key=pick(key, lanes.key),
+            bridge_key=pick(bridge_key, lanes.bridge_key),
+            state=jax.tree.map(pick, state, lanes.state),
+            residual=pick(r, lanes.residual),
+            status=jnp.where(new, status, jnp.where(cleared, EMPTY, lanes.status)),
+            steps=jnp.where(new | cleared, 0, lanes.steps),
+            # The block's draws start empty; a new chain's draw 0 goes to slot 0.
+            trace=None if trace is None else jnp.full((order.size, slots, trace.width), jnp.nan, dtype)
+            .at[:, 0].set(jnp.where(new[:, None], obs, jnp.nan)),
+        )
+
+    def advance(max_steps, first, key, bridge_key, state, r_prev, status, steps, row):
+        active = (status == RUNNING) & (steps < max_steps)
+        t = steps + 1
+        new = kernel.step(streams.step_key(jax.random.wrap_key_data(key), t), state)
+        r = residuals(new.position)
+        entered = r <= eps
+        if use_bridge:
+            u = jax.random.uniform(streams.step_key(jax.random.wrap_key_data(bridge_key), t),
+                                   r.shape, dtype)
+            crossed = u < crossing_probability(r_prev - eps, r - eps, kernel.noise_variance)
+            entered = entered | (jnp.asarray(bridged) & crossed)
+        code = classify(new.position, r, entered)
+
+        def keep(a, b):
+            return jnp.where(active, a, b)
+
+        if trace is not None:   # draw t // K, at slot t // K - first, when t is a multiple of K
+            slot = jnp.clip(t // trace.every - first, 0, slots - 1)
+            record = active & (t % trace.every == 0)
+            row = row.at[slot].set(jnp.where(record, trace.observe(new.position, r), row[slot]))
+        return jax.tree.map(keep, new, state), keep(r, r_prev), keep(code, status), keep(t, steps), row
+
+    def block(lanes, order, run, n_steps):
+        lanes = refill(lanes, order, run)
+        # First draw number each lane can record in this block (slot 0): 0 for a new chain, else
+        # the draw after the last one recorded, floor(steps / K) + 1.
+        first = (jnp.where(order >= 0, -1, lanes.steps) // trace.every + 1) if trace is not None else lanes.steps
+
+        def body(_, carry):
+            return jax.vmap(advance, (None,) + (0,) * 8)(run.max_steps, first, lanes.key, lanes.bridge_key,
+                                                          *carry)
+
+        carry = (lanes.state, lanes.residual, lanes.status, lanes.steps, lanes.trace)
+        state, r, status, steps, rows = jax.lax.fori_loop(0, n_steps, body, carry)
+        return lanes._replace(state=state, residual=r, status=status, steps=steps, trace=rows)
+
+    slots = 0 if trace is None else trace.slots
+
+    def empty(n_lanes, run):
+        """Lanes that hold no chain, with the right shapes and dtypes."""
+        shapes = jax.eval_shape(lambda: jax.vmap(fresh, (0, None))(jnp.zeros(n_lanes, jnp.int32), run))
+        state, r, _, key, bridge_key, _ = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+        rows = None if trace is None else jnp.zeros((n_lanes, slots, trace.width), dtype)
+        return Lanes(jnp.full(n_lanes, -1, jnp.int32), key, bridge_key, state, r,
+                     jnp.full(n_lanes, EMPTY, jnp.int32), jnp.zeros(n_lanes, jnp.int32), rows)
+
+    return jax.jit(block, donate_argnums=0), empty

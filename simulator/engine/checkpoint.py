@@ -1,0 +1,95 @@
+"""Checkpoints of a running race: one file, written atomically at block boundaries.
+
+``race(..., checkpoint=DIR, checkpoint_every=SECONDS)`` writes DIR/checkpoint.npz
+(temporary file, fsync, rename) at most every SECONDS, and once more at the end.
+It holds the device lanes (positions, kernel states, keys, residuals, steps),
+the host arrays (outcomes, stop steps, final states, trace), the next chain to
+start, the block counter, and a hash of the race's identity. A chain depends only
+on (seed, chain index), so ``race(..., checkpoint=DIR, resume=True)`` continues
+from the file and returns results bitwise equal to an uninterrupted run.
+
+The identity hashed: kernel name and parameters, targets (name, eps, distance),
+start positions, n_chains, max_steps, seed, bridge, precision, domain, trace
+settings. Batch, block size and compaction are left out (they change speed, not
+results). User functions enter by name only: editing a potential's body without
+renaming it is not detected.
+
+``checkpointing(ROOT, resume)`` makes every race inside the ``with`` block
+checkpoint to ROOT/<identity hash> (so a scenario with many races resumes each
+one; the ``stabsim run --checkpoint/--resume`` flags use it).
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..io.files import atomic_path
+
+FILE = "checkpoint.npz"
+# The race config entries that make up its identity (besides the start positions' bytes).
+IDENTITY = ("kernel", "targets", "start", "n_chains", "first_chain", "max_steps", "seed", "bridge", "precision",
+            "domain", "trace_every", "observables")
+_ROOT: list = []          # stack of (root folder, resume) set by ``checkpointing``
+
+
+@contextlib.contextmanager
+def checkpointing(root, resume: bool = False):
+    """Every race in this block checkpoints to ``root/<identity hash>`` (and resumes it if ``resume``)."""
+    Path(root).mkdir(parents=True, exist_ok=True)
+    _ROOT.append((Path(root), bool(resume)))
+    try:
+        yield
+    finally:
+        _ROOT.pop()
+
+
+def identity_hash(identity: dict, start: np.ndarray) -> str:
+    text = json.dumps(identity, sort_keys=True, default=str).encode()
+    return hashlib.sha256(text + np.ascontiguousarray(start).tobytes()).hexdigest()[:16]
+
+
+def resolve(checkpoint, resume, digest: str) -> tuple[Path | None, bool]:
+    """The folder to use and whether to resume: the explicit argument, else the active ``checkpointing``."""
+    if checkpoint is not None:
+        return Path(checkpoint), bool(resume)
+    if _ROOT:
+        root, root_resume = _ROOT[-1]
+        return root / digest, root_resume or bool(resume)
+    if resume:
+        raise ValueError("resume=True needs checkpoint=DIR (or an active sim.checkpointing(...) block)")
+    return None, False
+
+
+def check_folder(folder: Path, resume: bool, digest: str) -> bool:
+    """True when there is a checkpoint to resume; refuse an existing one without resume, or another run's."""
+    path = folder / FILE
+    if not path.is_file():
+        return False
+    if not resume:
+        raise ValueError(f"checkpoint: {folder} already holds a checkpoint; pass resume=True to continue it, "
+                         "or choose another folder (it is never overwritten)")
+    with np.load(path) as data:
+        saved = str(data["meta.hash"])
+    if saved != digest:
+        raise ValueError(f"checkpoint: the run saved in {folder} has a different configuration "
+                         f"(hash {saved}, this race {digest}); refusing to resume it")
+    return True
+
+
+def save(folder: Path, arrays: dict, digest: str, done: bool) -> None:
+    """All of ``arrays`` plus the hash, in one atomically replaced file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    payload = {k: np.asarray(v) for k, v in arrays.items()}
+    payload["meta.hash"] = np.asarray(digest)
+    payload["meta.done"] = np.asarray(done)
+    with atomic_path(folder / FILE) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **payload)
+
+
+def load(folder: Path) -> dict:
+    with np.load(folder / FILE, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}

@@ -1,0 +1,238 @@
+"""The host side of a race: blocks, harvesting, refilling, compaction, progress, checkpoints."""
+from __future__ import annotations
+
+import time
+
+import jax
+import numpy as np
+
+from ..outcomes import CENSORED, RUNNING
+from . import checkpoint as ckpt
+from .block import CLEAR, KEEP
+from .placement import _Placement
+
+MIN_BLOCK = 4
+MIN_BATCH = 32
+
+
+def _named_leaves(state) -> dict:
+    """Flatten a (possibly nested) kernel state to {dotted name: array}, e.g. ``opt_state.0.mu``."""
+    def name(path):
+        return ".".join(str(getattr(k, "name", getattr(k, "idx", getattr(k, "key", k)))) for k in path)
+    return {name(path): leaf for path, leaf in jax.tree_util.tree_flatten_with_path(state)[0]}
+
+
+class _HostLoop:
+    """The host side of a race: blocks, harvesting, refilling, compaction, progress."""
+
+    def __init__(self, block, empty, args, n_chains, max_steps, block_size, batch_size,
+                 compaction, bar, trace=None, dtype=np.float32, place=None):
+        self.block, self.args, self.bar = block, args, bar
+        self.n_chains, self.max_steps, self.block_size = n_chains, max_steps, block_size
+        self.compaction = compaction
+        self.place = place or _Placement(jax.local_devices()[:1])
+        self.lanes = self.place.lanes(empty(batch_size, args))
+        self.order = np.full(batch_size, KEEP, np.int32)
+        self.next_chain = 0
+        self.outcome = np.full(n_chains, RUNNING, np.int32)
+        self.stop_step = np.zeros(n_chains, np.int64)
+        self.final_state = None
+        self.trace_spec = trace
+        self.trace = None if trace is None else np.full((n_chains, trace.n_draws, trace.width), np.nan,
+                                                        np.dtype(dtype))
+        self.prev_steps = np.zeros(batch_size, np.int64)   # per lane, at the end of the last block
+        self.lane_steps = 0
+        self.finished_work = 0
+        self.blocks = 0
+        self.batch_sizes = [batch_size]
+        self.wall_seconds = 0.0
+        self.compiled, self.compile_seconds = {}, {}
+        self.block_seconds = None   # wall time of the last block that compiled nothing
+        self.drain_blocks = 0       # blocks run since the last chain started
+        self.length = block_size    # steps in the next block
+        self.checkpoint = None      # (folder, seconds between saves, identity hash)
+        self.resumed = self.done = False
+        self.elapsed_before = 0.0   # wall time of the run before a resume
+
+    # ---- checkpoints ---------------------------------------------------------------
+    def checkpoint_to(self, folder, every, digest):
+        self.checkpoint = (folder, every, digest)
+
+    _SCALARS = ("next_chain", "lane_steps", "finished_work", "blocks", "length", "drain_blocks")
+
+    def snapshot(self, elapsed) -> dict:
+        """Everything the loop needs to continue: device lanes, host arrays, counters."""
+        out = {f"lanes.{i}": leaf for i, leaf in enumerate(jax.tree.leaves(jax.device_get(self.lanes)))}
+        out.update(outcome=self.outcome, stop_step=self.stop_step, order=self.order, prev_steps=self.prev_steps,
+                   batch_sizes=np.asarray(self.batch_sizes), elapsed=np.asarray(elapsed),
+                   **{name: np.asarray(getattr(self, name)) for name in self._SCALARS})
+        if self.final_state is not None:
+            out.update({f"final.{k}": v for k, v in self.final_state.items()})
+        if self.trace is not None:
+            out["trace"] = self.trace
+        return out
+
+    def restore(self, data: dict):
+        leaves = [data[f"lanes.{i}"] for i in range(sum(k.startswith("lanes.") for k in data))]
+        self.lanes = self.place.lanes(jax.tree.unflatten(jax.tree.structure(self.lanes), leaves))
+        self.outcome, self.stop_step = data["outcome"].copy(), data["stop_step"].copy()
+        self.order, self.prev_steps = data["order"].copy(), data["prev_steps"].copy()
+        self.batch_sizes = [int(b) for b in data["batch_sizes"]]
+        for name in self._SCALARS:
+            setattr(self, name, int(data[name]))
+        final = {k[len("final."):]: v.copy() for k, v in data.items() if k.startswith("final.")}
+        self.final_state = final or None
+        if self.trace is not None:
+            self.trace = data["trace"].copy()
+        self.elapsed_before = float(data["elapsed"])
+        self.resumed, self.done = True, bool(data["meta.done"])
+
+    def _save(self, elapsed, done=False):
+        folder, _, digest = self.checkpoint
+        ckpt.save(folder, self.snapshot(elapsed), digest, done)
+        self.last_save = time.perf_counter()
+
+    def loop(self):
+        t0 = time.perf_counter() - self.elapsed_before
+        if self.done:            # resumed from the checkpoint of a finished run
+            self.wall_seconds = self.elapsed_before
+            return
+        if not self.resumed:
+            self._assign(np.ones(self.order.size, bool))
+        self.last_save = time.perf_counter()
+        try:
+            while True:
+                t_block = time.perf_counter()
+                self.started = self.order >= 0
+                self.steps_before = self.prev_steps
+                self.lanes = self._executable()(self.lanes, self.place.lanes(self.order), self.args,
+                                                np.int32(self.length))
+                self.lane_steps += self.order.size * self.length
+                self.blocks += 1
+                n_running = self._harvest()  # waits for the block
+                self._adapt_length()
+                self.block_seconds = time.perf_counter() - t_block
+                self._report(n_running, time.perf_counter() - t0)
+                if n_running == 0 and self.next_chain == self.n_chains:
+                    break
+                if self.next_chain == self.n_chains:
+                    self.drain_blocks += 1
+                    if self._should_compact(n_running):
+                        self._compact(n_running)
+                if self.checkpoint and time.perf_counter() - self.last_save >= self.checkpoint[1]:
+                    self._save(time.perf_counter() - t0)
+        finally:
+            if self.bar is not None:
+                self.bar.close()
+        self.wall_seconds = time.perf_counter() - t0
+        if self.checkpoint:
+            self._save(self.wall_seconds, done=True)
+
+    def _adapt_length(self):
+        """Halve the block while > 20 % of its chains stop within it, double while < 5 % do."""
+        stopped = self.stopped_fraction
+        if stopped > 0.2:
+            self.length = max(MIN_BLOCK, self.length // 2)
+        elif stopped < 0.05:
+            self.length = min(self.block_size, self.length * 2)
+
+    def _executable(self):
+        """The block compiled for the current lane count (compile time is recorded)."""
+        width = self.order.size
+        if width not in self.compiled:
+            t = time.perf_counter()
+            self.compiled[width] = self.block.lower(self.lanes, self.place.lanes(self.order), self.args,
+                                                    np.int32(self.length)).compile()
+            self.compile_seconds[width] = time.perf_counter() - t
+            self.block_seconds = None
+        return self.compiled[width]
+
+    def _should_compact(self, n_running) -> bool:
+        """Shrink when at most half the lanes run and ("auto") the time saved should repay compiling.
+
+        Saved per block: about block_seconds * (1 - new/old lanes); blocks still
+        to come are forecast as the blocks since the last chain started (a heavy
+        tail lasts at least as long again). Speed only: results do not depend on it.
+        """
+        width = self.order.size
+        if not self.compaction or n_running > width // 2 or width <= MIN_BATCH:
+            return False
+        target = self._target_width(n_running)
+        if self.compaction is True or target in self.compiled:
+            return True
+        if self.block_seconds is None:  # the last block included a compile
+            return False
+        compile_cost = max(self.compile_seconds.values())
+        saved_per_block = self.block_seconds * (1 - target / width)
+        return saved_per_block * self.drain_blocks >= compile_cost
+
+    def _target_width(self, n_running) -> int:
+        return self.place.width(max(MIN_BATCH, 1 << max(0, (n_running - 1).bit_length())))
+
+    def _assign(self, free):
+        """Order new chains into the ``free`` lanes; leftover free lanes are cleared."""
+        free = np.flatnonzero(free)
+        n_new = min(free.size, self.n_chains - self.next_chain)
+        self.order[:] = KEEP
+        self.order[free[:n_new]] = np.arange(self.next_chain, self.next_chain + n_new)
+        self.order[free[n_new:]] = CLEAR
+        self.next_chain += n_new
+
+    def _harvest(self) -> int:
+        """Record finished chains, order the next block; return how many chains run on."""
+        chain, status, steps = jax.device_get((self.lanes.chain, self.lanes.status, self.lanes.steps))
+        occupied = chain >= 0
+        if self.trace is not None:
+            self._collect_draws(chain, steps, occupied)
+        self.prev_steps = np.asarray(steps, np.int64)
+        done = occupied & ((status != RUNNING) | (steps >= self.max_steps))
+        if done.any():
+            lanes_done = np.flatnonzero(done)
+            ids = chain[lanes_done]
+            self.outcome[ids] = np.where(status[lanes_done] == RUNNING, CENSORED, status[lanes_done])
+            self.stop_step[ids] = steps[lanes_done]
+            self.finished_work += int(steps[lanes_done].sum())
+            state = _named_leaves(jax.device_get(self.lanes.state))
+            if self.final_state is None:
+                self.final_state = {name: np.zeros((self.n_chains,) + leaf.shape[1:], leaf.dtype)
+                                    for name, leaf in state.items()}
+            for name, leaf in state.items():
+                self.final_state[name][ids] = leaf[lanes_done]
+
+        running = occupied & ~done
+        self.stopped_fraction = done.sum() / max(1, occupied.sum())
+        self.running_work = int(steps[running].sum())
+        self._assign(~running)
+        return int(running.sum()) + int((self.order >= 0).sum())
+
+    def _collect_draws(self, chain, steps, occupied):
+        """Copy the draws recorded in the last block into the host trace (chain, draw)."""
+        every = self.trace_spec.every
+        first = np.where(self.started, 0, self.steps_before // every + 1)
+        count = np.where(occupied, steps // every - first + 1, 0)
+        lane, slot = np.nonzero(np.arange(self.trace_spec.slots)[None, :] < count[:, None])
+        rows = np.asarray(jax.device_get(self.lanes.trace))
+        self.trace[chain[lane], first[lane] + slot] = rows[lane, slot]
+
+    def _compact(self, n_running):
+        # Busy lanes: running chains (KEEP) and lanes just ordered to start one of the last
+        # chains (order >= 0, which happens when this harvest handed out the last chains).
+        busy = np.flatnonzero(self.order != CLEAR)
+        size = self._target_width(n_running)
+        rest = np.setdiff1d(np.arange(self.order.size), busy)[: size - busy.size]
+        index = np.concatenate([busy, rest])
+        # Gather on the host: an eager device gather would compile once per leaf and shape.
+        self.lanes = self.place.lanes(jax.tree.map(lambda a: np.asarray(a)[index], jax.device_get(self.lanes)))
+        self.prev_steps = self.prev_steps[index]
+        order = np.full(size, CLEAR, np.int32)
+        order[: busy.size] = self.order[busy]
+        self.order = order
+        self.batch_sizes.append(size)
+
+    def _report(self, n_running, elapsed):
+        if self.bar is None:
+            return
+        self.bar.update(self.next_chain - n_running - self.bar.n)
+        rate = (self.finished_work + self.running_work) / max(elapsed, 1e-9)
+        self.bar.set_postfix(running=n_running, lanes=self.order.size,
+                             chain_steps_per_s=f"{rate:.3g}", refresh=False)

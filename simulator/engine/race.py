@@ -1,0 +1,225 @@
+"""The race engine: many chains, each run until it first enters a target.
+
+Loop structure. The chains live in a fixed number of *lanes* (the batch).
+One jitted call advances every lane by a block of steps (``vmap`` over
+lanes inside a ``lax.fori_loop``); a finished chain stays frozen (masked)
+until the block ends. The block length is a runtime argument, so it adapts
+without recompiling: it halves (down to ``MIN_BLOCK``) while more than 20 %
+of the lanes finish within a block and doubles (up to ``block_size``) while
+fewer than 5 % do, which bounds the steps wasted after a chain stops.
+Between blocks the host
+
+1. harvests the finished lanes (outcome, stopping step, final state),
+2. refills them with chains that have not started yet (so the batch stays
+   full while there is work), and, once no chain is left to start,
+3. compacts: when at most half the lanes still run, the running lanes are
+   packed into a batch of the next power of two (at least ``MIN_BATCH``),
+   so the total work tracks the sum of the hitting steps rather than
+   n_chains x max_steps. Each batch size compiles once, and a new size is
+   compiled only when the time it should save repays the measured compile
+   time (``_HostLoop._should_compact``).
+
+Randomness comes from per-chain streams (see ``simulator.engine.streams``), so a
+chain's trajectory depends only on (seed, chain index): batch size, block
+size, refilling and compaction change nothing but the speed.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import numbers
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import validate
+from ..dynamics.base import check_kernel
+from ..outcomes import RUNNING
+from ..result import RaceResult
+from ..targets import check_targets
+from . import checkpoint as ckpt
+from . import traces
+from .block import RunArgs, _build_block
+from .host import _HostLoop
+from .placement import _Placement, _check_devices
+
+DEFAULT_BLOCK_SIZE = 128
+# Lane counts. On a 2-core CPU one block runs fastest at 2^18 lanes (measured
+# 2^10..2^20: 1.3e7, 2.6e7 at 2^14, 3.3e7 lane-steps/s at 2^18), but chains that
+# start while lanes are being refilled waste nothing, so the default keeps about
+# 8 chains per lane for the refilling phase and the drain is short.
+MIN_DEFAULT_BATCH = 2**14
+MAX_DEFAULT_BATCH = 2**18
+
+
+def _check_domain(domain):
+    """A callable position -> bool, from a Frobenius ball or a function; None stays None."""
+    if domain is None or callable(domain):
+        return domain
+    if hasattr(domain, "contains") and getattr(domain, "kind", None) == "frobenius":
+        return domain.contains
+    raise TypeError("domain must be a Frobenius ball or a function position -> bool, "
+                    f"got {type(domain).__name__}")
+
+
+def default_batch_size(n_chains: int) -> int:
+    """About n_chains / 8 lanes, clipped to [2^14, 2^18], and never more than n_chains."""
+    return min(n_chains, max(MIN_DEFAULT_BATCH, min(MAX_DEFAULT_BATCH, n_chains // 8)))
+
+
+def _progress_bar(n_chains: int, progress):
+    if progress is False:
+        return None
+    from tqdm.auto import tqdm
+    # progress=None/True: show the bar only once the run has lasted 2 s.
+    return tqdm(total=n_chains, unit="chain", desc="race", delay=0 if progress == "always" else 2.0,
+                leave=False)
+
+
+def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0,
+         bridge: bool = False, precision: str = "float32", block_size: int = DEFAULT_BLOCK_SIZE,
+         batch_size: int | None = None, compaction="auto", start_batched: bool | None = None,
+         domain=None, progress: bool | None = None, trace_every: int | None = None,
+         observables: dict | None = None, trace_position: bool | None = None,
+         trace_memory_limit: int | None = None, checkpoint=None, checkpoint_every: float = 60.0,
+         resume: bool = False, devices=None, first_chain: int = 0) -> RaceResult:
+    """Run ``n_chains`` independent chains until each first enters one of ``targets``.
+
+    Args:
+        kernel: a ``sim.dynamics`` kernel.
+        targets: ``sim.Target`` list; chain stops at the first step where some
+            residual <= eps. Two at once is a ``tie``; a non-finite position or
+            residual is ``diverged``; still running after ``max_steps`` is ``censored``.
+            A start already inside a target stops at step 0.
+        start: one position shared by all chains, or a batch with leading axis
+            ``n_chains`` (see ``start_batched``).
+        n_chains, max_steps: number of chains and the step budget of each.
+        seed: chain i's trajectory depends only on (seed, i).
+        bridge: apply the Brownian-bridge crossing correction
+            (``simulator.engine.bridge``) to targets with ``distance=True``.
+        precision: "float32" (default) or "float64".
+        block_size: the most steps per block; the host acts between blocks
+            (block lengths adapt between ``MIN_BLOCK`` and this).
+        batch_size: lanes run at once (default ``default_batch_size(n_chains)``).
+        compaction: shrink the batch once at most half its lanes run: "auto"
+            (default) only when the time saved should repay compiling the new
+            size, True always, False never. Results never depend on it.
+        start_batched: None infers it: ``start`` is a batch exactly when its
+            leading axis has length ``n_chains``; pass False for a shared
+            position whose first axis happens to equal ``n_chains``.
+        domain: optional region the chains must stay in: a Frobenius ball
+            (``sim.groups.frobenius_ball``) or a pure function position -> bool.
+            A chain outside it ends ``escaped``; a hit counts only inside it.
+        progress: False hides the bar; None/True shows it once a run lasts 2 s.
+        trace_every: record observables every K steps of every chain (``simulator.engine.traces``:
+            residuals, potential, |theta|, theta when small, ``observables``); None records nothing.
+            Memory about n_chains * (max_steps // K + 1) * width * itemsize bytes (bound in traces),
+            refused above ``trace_memory_limit`` (default 4 GiB).
+        observables: {name: fn(position) -> scalar}, traced next to the built-in ones.
+        trace_position: trace theta itself (default: when it has at most 16 entries).
+        checkpoint: folder for an atomic checkpoint at block boundaries, at most every
+            ``checkpoint_every`` seconds and at the end (``simulator.engine.checkpoint``); an existing
+            checkpoint there is refused unless ``resume=True``, which continues it (bitwise equal
+            results; a different configuration is refused).
+        devices: jax devices to spread the lanes over (default: all local devices), a
+            sharded jit over a 1-D "chains" mesh; outcomes are identical on 1 or many devices.
+        first_chain: global index of this call's chain 0: a process of a multi-host run
+            races its share of chain indices (``process_share``), and ``merge_results`` joins them.
+
+    Returns:
+        A ``RaceResult``.
+    """
+    kernel = check_kernel(kernel)
+    targets = check_targets(targets)
+    n_chains = validate.positive_int("n_chains", n_chains)
+    max_steps = validate.positive_int("max_steps", max_steps, validate.MAX_STEPS_LIMIT)
+    seed = validate.check_seed(seed)
+    if isinstance(first_chain, bool) or not isinstance(first_chain, numbers.Integral) or first_chain < 0:
+        raise ValueError(f"first_chain must be an int >= 0, got {first_chain!r}")
+    if first_chain + n_chains > 2**31 - 1:
+        raise ValueError("first_chain + n_chains must stay below 2**31 (chain indices are int32)")
+    block_size = validate.positive_int("block_size", block_size)
+    if batch_size is None:
+        batch_size = default_batch_size(n_chains)
+    batch_size = validate.positive_int("batch_size", batch_size)
+    batch_size = min(batch_size, n_chains)
+    place = _Placement(_check_devices(devices))
+    batch_size = place.width(batch_size)
+    if precision not in ("float32", "float64"):
+        raise ValueError(f"precision must be 'float32' or 'float64', got {precision!r}")
+    if compaction not in (True, False, "auto"):
+        raise ValueError(f"compaction must be True, False or 'auto', got {compaction!r}")
+    if not isinstance(bridge, bool):
+        raise TypeError(f"bridge must be a bool, got {type(bridge).__name__}")
+    if bridge and kernel.noise_variance is None:
+        raise ValueError(f"bridge=True: kernel {kernel.name!r} has no Gaussian increment "
+                         "(noise_variance is None), so the bridge correction does not apply")
+    if bridge and not any(t.distance for t in targets):
+        raise ValueError("bridge=True but no target has distance=True")
+
+    domain_fn = _check_domain(domain)
+    x64 = jax.enable_x64(True) if precision == "float64" else contextlib.nullcontext()
+    # The streams are defined with JAX's default (partitionable) threefry; pinning it
+    # keeps them independent of a user's global setting.
+    with x64, jax.threefry_partitionable(True):
+        dtype = jnp.dtype(precision)
+        start, batched = validate.resolve_start(start, n_chains, start_batched, dtype)
+        position = jax.ShapeDtypeStruct(start.shape[1:] if batched else start.shape, dtype)
+        validate.check_shapes(kernel, targets, position)
+        if domain_fn is not None:
+            validate.check_predicate("domain", domain_fn, position)
+        trace = traces.build_trace(trace_every, observables, trace_position, kernel=kernel, targets=targets,
+                                   position=position, max_steps=max_steps, n_chains=n_chains,
+                                   batch_size=batch_size, block_size=block_size,
+                                   memory_limit=trace_memory_limit)
+
+        config = {
+            "kernel": {"name": kernel.name, **kernel.params},
+            "targets": [{"name": t.name, "eps": t.eps, "distance": t.distance} for t in targets],
+            "start": "batched" if batched else start.tolist(),
+            "n_chains": n_chains, "first_chain": first_chain, "max_steps": max_steps, "seed": seed,
+            "bridge": bridge, "precision": precision, "block_size": block_size, "batch_size": batch_size,
+            "compaction": compaction, "noise_variance": kernel.noise_variance, "domain": _describe_domain(domain),
+            "trace_every": trace_every, "observables": None if trace is None else list(trace.names),
+            "jax_version": jax.__version__, "device": str(place.devices[0]), "n_devices": place.n,
+        }
+        digest = ckpt.identity_hash({key: config[key] for key in ckpt.IDENTITY}, start)
+        folder, resume = ckpt.resolve(checkpoint, resume, digest)
+        config["checkpoint"] = None if folder is None else str(folder)
+        if folder is not None:
+            checkpoint_every = float(checkpoint_every)
+            if not checkpoint_every >= 0:
+                raise ValueError(f"checkpoint_every must be >= 0 seconds, got {checkpoint_every}")
+        saved = ckpt.check_folder(folder, resume, digest) if folder is not None else False
+
+        block, empty = _build_block(kernel, targets, batched=batched, bridge=bridge, dtype=dtype,
+                                    domain=domain_fn, trace=trace)
+        args = RunArgs(jnp.asarray(start), jnp.asarray(seed, jnp.uint32), jnp.asarray(max_steps, jnp.int32),
+                       jnp.asarray(first_chain, jnp.int32))
+        run = _HostLoop(block, empty, place.replicated(args), n_chains, max_steps, block_size, batch_size,
+                        compaction, _progress_bar(n_chains, progress), trace, dtype, place)
+        if folder is not None:
+            run.checkpoint_to(folder, checkpoint_every, digest)
+        if saved:
+            run.restore(ckpt.load(folder))
+        run.loop()
+    lost = int(np.sum(run.outcome == RUNNING))
+    if lost:  # every chain must end in exactly one outcome; never drop one silently
+        raise RuntimeError(f"engine bug: {lost} of {n_chains} chains finished the run without an outcome")
+
+    ideal = int(run.stop_step.sum())
+    work = {"ideal_chain_steps": ideal, "lane_steps": run.lane_steps,
+            "efficiency": ideal / run.lane_steps if run.lane_steps else math.nan,
+            "wall_seconds": run.wall_seconds, "compile_seconds": sum(run.compile_seconds.values()),
+            "blocks": run.blocks, "batch_sizes": run.batch_sizes}
+    traced = None if trace is None else traces.split(run.trace, trace, position.shape)
+    return RaceResult(target_names=tuple(t.name for t in targets), outcome=run.outcome,
+                      stop_step=run.stop_step, state=run.final_state, config=config, work=work,
+                      trace=traced, trace_steps=None if trace is None else np.asarray(trace.steps))
+
+
+def _describe_domain(domain):
+    if domain is None:
+        return None
+    return domain.describe() if hasattr(domain, "describe") else getattr(domain, "__name__", repr(domain))

@@ -1,0 +1,1 @@
+"""Input and output: atomic files (files), ArviZ/netCDF (arviz), matplotlib figures (plots)."""

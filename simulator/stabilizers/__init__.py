@@ -1,0 +1,1 @@
+"""The paper's domain: shapes (figures), their stabilizers, tube volumes and hitting laws."""

@@ -1,0 +1,96 @@
+"""Checkpoint and resume: atomic saves, refusals, and kill -9 then resume = an uninterrupted run, bitwise."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import simulator as sim
+from helpers import HEAVY_TAILED as KERNEL, HEAVY_TAILED_SETTINGS as SETTINGS, HEAVY_TAILED_TARGETS as TARGETS
+from helpers import assert_same
+
+@pytest.fixture(scope="module")
+def uninterrupted():
+    return sim.race(KERNEL, TARGETS, jnp.array([1.0]), **SETTINGS)
+
+
+CHILD = """
+import sys, jax.numpy as jnp, simulator as sim
+sys.path.insert(0, {tests!r})
+from helpers import HEAVY_TAILED as KERNEL, HEAVY_TAILED_TARGETS as TARGETS, HEAVY_TAILED_SETTINGS as SETTINGS
+sim.race(KERNEL, TARGETS, jnp.array([1.0]), checkpoint={folder!r}, checkpoint_every=0.0, **SETTINGS)
+"""
+
+
+def test_kill_then_resume_equals_an_uninterrupted_run(tmp_path, uninterrupted):
+    """SIGKILL the run in a subprocess once it has saved a checkpoint and is still going; resume here."""
+    folder = tmp_path / "ck"
+    code = CHILD.format(tests=os.path.dirname(os.path.dirname(__file__)), folder=str(folder))
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    path = folder / "checkpoint.npz"
+    deadline = time.time() + 120
+    while time.time() < deadline and child.poll() is None:
+        if path.is_file():
+            with np.load(path) as data:
+                if int(data["blocks"]) >= 3 and not bool(data["meta.done"]):
+                    break
+        time.sleep(0.05)
+    assert child.poll() is None, "the run ended before it could be killed: " + child.stderr.read().decode()[-500:]
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    with np.load(path) as data:
+        assert not bool(data["meta.done"])
+        killed_at = int(data["next_chain"]), int(np.sum(data["outcome"] != sim.outcomes.RUNNING))
+    assert killed_at[1] < SETTINGS["n_chains"], killed_at     # some chains were still unfinished
+    resumed = sim.race(KERNEL, TARGETS, jnp.array([1.0]), checkpoint=folder, resume=True, **SETTINGS)
+    assert_same(resumed, uninterrupted)
+
+
+def test_finished_checkpoint_resumes_instantly_and_is_never_overwritten(tmp_path, uninterrupted):
+    folder = tmp_path / "ck"
+    first = sim.race(KERNEL, TARGETS, jnp.array([1.0]), checkpoint=folder, **SETTINGS)
+    assert_same(first, uninterrupted)
+    with pytest.raises(ValueError, match="resume=True"):
+        sim.race(KERNEL, TARGETS, jnp.array([1.0]), checkpoint=folder, **SETTINGS)
+    again = sim.race(KERNEL, TARGETS, jnp.array([1.0]), checkpoint=folder, resume=True, **SETTINGS)
+    assert_same(again, uninterrupted)
+    assert again.work["blocks"] == first.work["blocks"]          # nothing was run again
+    other = {**SETTINGS, "seed": 1}
+    with pytest.raises(ValueError, match="different configuration"):
+        sim.race(KERNEL, TARGETS, jnp.array([1.0]), checkpoint=folder, resume=True, **other)
+
+
+def test_checkpointing_block_gives_each_race_its_own_folder(tmp_path):
+    small = {**SETTINGS, "n_chains": 200, "max_steps": 2000}
+    with sim.checkpointing(tmp_path):
+        a = sim.race(KERNEL, TARGETS, jnp.array([1.0]), **small)
+        b = sim.race(KERNEL, TARGETS, jnp.array([2.0]), **small)
+    assert len(list(tmp_path.iterdir())) == 2
+    with sim.checkpointing(tmp_path, resume=True):
+        again = sim.race(KERNEL, TARGETS, jnp.array([2.0]), **small)
+    assert_same(again, b)
+    assert not np.array_equal(a.stop_step, b.stop_step)
+
+
+def test_resume_without_a_folder_is_refused():
+    with pytest.raises(ValueError, match="checkpoint"):
+        sim.race(KERNEL, TARGETS, jnp.array([1.0]), n_chains=10, max_steps=10, resume=True, progress=False)
+
+
+def test_cli_checkpoint_then_resume(tmp_path):
+    from test_cli import stabsim
+    args = ["run", "annulus", "--chains", "200", "--steps", "20000", "--set", "dims=2", "--no-progress"]
+    first = stabsim(*args, "--out", str(tmp_path / "a"), "--checkpoint", str(tmp_path / "ck"))
+    assert first.returncode == 0, first.stderr
+    assert len(list((tmp_path / "ck").iterdir())) == 2                       # plain and bridge races
+    refused = stabsim(*args, "--out", str(tmp_path / "b"), "--checkpoint", str(tmp_path / "ck"))
+    assert refused.returncode == 2 and "resume" in refused.stderr
+    resumed = stabsim(*args, "--out", str(tmp_path / "c"), "--resume", str(tmp_path / "ck"))
+    assert resumed.returncode == 0, resumed.stderr
+    import json
+    rows = [json.loads((tmp_path / d / "result.json").read_text())["rows"] for d in ("a", "c")]
+    assert [r["counts"] for r in rows[0]] == [r["counts"] for r in rows[1]]

@@ -1,0 +1,44 @@
+"""Helpers shared by the tests (tests import this module, never each other)."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+import simulator as sim
+
+# A heavy-tailed race (most chains stop early, a few run long) with refills, compaction and a trace:
+# a unit random walk from 1 to 0 or to a wall at 300.
+HEAVY_TAILED_TARGETS = [sim.Target("zero", lambda x: x[0]), sim.Target("wall", lambda x: 300.0 - x[0])]
+HEAVY_TAILED = sim.dynamics.random_walk(1.0)
+# A heavy-tailed race (most chains stop early, a few run long) with refills, compaction and a trace.
+HEAVY_TAILED_SETTINGS = dict(n_chains=20_000, max_steps=100_000, seed=0, progress=False, batch_size=4096, trace_every=500)
+
+
+def assert_same(a, b):
+    np.testing.assert_array_equal(a.outcome, b.outcome)
+    np.testing.assert_array_equal(a.stop_step, b.stop_step)
+    assert set(a.state) == set(b.state)
+    for k in a.state:
+        np.testing.assert_array_equal(a.state[k], b.state[k])
+    for k in a.trace:
+        np.testing.assert_array_equal(a.trace[k], b.trace[k])
+
+
+def stabsim(*args, cwd=None):
+    env = {**os.environ, "STABSIM_NO_CACHE": "1"}   # leave the user's compilation cache alone
+    return subprocess.run([sys.executable, "-m", "simulator.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, env=env, timeout=600)
+
+
+def quick_run(tmp_path, scenario, seconds):
+    """``stabsim run SCENARIO --set quick=true`` into tmp_path/run; returns (folder, summary)."""
+    folder = tmp_path / "run"
+    began = time.perf_counter()
+    out = stabsim("run", scenario, "--set", "quick=true", "--out", str(folder), "--no-progress")
+    elapsed = time.perf_counter() - began
+    assert out.returncode == 0, out.stderr
+    assert elapsed < seconds, f"{scenario} --set quick=true took {elapsed:.0f} s (limit {seconds} s)"
+    return folder, json.loads((folder / "result.json").read_text())

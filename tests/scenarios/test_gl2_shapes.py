@@ -1,0 +1,37 @@
+"""The gl2-shapes scenario end to end (quick settings) through the command line."""
+from helpers import quick_run, stabsim
+
+ANALYTIC = {"segment": 2, "circle": 1, "line": 3}
+
+
+def test_quick_run_writes_the_table_plot_and_json(tmp_path):
+    folder, summary = quick_run(tmp_path, "gl2-shapes", 60)     # the issue asks for under a minute
+    assert summary["scenario"] == "gl2-shapes"
+    for row in summary["races"]:
+        assert {"f", "h", "walk", "regime", "eps", "ratio", "haar_volume_ratio"} <= set(row)
+        assert len(row["ratio"]) == 3 and len(row["haar_volume_ratio"]) == 3
+        assert sum(row["counts"].values()) == summary["chains"]
+    assert {(r["walk"], r["regime"]) for r in summary["races"]} == {
+        (w, r) for w in ("group", "entry") for r in ("jump", "diffusive")}
+    for name, dims in summary["stabilizer_dimension"].items():
+        assert isinstance(dims["analytic"], int) and isinstance(dims["numeric"], float)
+        assert dims["analytic"] == ANALYTIC[name]
+        lo, hi = dims["numeric_interval"]       # 95% interval of 4 - slope, widened for curvature
+        assert lo - 0.15 <= dims["analytic"] <= hi + 0.15, (name, dims)
+    # the paper's direction, decisively at these sizes: the segment (dim 2) beats the circle (dim 1)
+    jump = [r for r in summary["races"] if (r["f"], r["h"], r["regime"]) == ("segment", "circle", "jump")]
+    assert all(r["ratio"][1] > 1 for r in jump)
+    report = (folder / "report.md").read_text()
+    assert "## Verdict" in report and "odds_vs_eps.png" in report
+    assert (folder / "odds_vs_eps.png").stat().st_size > 10_000
+    assert (folder / "gallery.png").stat().st_size > 10_000 and "gallery.png" in report
+    (folder / "gallery.png").unlink()
+    assert stabsim("report", str(folder)).returncode == 0      # rebuilt from races/, no rerun
+    assert (folder / "gallery.png").is_file()
+
+
+def test_bad_settings_are_refused_with_status_2():
+    for setting in ("pairs=segment:banana", "eps=0", "walks=levy"):
+        out = stabsim("run", "gl2-shapes", "--set", setting, "--no-progress")
+        assert out.returncode == 2, (setting, out.stderr)
+        assert "Traceback" not in out.stderr

@@ -1,0 +1,98 @@
+"""The degenerate-minima and competing-features scenarios: exact pieces, then quick runs through the CLI."""
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.flatten_util import ravel_pytree
+
+from scenarios import competing_features as cf
+from scenarios import degenerate_minima as dm
+from helpers import quick_run, stabsim
+
+
+# ---- competing features: the residuals are exact on constructed networks ----------
+def network(parts, k=4):
+    """Linear autoencoder with W = 0, b = 1 (so a = 1) and decoder columns = parts (zero-padded to k)."""
+    model = cf.Autoencoder(k, "linear")
+    d = np.zeros((64, k))
+    d[:, : len(parts)] = np.asarray(parts).T
+    theta, _ = ravel_pytree({"W": jnp.zeros((k, 64)), "b": jnp.ones(k), "D": jnp.asarray(d, jnp.float32)})
+    return model, theta
+
+
+def test_both_decompositions_sum_to_the_image():
+    image, edges, corners = cf.decompositions()
+    assert image.sum() == 20 and set(np.unique(image)) == {0.0, 1.0}
+    np.testing.assert_array_equal(edges.sum(0), image)
+    np.testing.assert_array_equal(corners.sum(0), image)
+    assert np.all(edges.max(0) <= 1) and np.all(corners.max(0) <= 1)   # no pixel counted twice
+
+
+def test_residuals_vanish_exactly_on_their_own_decomposition():
+    _, edges, corners = cf.decompositions()
+    model, theta = network(edges)
+    assert float(model.residual(theta, model.edges)) == 0.0
+    assert float(model.residual(theta, model.corners)) == pytest.approx(1.0)   # an L misses a whole edge
+    assert float(model.full_loss(theta)) == 0.0
+    model, theta = network(corners)
+    assert float(model.residual(theta, model.corners)) == 0.0
+    assert float(model.residual(theta, model.edges)) == pytest.approx(1.0)
+    # a network that reconstructs I with one unit holding all of it matches neither
+    model, theta = network([edges.sum(0)])
+    assert float(model.full_loss(theta)) == 0.0
+    assert float(model.residual(theta, model.edges)) == pytest.approx(1.0)
+
+
+# ---- degenerate minima: the targets split the zero set by component ------------------
+def test_degenerate_minima_targets_pick_the_right_component():
+    on_manifold, at_point = jnp.array([2.0, 0.5]), jnp.asarray(dm.POINT, jnp.float32)
+    manifold, point = dm.targets(1e-3)
+    assert float(manifold.residual(on_manifold)) == 0.0 and float(point.residual(on_manifold)) > 1e20
+    assert float(point.residual(at_point)) == 0.0 and float(manifold.residual(at_point)) > 1e20
+
+
+def test_volume_ratio_grows_like_eps_to_minus_half():
+    """vol(S_f) ~ eps^(1/2) (codimension 1, L quadratic in the normal distance), vol(S_h) ~ eps: the ratio
+    quadruples when eps drops 16-fold. 1e6 samples: the log-ratio SE is ~0.05 here; tolerance 4 SE each."""
+    a = dm.volume_ratio(0.016, 2.5, 1_000_000, 0)["ratio"]
+    b = dm.volume_ratio(0.001, 2.5, 1_000_000, 1)["ratio"]
+    slope = np.log(b[0] / a[0]) / np.log(16)
+    se = np.hypot(np.log(a[2] / a[1]), np.log(b[2] / b[1])) / (2 * 1.96) / np.log(16)
+    assert abs(slope - 0.5) < 4 * se + 0.05, (slope, se)
+
+
+# ---- quick runs ----------------------------------------------------------------------
+@pytest.mark.parametrize("scenario, keys", [
+    ("degenerate-minima", {"ratio", "volume_ratio", "laplace_ratio", "counts"}),
+    ("competing-features", {"ratio", "p_edges", "p_L", "reconstructs", "closer_to_edges", "counts"}),
+])
+def test_quick_run(tmp_path, scenario, keys):
+    folder, summary = quick_run(tmp_path, scenario, 120)
+    assert summary["scenario"] == scenario and summary["rows"]
+    for row in summary["rows"]:
+        assert keys <= set(row)
+        assert sum(row["counts"].values()) == summary["chains"]
+    report = (folder / "report.md").read_text()
+    assert "## Verdict" in report
+    assert any(p.suffix == ".png" and p.stat().st_size > 5000 for p in folder.iterdir())
+
+
+@pytest.mark.parametrize("scenario, setting", [
+    ("degenerate-minima", "eps=-1"), ("degenerate-minima", "radius=1.0"),
+    ("competing-features", "activations=relu"), ("competing-features", "eps=2"),
+])
+def test_bad_settings_exit_2(scenario, setting):
+    out = stabsim("run", scenario, "--set", setting, "--no-progress")
+    assert out.returncode == 2, (scenario, setting, out.stderr)
+    assert "Traceback" not in out.stderr
+
+
+def test_scenarios_trace_on_request(tmp_path):
+    """--set trace_every=K writes one trace.nc with every race's observables (off by default)."""
+    import arviz as az
+    out = stabsim("run", "degenerate-minima", "--set", "quick=true", "--set", "trace_every=200",
+                  "--out", str(tmp_path), "--no-progress")
+    assert out.returncode == 0, out.stderr
+    idata = az.from_netcdf(tmp_path / "trace.nc")
+    names = list(idata.posterior.data_vars)
+    assert any(n.endswith(".residual_manifold") for n in names) and any(n.endswith(".potential") for n in names)
+    assert stabsim("run", "degenerate-minima", "--set", "trace_every=-3", "--no-progress").returncode == 2
