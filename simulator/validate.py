@@ -24,16 +24,39 @@ def positive_int(name: str, value, upper: int | None = None) -> int:
     return value
 
 
-def positive(name: str, value) -> float:
-    """``float(value)``, or a ValueError/TypeError naming ``name`` unless it is finite and > 0."""
+def real(name: str, value) -> float:
+    """``float(value)``, or a ValueError/TypeError naming ``name`` unless it is a finite real number."""
     if isinstance(value, bool):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     try:
         value = float(value)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a real number, got {value!r}") from None
-    if not math.isfinite(value) or value <= 0:
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def positive(name: str, value) -> float:
+    """A finite real number > 0 (see ``real``)."""
+    value = real(name, value)
+    if value <= 0:
         raise ValueError(f"{name} must be finite and > 0, got {value}")
+    return value
+
+
+def non_negative(name: str, value) -> float:
+    """A finite real number >= 0 (see ``real``)."""
+    value = real(name, value)
+    if value < 0:
+        raise ValueError(f"{name} must be finite and >= 0, got {value}")
+    return value
+
+
+def choice(name: str, value, allowed: tuple):
+    """``value`` if it is one of ``allowed`` (compared by type and value), else a ValueError naming ``name``."""
+    if not any(type(value) is type(a) and value == a for a in allowed):
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
     return value
 
 

@@ -23,4 +23,4 @@ def no_compile(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("reached compilation; the input should have been refused before")
 
-    monkeypatch.setattr(engine, "_build_block", refuse)
+    monkeypatch.setattr(engine, "build_block", refuse)

@@ -43,7 +43,7 @@ class Lanes(NamedTuple):
     trace: jax.Array | None = None   # (lanes, slots, width): the draws recorded in the last block
 
 
-def _build_block(kernel, targets, *, batched, bridge, dtype, domain=None, trace=None):
+def build_block(kernel, targets, *, batched, bridge, dtype, domain=None, trace=None):
     """Return ``block(lanes, order, run, n_steps) -> lanes``: refill lanes per ``order``, then step.
 
     ``run`` (a ``RunArgs``) holds what varies between races of the same shape, so
@@ -98,41 +98,38 @@ def _build_block(kernel, targets, *, batched, bridge, dtype, domain=None, trace=
             .at[:, 0].set(jnp.where(new[:, None], obs, jnp.nan)),
         )
 
-    def advance(max_steps, first, key, bridge_key, state, r_prev, status, steps, row):
-        active = (status == RUNNING) & (steps < max_steps)
-        t = steps + 1
-        new = kernel.step(streams.step_key(jax.random.wrap_key_data(key), t), state)
+    def advance(max_steps, first, lane: Lanes) -> Lanes:
+        """One step of one lane; a lane whose chain has stopped (or never started) stays as it is."""
+        active = (lane.status == RUNNING) & (lane.steps < max_steps)
+        t = lane.steps + 1
+        new = kernel.step(streams.step_key(jax.random.wrap_key_data(lane.key), t), lane.state)
         r = residuals(new.position)
         entered = r <= eps
         if use_bridge:
-            u = jax.random.uniform(streams.step_key(jax.random.wrap_key_data(bridge_key), t),
+            u = jax.random.uniform(streams.step_key(jax.random.wrap_key_data(lane.bridge_key), t),
                                    r.shape, dtype)
-            crossed = u < crossing_probability(r_prev - eps, r - eps, kernel.noise_variance)
+            crossed = u < crossing_probability(lane.residual - eps, r - eps, kernel.noise_variance)
             entered = entered | (jnp.asarray(bridged) & crossed)
         code = classify(new.position, r, entered)
 
         def keep(a, b):
             return jnp.where(active, a, b)
 
+        row = lane.trace
         if trace is not None:   # draw t // K, at slot t // K - first, when t is a multiple of K
             slot = jnp.clip(t // trace.every - first, 0, slots - 1)
             record = active & (t % trace.every == 0)
             row = row.at[slot].set(jnp.where(record, trace.observe(new.position, r), row[slot]))
-        return jax.tree.map(keep, new, state), keep(r, r_prev), keep(code, status), keep(t, steps), row
+        return lane._replace(state=jax.tree.map(keep, new, lane.state), residual=keep(r, lane.residual),
+                             status=keep(code, lane.status), steps=keep(t, lane.steps), trace=row)
 
     def block(lanes, order, run, n_steps):
         lanes = refill(lanes, order, run)
         # First draw number each lane can record in this block (slot 0): 0 for a new chain, else
         # the draw after the last one recorded, floor(steps / K) + 1.
         first = (jnp.where(order >= 0, -1, lanes.steps) // trace.every + 1) if trace is not None else lanes.steps
-
-        def body(_, carry):
-            return jax.vmap(advance, (None,) + (0,) * 8)(run.max_steps, first, lanes.key, lanes.bridge_key,
-                                                          *carry)
-
-        carry = (lanes.state, lanes.residual, lanes.status, lanes.steps, lanes.trace)
-        state, r, status, steps, rows = jax.lax.fori_loop(0, n_steps, body, carry)
-        return lanes._replace(state=state, residual=r, status=status, steps=steps, trace=rows)
+        step_all = jax.vmap(advance, (None, 0, 0))
+        return jax.lax.fori_loop(0, n_steps, lambda _, lanes: step_all(run.max_steps, first, lanes), lanes)
 
     slots = 0 if trace is None else trace.slots
 

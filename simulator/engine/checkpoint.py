@@ -8,10 +8,10 @@ start, the block counter, and a hash of the race's identity. A chain depends onl
 on (seed, chain index), so ``race(..., checkpoint=DIR, resume=True)`` continues
 from the file and returns results bitwise equal to an uninterrupted run.
 
-The identity hashed: kernel name and parameters, targets (name, eps, distance),
-start positions, n_chains, max_steps, seed, bridge, precision, domain, trace
-settings. Batch, block size and compaction are left out (they change speed, not
-results). User functions enter by name only: editing a potential's body without
+The identity hashed is ``RaceConfig.identity_hash`` (``engine.config``): kernel
+name and parameters, targets (name, eps, distance), start positions, chain range,
+max_steps, seed, bridge, precision, domain, trace settings. Batch, block size and
+compaction are left out (they change speed, not results). User functions enter by name only: editing a potential's body without
 renaming it is not detected.
 
 ``checkpointing(ROOT, resume)`` makes every race inside the ``with`` block
@@ -21,8 +21,7 @@ one; the ``stabsim run --checkpoint/--resume`` flags use it).
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +29,6 @@ import numpy as np
 from ..io.files import atomic_path
 
 FILE = "checkpoint.npz"
-# The race config entries that make up its identity (besides the start positions' bytes).
-IDENTITY = ("kernel", "targets", "start", "n_chains", "first_chain", "max_steps", "seed", "bridge", "precision",
-            "domain", "trace_every", "observables")
 _ROOT: list = []          # stack of (root folder, resume) set by ``checkpointing``
 
 
@@ -45,11 +41,6 @@ def checkpointing(root, resume: bool = False):
         yield
     finally:
         _ROOT.pop()
-
-
-def identity_hash(identity: dict, start: np.ndarray) -> str:
-    text = json.dumps(identity, sort_keys=True, default=str).encode()
-    return hashlib.sha256(text + np.ascontiguousarray(start).tobytes()).hexdigest()[:16]
 
 
 def resolve(checkpoint, resume, digest: str) -> tuple[Path | None, bool]:
@@ -88,6 +79,22 @@ def save(folder: Path, arrays: dict, digest: str, done: bool) -> None:
     payload["meta.done"] = np.asarray(done)
     with atomic_path(folder / FILE) as tmp, open(tmp, "wb") as f:
         np.savez(f, **payload)
+
+
+class Saver:
+    """Saves a host loop's ``snapshot`` to ``folder`` at most every ``every`` seconds, and at the end."""
+
+    def __init__(self, folder: Path, every: float, digest: str):
+        self.folder, self.every, self.digest = folder, every, digest
+        self.last = time.perf_counter()
+
+    def maybe_save(self, loop, elapsed: float) -> None:
+        if time.perf_counter() - self.last >= self.every:
+            self.save(loop, elapsed)
+
+    def save(self, loop, elapsed: float, done: bool = False) -> None:
+        save(self.folder, loop.snapshot(elapsed), self.digest, done)
+        self.last = time.perf_counter()
 
 
 def load(folder: Path) -> dict:

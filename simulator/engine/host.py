@@ -7,12 +7,9 @@ import jax
 import numpy as np
 
 from ..outcomes import CENSORED, RUNNING
-from . import checkpoint as ckpt
+from . import policy
 from .block import CLEAR, KEEP
-from .placement import _Placement
-
-MIN_BLOCK = 4
-MIN_BATCH = 32
+from .placement import Placement
 
 
 def _named_leaves(state) -> dict:
@@ -22,15 +19,15 @@ def _named_leaves(state) -> dict:
     return {name(path): leaf for path, leaf in jax.tree_util.tree_flatten_with_path(state)[0]}
 
 
-class _HostLoop:
+class HostLoop:
     """The host side of a race: blocks, harvesting, refilling, compaction, progress."""
 
     def __init__(self, block, empty, args, n_chains, max_steps, block_size, batch_size,
-                 compaction, bar, trace=None, dtype=np.float32, place=None):
+                 compaction, bar, trace=None, dtype=np.float32, place=None, saver=None):
         self.block, self.args, self.bar = block, args, bar
         self.n_chains, self.max_steps, self.block_size = n_chains, max_steps, block_size
         self.compaction = compaction
-        self.place = place or _Placement(jax.local_devices()[:1])
+        self.place = place or Placement(jax.local_devices()[:1])
         self.lanes = self.place.lanes(empty(batch_size, args))
         self.order = np.full(batch_size, KEEP, np.int32)
         self.next_chain = 0
@@ -50,14 +47,11 @@ class _HostLoop:
         self.block_seconds = None   # wall time of the last block that compiled nothing
         self.drain_blocks = 0       # blocks run since the last chain started
         self.length = block_size    # steps in the next block
-        self.checkpoint = None      # (folder, seconds between saves, identity hash)
+        self.saver = saver          # a checkpoint.Saver, or None
         self.resumed = self.done = False
         self.elapsed_before = 0.0   # wall time of the run before a resume
 
-    # ---- checkpoints ---------------------------------------------------------------
-    def checkpoint_to(self, folder, every, digest):
-        self.checkpoint = (folder, every, digest)
-
+    # ---- checkpoints: what the loop must keep to continue ----------------------------
     _SCALARS = ("next_chain", "lane_steps", "finished_work", "blocks", "length", "drain_blocks")
 
     def snapshot(self, elapsed) -> dict:
@@ -87,11 +81,6 @@ class _HostLoop:
         self.elapsed_before = float(data["elapsed"])
         self.resumed, self.done = True, bool(data["meta.done"])
 
-    def _save(self, elapsed, done=False):
-        folder, _, digest = self.checkpoint
-        ckpt.save(folder, self.snapshot(elapsed), digest, done)
-        self.last_save = time.perf_counter()
-
     def loop(self):
         t0 = time.perf_counter() - self.elapsed_before
         if self.done:            # resumed from the checkpoint of a finished run
@@ -99,7 +88,6 @@ class _HostLoop:
             return
         if not self.resumed:
             self._assign(np.ones(self.order.size, bool))
-        self.last_save = time.perf_counter()
         try:
             while True:
                 t_block = time.perf_counter()
@@ -119,22 +107,17 @@ class _HostLoop:
                     self.drain_blocks += 1
                     if self._should_compact(n_running):
                         self._compact(n_running)
-                if self.checkpoint and time.perf_counter() - self.last_save >= self.checkpoint[1]:
-                    self._save(time.perf_counter() - t0)
+                if self.saver is not None:
+                    self.saver.maybe_save(self, time.perf_counter() - t0)
         finally:
             if self.bar is not None:
                 self.bar.close()
         self.wall_seconds = time.perf_counter() - t0
-        if self.checkpoint:
-            self._save(self.wall_seconds, done=True)
+        if self.saver is not None:
+            self.saver.save(self, self.wall_seconds, done=True)
 
     def _adapt_length(self):
-        """Halve the block while > 20 % of its chains stop within it, double while < 5 % do."""
-        stopped = self.stopped_fraction
-        if stopped > 0.2:
-            self.length = max(MIN_BLOCK, self.length // 2)
-        elif stopped < 0.05:
-            self.length = min(self.block_size, self.length * 2)
+        self.length = policy.next_block_length(self.length, self.stopped_fraction, self.block_size)
 
     def _executable(self):
         """The block compiled for the current lane count (compile time is recorded)."""
@@ -148,26 +131,13 @@ class _HostLoop:
         return self.compiled[width]
 
     def _should_compact(self, n_running) -> bool:
-        """Shrink when at most half the lanes run and ("auto") the time saved should repay compiling.
-
-        Saved per block: about block_seconds * (1 - new/old lanes); blocks still
-        to come are forecast as the blocks since the last chain started (a heavy
-        tail lasts at least as long again). Speed only: results do not depend on it.
-        """
-        width = self.order.size
-        if not self.compaction or n_running > width // 2 or width <= MIN_BATCH:
-            return False
-        target = self._target_width(n_running)
-        if self.compaction is True or target in self.compiled:
-            return True
-        if self.block_seconds is None:  # the last block included a compile
-            return False
-        compile_cost = max(self.compile_seconds.values())
-        saved_per_block = self.block_seconds * (1 - target / width)
-        return saved_per_block * self.drain_blocks >= compile_cost
+        width, target = self.order.size, self._target_width(n_running)
+        return policy.should_compact(self.compaction, width, n_running, target, target in self.compiled,
+                                     self.block_seconds, max(self.compile_seconds.values(), default=0.0),
+                                     self.drain_blocks)
 
     def _target_width(self, n_running) -> int:
-        return self.place.width(max(MIN_BATCH, 1 << max(0, (n_running - 1).bit_length())))
+        return policy.compacted_width(n_running, self.place.n)
 
     def _assign(self, free):
         """Order new chains into the ``free`` lanes; leftover free lanes are cleared."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..result import RaceResult
+from .config import SHARED
 
 
 def process_share(n_chains: int, process_index: int | None = None, process_count: int | None = None):
@@ -34,9 +35,6 @@ def process_share(n_chains: int, process_index: int | None = None, process_count
     return first, base + (1 if index < extra else 0)
 
 
-_SAME = ("kernel", "targets", "max_steps", "seed", "bridge", "precision", "domain", "trace_every", "observables")
-
-
 def merge_results(parts) -> RaceResult:
     """One RaceResult from shares of one run (same settings, contiguous ``first_chain`` blocks)."""
     parts = sorted(parts, key=lambda r: r.config.get("first_chain", 0))
@@ -45,7 +43,7 @@ def merge_results(parts) -> RaceResult:
     head = parts[0]
     expected = head.config.get("first_chain", 0)
     for part in parts:
-        for key in _SAME:
+        for key in SHARED:
             if part.config.get(key) != head.config.get(key):
                 raise ValueError(f"parts differ in {key!r}: they are not shares of one run")
         if part.config.get("first_chain", 0) != expected:

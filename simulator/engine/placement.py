@@ -4,7 +4,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-class _Placement:
+class Placement:
     """Where the lanes live: one device, or a 1-D mesh over a "chains" axis (sharded jit).
 
     Every lane field has the lane axis first and each lane's work is independent,
@@ -33,7 +33,7 @@ class _Placement:
         return jax.device_put(tree, self.whole if self.n > 1 else self.devices[0])
 
 
-def _check_devices(devices):
+def check_devices(devices):
     if devices is None:
         return jax.local_devices()
     devices = list(devices)

@@ -17,7 +17,7 @@ Between blocks the host
    so the total work tracks the sum of the hitting steps rather than
    n_chains x max_steps. Each batch size compiles once, and a new size is
    compiled only when the time it should save repays the measured compile
-   time (``_HostLoop._should_compact``).
+   time (``policy.should_compact``).
 
 Randomness comes from per-chain streams (see ``simulator.engine.streams``), so a
 chain's trajectory depends only on (seed, chain index): batch size, block
@@ -26,12 +26,14 @@ size, refilling and compaction change nothing but the speed.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import numbers
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from tqdm.auto import tqdm
 
 from .. import validate
 from ..dynamics.base import check_kernel
@@ -39,19 +41,11 @@ from ..outcomes import RUNNING
 from ..result import RaceResult
 from ..targets import check_targets
 from . import checkpoint as ckpt
-from . import traces
-from .block import RunArgs, _build_block
-from .host import _HostLoop
-from .placement import _Placement, _check_devices
-
-DEFAULT_BLOCK_SIZE = 128
-# Lane counts. On a 2-core CPU one block runs fastest at 2^18 lanes (measured
-# 2^10..2^20: 1.3e7, 2.6e7 at 2^14, 3.3e7 lane-steps/s at 2^18), but chains that
-# start while lanes are being refilled waste nothing, so the default keeps about
-# 8 chains per lane for the refilling phase and the drain is short.
-MIN_DEFAULT_BATCH = 2**14
-MAX_DEFAULT_BATCH = 2**18
-
+from . import policy, traces
+from .block import RunArgs, build_block
+from .config import RaceConfig
+from .host import HostLoop
+from .placement import Placement, check_devices
 
 def _check_domain(domain):
     """A callable position -> bool, from a Frobenius ball or a function; None stays None."""
@@ -63,22 +57,16 @@ def _check_domain(domain):
                     f"got {type(domain).__name__}")
 
 
-def default_batch_size(n_chains: int) -> int:
-    """About n_chains / 8 lanes, clipped to [2^14, 2^18], and never more than n_chains."""
-    return min(n_chains, max(MIN_DEFAULT_BATCH, min(MAX_DEFAULT_BATCH, n_chains // 8)))
-
-
 def _progress_bar(n_chains: int, progress):
     if progress is False:
         return None
-    from tqdm.auto import tqdm
-    # progress=None/True: show the bar only once the run has lasted 2 s.
+        # progress=None/True: show the bar only once the run has lasted 2 s.
     return tqdm(total=n_chains, unit="chain", desc="race", delay=0 if progress == "always" else 2.0,
                 leave=False)
 
 
 def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0,
-         bridge: bool = False, precision: str = "float32", block_size: int = DEFAULT_BLOCK_SIZE,
+         bridge: bool = False, precision: str = "float32", block_size: int = policy.DEFAULT_BLOCK_SIZE,
          batch_size: int | None = None, compaction="auto", start_batched: bool | None = None,
          domain=None, progress: bool | None = None, trace_every: int | None = None,
          observables: dict | None = None, trace_position: bool | None = None,
@@ -101,7 +89,7 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
         precision: "float32" (default) or "float64".
         block_size: the most steps per block; the host acts between blocks
             (block lengths adapt between ``MIN_BLOCK`` and this).
-        batch_size: lanes run at once (default ``default_batch_size(n_chains)``).
+        batch_size: lanes run at once (default ``policy.default_batch_size(n_chains)``).
         compaction: shrink the batch once at most half its lanes run: "auto"
             (default) only when the time saved should repay compiling the new
             size, True always, False never. Results never depend on it.
@@ -135,30 +123,18 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
     n_chains = validate.positive_int("n_chains", n_chains)
     max_steps = validate.positive_int("max_steps", max_steps, validate.MAX_STEPS_LIMIT)
     seed = validate.check_seed(seed)
-    if isinstance(first_chain, bool) or not isinstance(first_chain, numbers.Integral) or first_chain < 0:
-        raise ValueError(f"first_chain must be an int >= 0, got {first_chain!r}")
-    if first_chain + n_chains > 2**31 - 1:
-        raise ValueError("first_chain + n_chains must stay below 2**31 (chain indices are int32)")
+    first_chain = _check_first_chain(first_chain, n_chains)
     block_size = validate.positive_int("block_size", block_size)
-    if batch_size is None:
-        batch_size = default_batch_size(n_chains)
-    batch_size = validate.positive_int("batch_size", batch_size)
-    batch_size = min(batch_size, n_chains)
-    place = _Placement(_check_devices(devices))
-    batch_size = place.width(batch_size)
-    if precision not in ("float32", "float64"):
-        raise ValueError(f"precision must be 'float32' or 'float64', got {precision!r}")
-    if compaction not in (True, False, "auto"):
-        raise ValueError(f"compaction must be True, False or 'auto', got {compaction!r}")
-    if not isinstance(bridge, bool):
-        raise TypeError(f"bridge must be a bool, got {type(bridge).__name__}")
-    if bridge and kernel.noise_variance is None:
-        raise ValueError(f"bridge=True: kernel {kernel.name!r} has no Gaussian increment "
-                         "(noise_variance is None), so the bridge correction does not apply")
-    if bridge and not any(t.distance for t in targets):
-        raise ValueError("bridge=True but no target has distance=True")
-
+    batch_size = validate.positive_int("batch_size", policy.default_batch_size(n_chains)
+                                       if batch_size is None else batch_size)
+    place = Placement(check_devices(devices))
+    batch_size = place.width(min(batch_size, n_chains))
+    precision = validate.choice("precision", precision, ("float32", "float64"))
+    compaction = validate.choice("compaction", compaction, (True, False, "auto"))
+    _check_bridge(bridge, kernel, targets)
     domain_fn = _check_domain(domain)
+    checkpoint_every = validate.non_negative("checkpoint_every", checkpoint_every)
+
     x64 = jax.enable_x64(True) if precision == "float64" else contextlib.nullcontext()
     # The streams are defined with JAX's default (partitionable) threefry; pinning it
     # keeps them independent of a user's global setting.
@@ -173,50 +149,65 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
                                    position=position, max_steps=max_steps, n_chains=n_chains,
                                    batch_size=batch_size, block_size=block_size,
                                    memory_limit=trace_memory_limit)
-
-        config = {
-            "kernel": {"name": kernel.name, **kernel.params},
-            "targets": [{"name": t.name, "eps": t.eps, "distance": t.distance} for t in targets],
-            "start": "batched" if batched else start.tolist(),
-            "n_chains": n_chains, "first_chain": first_chain, "max_steps": max_steps, "seed": seed,
-            "bridge": bridge, "precision": precision, "block_size": block_size, "batch_size": batch_size,
-            "compaction": compaction, "noise_variance": kernel.noise_variance, "domain": _describe_domain(domain),
-            "trace_every": trace_every, "observables": None if trace is None else list(trace.names),
-            "jax_version": jax.__version__, "device": str(place.devices[0]), "n_devices": place.n,
-        }
-        digest = ckpt.identity_hash({key: config[key] for key in ckpt.IDENTITY}, start)
+        config = RaceConfig(
+            kernel={"name": kernel.name, **kernel.params},
+            targets=tuple({"name": t.name, "eps": t.eps, "distance": t.distance} for t in targets),
+            start="batched" if batched else start.tolist(), n_chains=n_chains, first_chain=first_chain,
+            max_steps=max_steps, seed=seed, bridge=bridge, precision=precision,
+            domain=_describe_domain(domain), trace_every=trace_every,
+            observables=None if trace is None else tuple(trace.names), block_size=block_size,
+            batch_size=batch_size, compaction=compaction, noise_variance=kernel.noise_variance,
+            jax_version=jax.__version__, device=str(place.devices[0]), n_devices=place.n)
+        digest = config.identity_hash(start)
         folder, resume = ckpt.resolve(checkpoint, resume, digest)
-        config["checkpoint"] = None if folder is None else str(folder)
-        if folder is not None:
-            checkpoint_every = float(checkpoint_every)
-            if not checkpoint_every >= 0:
-                raise ValueError(f"checkpoint_every must be >= 0 seconds, got {checkpoint_every}")
+        config = dataclasses.replace(config, checkpoint=None if folder is None else str(folder))
         saved = ckpt.check_folder(folder, resume, digest) if folder is not None else False
 
-        block, empty = _build_block(kernel, targets, batched=batched, bridge=bridge, dtype=dtype,
-                                    domain=domain_fn, trace=trace)
+        block, empty = build_block(kernel, targets, batched=batched, bridge=bridge, dtype=dtype,
+                                   domain=domain_fn, trace=trace)
         args = RunArgs(jnp.asarray(start), jnp.asarray(seed, jnp.uint32), jnp.asarray(max_steps, jnp.int32),
                        jnp.asarray(first_chain, jnp.int32))
-        run = _HostLoop(block, empty, place.replicated(args), n_chains, max_steps, block_size, batch_size,
-                        compaction, _progress_bar(n_chains, progress), trace, dtype, place)
-        if folder is not None:
-            run.checkpoint_to(folder, checkpoint_every, digest)
+        saver = None if folder is None else ckpt.Saver(folder, checkpoint_every, digest)
+        run = HostLoop(block, empty, place.replicated(args), n_chains, max_steps, block_size, batch_size,
+                       compaction, _progress_bar(n_chains, progress), trace, dtype, place, saver)
         if saved:
             run.restore(ckpt.load(folder))
         run.loop()
+    return _result(run, config, targets, trace, position.shape)
+
+
+def _result(run: HostLoop, config: RaceConfig, targets, trace, position_shape) -> RaceResult:
+    """The RaceResult of a finished host loop; refuses one in which a chain has no outcome."""
     lost = int(np.sum(run.outcome == RUNNING))
     if lost:  # every chain must end in exactly one outcome; never drop one silently
-        raise RuntimeError(f"engine bug: {lost} of {n_chains} chains finished the run without an outcome")
-
+        raise RuntimeError(f"engine bug: {lost} of {config.n_chains} chains finished the run without an outcome")
     ideal = int(run.stop_step.sum())
     work = {"ideal_chain_steps": ideal, "lane_steps": run.lane_steps,
             "efficiency": ideal / run.lane_steps if run.lane_steps else math.nan,
             "wall_seconds": run.wall_seconds, "compile_seconds": sum(run.compile_seconds.values()),
             "blocks": run.blocks, "batch_sizes": run.batch_sizes}
-    traced = None if trace is None else traces.split(run.trace, trace, position.shape)
+    traced = None if trace is None else traces.split(run.trace, trace, position_shape)
     return RaceResult(target_names=tuple(t.name for t in targets), outcome=run.outcome,
-                      stop_step=run.stop_step, state=run.final_state, config=config, work=work,
+                      stop_step=run.stop_step, state=run.final_state, config=config.as_dict(), work=work,
                       trace=traced, trace_steps=None if trace is None else np.asarray(trace.steps))
+
+
+def _check_first_chain(first_chain, n_chains: int) -> int:
+    if isinstance(first_chain, bool) or not isinstance(first_chain, numbers.Integral) or first_chain < 0:
+        raise ValueError(f"first_chain must be an int >= 0, got {first_chain!r}")
+    if first_chain + n_chains > 2**31 - 1:
+        raise ValueError("first_chain + n_chains must stay below 2**31 (chain indices are int32)")
+    return int(first_chain)
+
+
+def _check_bridge(bridge, kernel, targets) -> None:
+    if not isinstance(bridge, bool):
+        raise TypeError(f"bridge must be a bool, got {type(bridge).__name__}")
+    if bridge and kernel.noise_variance is None:
+        raise ValueError(f"bridge=True: kernel {kernel.name!r} has no Gaussian increment "
+                         "(noise_variance is None), so the bridge correction does not apply")
+    if bridge and not any(t.distance for t in targets):
+        raise ValueError("bridge=True but no target has distance=True")
 
 
 def _describe_domain(domain):

@@ -1,0 +1,63 @@
+"""RaceConfig: the settings of one race, in plain values (saved as ``RaceResult.config``).
+
+Two subsets are derived from the field metadata, so that one list decides each:
+
+* ``IDENTITY``: what makes two races the same run, hashed (with the start
+  positions' bytes) into the checkpoint identity. Batch, block size,
+  compaction and devices are left out: they change speed, never results.
+* ``SHARED``: what the shares of one multi-host run must agree on
+  (``merge_results``): the identity less the chain range and the start.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+def _identity(shared: bool = True):
+    return field(metadata={"identity": True, "shared": shared})
+
+
+@dataclass(frozen=True)
+class RaceConfig:
+    kernel: dict = _identity()              # {"name": ..., **parameters}
+    targets: tuple = _identity()            # ({"name", "eps", "distance"}, ...)
+    start: object = _identity(shared=False)  # "batched", or the shared start position as nested lists
+    n_chains: int = _identity(shared=False)
+    first_chain: int = _identity(shared=False)
+    max_steps: int = _identity()
+    seed: int = _identity()
+    bridge: bool = _identity()
+    precision: str = _identity()
+    domain: object = _identity()
+    trace_every: int | None = _identity()
+    observables: tuple | None = _identity()
+    block_size: int = 0
+    batch_size: int = 0
+    compaction: object = "auto"
+    noise_variance: float | None = None
+    jax_version: str = ""
+    device: str = ""
+    n_devices: int = 1
+    checkpoint: str | None = None
+
+    def as_dict(self) -> dict:
+        """JSON-ready: tuples become lists (as they come back from result.json)."""
+        out = dataclasses.asdict(self)
+        out["targets"] = [dict(t) for t in self.targets]
+        out["observables"] = None if self.observables is None else list(self.observables)
+        return out
+
+    def identity_hash(self, start: np.ndarray) -> str:
+        """sha256 of the identity fields and the start positions' bytes (16 hex digits)."""
+        identity = {key: value for key, value in self.as_dict().items() if key in IDENTITY}
+        text = json.dumps(identity, sort_keys=True, default=str).encode()
+        return hashlib.sha256(text + np.ascontiguousarray(start).tobytes()).hexdigest()[:16]
+
+
+IDENTITY = tuple(f.name for f in dataclasses.fields(RaceConfig) if f.metadata.get("identity"))
+SHARED = tuple(f.name for f in dataclasses.fields(RaceConfig) if f.metadata.get("shared"))

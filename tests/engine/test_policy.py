@@ -1,0 +1,38 @@
+"""The host loop's policy (engine.policy): pure functions, checked value by value."""
+import pytest
+
+from simulator.engine import policy
+
+
+def test_default_batch_size_is_an_eighth_clipped_and_never_above_n_chains():
+    assert policy.default_batch_size(100) == 100
+    assert policy.default_batch_size(2**14 + 5) == 2**14
+    assert policy.default_batch_size(8 * 2**16) == 2**16
+    assert policy.default_batch_size(2**30) == 2**18
+
+
+@pytest.mark.parametrize("length, stopped, expected", [
+    (128, 0.5, 64), (4, 0.5, policy.MIN_BLOCK), (64, 0.01, 128), (128, 0.01, 128), (32, 0.1, 32)])
+def test_block_length_halves_when_many_stop_and_doubles_when_few_do(length, stopped, expected):
+    assert policy.next_block_length(length, stopped, block_size=128) == expected
+
+
+@pytest.mark.parametrize("running, devices, expected", [
+    (1, 1, policy.MIN_BATCH), (33, 1, 64), (64, 1, 64), (65, 1, 128), (100, 3, 129)])
+def test_compacted_width_is_a_power_of_two_rounded_to_the_devices(running, devices, expected):
+    assert policy.compacted_width(running, devices) == expected
+
+
+def test_compaction_modes():
+    args = dict(width=1024, n_running=100, target=128, compiled=False, block_seconds=0.1,
+                compile_seconds=1.0, drain_blocks=5)
+    assert not policy.should_compact(False, **args)
+    assert policy.should_compact(True, **args)
+    # auto: saves 0.1 * (1 - 1/8) = 0.0875 s per block; 5 blocks repay 0.44 s < 1 s of compile
+    assert not policy.should_compact("auto", **args)
+    assert policy.should_compact("auto", **{**args, "drain_blocks": 12})     # 1.05 s >= 1 s
+    assert policy.should_compact("auto", **{**args, "compiled": True})       # nothing to compile
+    assert not policy.should_compact("auto", **{**args, "block_seconds": None})  # no forecast yet
+    assert not policy.should_compact(True, **{**args, "n_running": 513})     # more than half run
+    assert not policy.should_compact(True, **{**args, "width": policy.MIN_BATCH, "target": policy.MIN_BATCH,
+                                              "n_running": 1})
