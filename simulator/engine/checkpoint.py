@@ -24,6 +24,7 @@ import contextlib
 import time
 from pathlib import Path
 
+import jax
 import numpy as np
 
 from ..io.files import atomic_path
@@ -81,6 +82,40 @@ def save(folder: Path, arrays: dict, digest: str, done: bool) -> None:
         np.savez(f, **payload)
 
 
+# Host-loop counters kept in a checkpoint, besides the lanes and the per-chain arrays.
+SCALARS = ("next_chain", "lane_steps", "finished_work", "blocks", "length", "drain_blocks")
+
+
+def snapshot(loop, elapsed: float) -> dict:
+    """Everything a host loop needs to continue: device lanes, per-chain host arrays, counters."""
+    out = {f"lanes.{i}": leaf for i, leaf in enumerate(jax.tree.leaves(jax.device_get(loop.lanes)))}
+    out.update(outcome=loop.outcome, stop_step=loop.stop_step, order=loop.order, prev_steps=loop.prev_steps,
+               batch_sizes=np.asarray(loop.batch_sizes), elapsed=np.asarray(elapsed),
+               **{name: np.asarray(getattr(loop, name)) for name in SCALARS})
+    if loop.final_state is not None:
+        out.update({f"final.{k}": v for k, v in loop.final_state.items()})
+    if loop.trace is not None:
+        out["trace"] = loop.trace
+    return out
+
+
+def restore(loop, data: dict) -> None:
+    """Put a ``snapshot`` (as read by ``load``) back into a freshly built host loop."""
+    leaves = [data[f"lanes.{i}"] for i in range(sum(k.startswith("lanes.") for k in data))]
+    loop.lanes = loop.place.lanes(jax.tree.unflatten(jax.tree.structure(loop.lanes), leaves))
+    loop.outcome, loop.stop_step = data["outcome"].copy(), data["stop_step"].copy()
+    loop.order, loop.prev_steps = data["order"].copy(), data["prev_steps"].copy()
+    loop.batch_sizes = [int(b) for b in data["batch_sizes"]]
+    for name in SCALARS:
+        setattr(loop, name, int(data[name]))
+    final = {k[len("final."):]: v.copy() for k, v in data.items() if k.startswith("final.")}
+    loop.final_state = final or None
+    if loop.trace is not None:
+        loop.trace = data["trace"].copy()
+    loop.elapsed_before = float(data["elapsed"])
+    loop.resumed, loop.done = True, bool(data["meta.done"])
+
+
 class Saver:
     """Saves a host loop's ``snapshot`` to ``folder`` at most every ``every`` seconds, and at the end."""
 
@@ -93,7 +128,7 @@ class Saver:
             self.save(loop, elapsed)
 
     def save(self, loop, elapsed: float, done: bool = False) -> None:
-        save(self.folder, loop.snapshot(elapsed), self.digest, done)
+        save(self.folder, snapshot(loop, elapsed), self.digest, done)
         self.last = time.perf_counter()
 
 

@@ -7,7 +7,7 @@ import jax
 import numpy as np
 
 from ..outcomes import CENSORED, RUNNING
-from . import policy
+from . import policy, traces
 from .block import CLEAR, KEEP
 from .placement import Placement
 
@@ -50,36 +50,6 @@ class HostLoop:
         self.saver = saver          # a checkpoint.Saver, or None
         self.resumed = self.done = False
         self.elapsed_before = 0.0   # wall time of the run before a resume
-
-    # ---- checkpoints: what the loop must keep to continue ----------------------------
-    _SCALARS = ("next_chain", "lane_steps", "finished_work", "blocks", "length", "drain_blocks")
-
-    def snapshot(self, elapsed) -> dict:
-        """Everything the loop needs to continue: device lanes, host arrays, counters."""
-        out = {f"lanes.{i}": leaf for i, leaf in enumerate(jax.tree.leaves(jax.device_get(self.lanes)))}
-        out.update(outcome=self.outcome, stop_step=self.stop_step, order=self.order, prev_steps=self.prev_steps,
-                   batch_sizes=np.asarray(self.batch_sizes), elapsed=np.asarray(elapsed),
-                   **{name: np.asarray(getattr(self, name)) for name in self._SCALARS})
-        if self.final_state is not None:
-            out.update({f"final.{k}": v for k, v in self.final_state.items()})
-        if self.trace is not None:
-            out["trace"] = self.trace
-        return out
-
-    def restore(self, data: dict):
-        leaves = [data[f"lanes.{i}"] for i in range(sum(k.startswith("lanes.") for k in data))]
-        self.lanes = self.place.lanes(jax.tree.unflatten(jax.tree.structure(self.lanes), leaves))
-        self.outcome, self.stop_step = data["outcome"].copy(), data["stop_step"].copy()
-        self.order, self.prev_steps = data["order"].copy(), data["prev_steps"].copy()
-        self.batch_sizes = [int(b) for b in data["batch_sizes"]]
-        for name in self._SCALARS:
-            setattr(self, name, int(data[name]))
-        final = {k[len("final."):]: v.copy() for k, v in data.items() if k.startswith("final.")}
-        self.final_state = final or None
-        if self.trace is not None:
-            self.trace = data["trace"].copy()
-        self.elapsed_before = float(data["elapsed"])
-        self.resumed, self.done = True, bool(data["meta.done"])
 
     def loop(self):
         t0 = time.perf_counter() - self.elapsed_before
@@ -153,7 +123,9 @@ class HostLoop:
         chain, status, steps = jax.device_get((self.lanes.chain, self.lanes.status, self.lanes.steps))
         occupied = chain >= 0
         if self.trace is not None:
-            self._collect_draws(chain, steps, occupied)
+            first = np.where(self.started, 0, self.steps_before // self.trace_spec.every + 1)
+            traces.collect(self.trace, self.trace_spec, np.asarray(jax.device_get(self.lanes.trace)),
+                           chain, first, steps, occupied)
         self.prev_steps = np.asarray(steps, np.int64)
         done = occupied & ((status != RUNNING) | (steps >= self.max_steps))
         if done.any():
@@ -174,15 +146,6 @@ class HostLoop:
         self.running_work = int(steps[running].sum())
         self._assign(~running)
         return int(running.sum()) + int((self.order >= 0).sum())
-
-    def _collect_draws(self, chain, steps, occupied):
-        """Copy the draws recorded in the last block into the host trace (chain, draw)."""
-        every = self.trace_spec.every
-        first = np.where(self.started, 0, self.steps_before // every + 1)
-        count = np.where(occupied, steps // every - first + 1, 0)
-        lane, slot = np.nonzero(np.arange(self.trace_spec.slots)[None, :] < count[:, None])
-        rows = np.asarray(jax.device_get(self.lanes.trace))
-        self.trace[chain[lane], first[lane] + slot] = rows[lane, slot]
 
     def _compact(self, n_running):
         # Busy lanes: running chains (KEEP) and lanes just ordered to start one of the last

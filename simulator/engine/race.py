@@ -171,7 +171,7 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
         run = HostLoop(block, empty, place.replicated(args), n_chains, max_steps, block_size, batch_size,
                        compaction, _progress_bar(n_chains, progress), trace, dtype, place, saver)
         if saved:
-            run.restore(ckpt.load(folder))
+            ckpt.restore(run, ckpt.load(folder))
         run.loop()
     return _result(run, config, targets, trace, position.shape)
 

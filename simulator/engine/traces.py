@@ -29,6 +29,7 @@ from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 DEFAULT_MEMORY_LIMIT = 4 * 2**30     # 4 GiB
 POSITION_SIZE_LIMIT = 16
@@ -117,3 +118,13 @@ def split(buffer, spec: TraceSpec, position_shape) -> dict:
         out[name] = block.reshape(block.shape[:2] + tuple(position_shape)) if name == "position" else block[:, :, 0]
         start += size
     return out
+
+
+def collect(buffer, spec: TraceSpec, rows, chain, first, steps, occupied) -> None:
+    """Copy the draws one block recorded (``rows``: lanes x slots x width) into ``buffer`` (chain, draw).
+
+    Lane l recorded draws first[l] .. steps[l] // K, at slots 0, 1, ...; empty lanes recorded none.
+    """
+    count = np.where(occupied, steps // spec.every - first + 1, 0)
+    lane, slot = np.nonzero(np.arange(spec.slots)[None, :] < count[:, None])
+    buffer[chain[lane], first[lane] + slot] = rows[lane, slot]
