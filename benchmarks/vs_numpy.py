@@ -103,7 +103,7 @@ def main():
         radius, max_steps = 0.5, 1_000_000
         G = sim.groups.GL(2)
         targets = [sim.stabilizer(sim.shapes.segment(), args.eps), sim.stabilizer(sim.shapes.circle(), args.eps)]
-        start, kernel = jnp.asarray(G0), sim.dynamics.entry_walk(args.scale)
+        start, kernel = jnp.asarray(G0), sim.dynamics.entry_walk(None, args.scale)
         domain = sim.groups.frobenius_ball(G, radius, center=G0)
         first = targets[0].name
 

@@ -5,13 +5,14 @@
   multiplication by a symmetric (Z ~ -Z) step distribution makes it reversible
   with respect to left Haar measure on a unimodular group, which it leaves
   invariant; on Aff(n) it is not Haar-invariant.
-* ``entry_walk(scale, group=None)``: g <- g + scale * Z with Z a standard
+* ``entry_walk(group, scale)``: g <- g + scale * Z with Z a standard
   Gaussian in the free matrix entries (for Aff(n): the top n rows). It leaves
   Lebesgue measure on the entries invariant, NOT Haar measure, and can cross
   det = 0; it is offered as the contrast the paper's volume argument ignores.
 """
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import jax
@@ -48,8 +49,18 @@ def group_walk(group: MatrixGroup, scale: float) -> Kernel:
     return Kernel(init, step, "group_walk", {"group": group.name, "scale": scale}, None)
 
 
-def entry_walk(scale: float, group: MatrixGroup | None = None) -> Kernel:
-    """Additive walk in matrix entries (Lebesgue-invariant, not Haar-invariant)."""
+def entry_walk(group: MatrixGroup | None = None, scale: float | None = None) -> Kernel:
+    """Additive walk in matrix entries (Lebesgue-invariant, not Haar-invariant).
+
+    ``group`` only decides the free entries (Aff(n): the top n rows; None: all).
+    The old order ``entry_walk(scale, group=None)`` still works, with a DeprecationWarning.
+    """
+    if group is not None and not isinstance(group, MatrixGroup):
+        warnings.warn("entry_walk(scale, group) is now entry_walk(group, scale), like group_walk",
+                      DeprecationWarning, stacklevel=2)
+        group, scale = scale, group
+    if group is not None and not isinstance(group, MatrixGroup):
+        raise TypeError(f"group must be a sim.groups group or None, got {type(group).__name__}")
     scale = positive("scale", scale)
     n_free_rows = group.n if group is not None and group.kind == "Aff" else None
 

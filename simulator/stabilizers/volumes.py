@@ -15,13 +15,16 @@ ratio of two tubes scales as eps^(k_h - k_f).
 """
 from __future__ import annotations
 
+import functools
 import math
+import warnings
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ..groups.balls import Ball
+from ..groups.lie import MatrixGroup
 from ..groups.sampling import proposals
 from ..stats import Estimate, _z
 from ..targets import check_targets
@@ -116,17 +119,30 @@ def tube_volumes(ball: Ball, targets, eps_grid, n_samples: int, seed: int = 0,
     return out
 
 
-def haar_volume(group, ball: Ball, target, n_samples: int, seed: int = 0,
-                batch_size: int = DEFAULT_BATCH) -> Estimate:
-    """mu(B cap {residual <= eps}) under the left Haar measure, with a 95 % interval."""
-    _check_ball(group, ball)
+def _accepts_leading_group(fn):
+    """Let ``fn(ball, ...)`` also be called the old way, ``fn(group, ball, ...)`` (DeprecationWarning)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if args and isinstance(args[0], MatrixGroup):
+            warnings.warn(f"{fn.__name__}(group, ball, ...) is now {fn.__name__}(ball, ...): the ball holds "
+                          "its group", DeprecationWarning, stacklevel=2)
+            _check_ball(args[1] if len(args) > 1 else kwargs.get("ball"), args[0])
+            args = args[1:]
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+@_accepts_leading_group
+def haar_volume(ball: Ball, target, n_samples: int, seed: int = 0, batch_size: int = DEFAULT_BATCH) -> Estimate:
+    """mu(B cap {residual <= eps}) under the left Haar measure of the ball's group, with a 95 % interval."""
+    _check_ball(ball)
     return tube_volumes(ball, [target], [target.eps], n_samples, seed, batch_size)["volume"][target.name][0]
 
 
-def haar_volume_ratio(group, ball: Ball, f, h, n_samples: int, seed: int = 0,
-                      batch_size: int = DEFAULT_BATCH) -> Estimate:
+@_accepts_leading_group
+def haar_volume_ratio(ball: Ball, f, h, n_samples: int, seed: int = 0, batch_size: int = DEFAULT_BATCH) -> Estimate:
     """mu(B cap S_f^eps_f) / mu(B cap S_h^eps_h) from the same samples (delta method on the log)."""
-    _check_ball(group, ball)
+    _check_ball(ball)
     if f.eps != h.eps:
         raise ValueError(f"f and h must share eps for one ratio, got {f.eps} and {h.eps}")
     return tube_volumes(ball, [f, h], [f.eps], n_samples, seed, batch_size)["ratio"][(f.name, h.name)][0]
@@ -154,8 +170,8 @@ def fit_power(eps, estimates, level: float = 0.95) -> Estimate:
     return Estimate(float(slope), float(slope - half), float(slope + half))
 
 
-def _check_ball(group, ball):
+def _check_ball(ball, group=None):
     if not isinstance(ball, Ball):
         raise TypeError(f"ball must be a sim.groups ball, got {type(ball).__name__}")
-    if ball.group.name != group.name:
+    if group is not None and ball.group.name != group.name:
         raise ValueError(f"ball is in {ball.group.name}, not in {group.name}")

@@ -116,7 +116,7 @@ def test_group_walk_keeps_haar_measure_and_the_entry_walk_does_not():
 
     never = [sim.Target("never", lambda g: 1.0 + 0.0 * jnp.sum(g))]
     z = {}
-    for name, kernel in [("group", sim.dynamics.group_walk(G, 0.03)), ("entry", sim.dynamics.entry_walk(0.03))]:
+    for name, kernel in [("group", sim.dynamics.group_walk(G, 0.03)), ("entry", sim.dynamics.entry_walk(None, 0.03))]:
         end = sim.race(kernel, never, start, n_chains=n, max_steps=30, seed=5, progress=False).position
         a, b = inner_count(end), inner_count(reference)
         z[name] = (a - b) / math.sqrt(a + b)

@@ -171,7 +171,7 @@ def test_tube_law_matches_monte_carlo_volume(name):
     ball = groups.frobenius_ball(GL2, 0.5, center=np.array([[1.2, 0.2], [0.1, 0.9]]))
     fig = getattr(figures, name)()
     law = predictions.tube_geometry(GL2, fig, ball, n_points=2000, seed=1).tube_volume(0.05)
-    mc = sim.haar_volume(GL2, ball, sim.stabilizer(fig, 0.05), n_samples=2**19, seed=2)
+    mc = sim.haar_volume(ball, sim.stabilizer(fig, 0.05), n_samples=2**19, seed=2)
     half = math.hypot(law.high - law.value, mc.high - mc.value)
     assert abs(law.value - mc.value) <= half + 0.05 * mc.value, (law, mc)
 
@@ -203,7 +203,7 @@ def test_confined_walk_never_leaves_its_ball():
     ball = groups.frobenius_ball(GL2, 0.3)
     start = GL2.sample(ball, 500, seed=4)
     never = [sim.Target("never", lambda g: 1.0 + 0.0 * jnp.sum(g))]
-    for inner in (sim.dynamics.group_walk(GL2, 0.2), sim.dynamics.entry_walk(0.2)):
+    for inner in (sim.dynamics.group_walk(GL2, 0.2), sim.dynamics.entry_walk(None, 0.2)):
         end = sim.race(sim.dynamics.confine(inner, ball), never, start, n_chains=500, max_steps=50,
                        seed=1, progress=False).position
         assert np.all(np.linalg.norm(end - np.eye(2), axis=(1, 2)) <= 0.3 + 1e-6)
@@ -217,3 +217,17 @@ def test_stabilizer_refuses_bad_figure_and_mismatched_group():
         sim.stabilizer(figures.circle(), 0.1, group=groups.GL(3))
     with pytest.raises(ValueError, match="eps"):
         sim.stabilizer(figures.circle(), -0.1)
+
+
+def test_old_argument_orders_still_work_with_a_deprecation_warning():
+    """entry_walk(scale) and haar_volume(group, ball, ...) give what the new orders give."""
+    ball = groups.frobenius_ball(GL2, 0.5)
+    target = sim.stabilizer(figures.segment(), 0.1)
+    new = sim.haar_volume(ball, target, n_samples=4096, seed=1)
+    with pytest.warns(DeprecationWarning, match="ball holds its group"):
+        assert sim.haar_volume(GL2, ball, target, n_samples=4096, seed=1) == new
+    with pytest.warns(DeprecationWarning, match="entry_walk"):
+        assert sim.dynamics.entry_walk(0.2).params == sim.dynamics.entry_walk(None, 0.2).params
+    with pytest.raises(ValueError, match="not in SL"):
+        with pytest.warns(DeprecationWarning):
+            sim.haar_volume(groups.SL(2), ball, target, n_samples=16)
