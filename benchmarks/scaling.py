@@ -46,9 +46,8 @@ def main():
     for d, row in by_dim.items():
         print(f"{d:>10}{row['chain_steps_per_s']:>16.3g}{row['chain_steps_per_s'] * d:>20.3g}")
     path = write("scaling", {"args": vars(args), "by_chains": by_chains, "by_dim": by_dim})
-    from simulator.io.plots import pyplot, save
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+    from simulator.io.plots import figure, save
+    fig, axes = figure(1, 2, figsize=(9, 3.5))
     axes[0].plot(list(by_chains), [r["chain_steps_per_s"] for r in by_chains.values()], "o-")
     axes[0].set(xscale="log", yscale="log", xlabel="chains", ylabel="chain-steps / s", title="4-D random walk")
     axes[1].plot(dims, [r["chain_steps_per_s"] for r in by_dim.values()], "o-", label="chain-steps / s")

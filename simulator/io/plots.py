@@ -1,4 +1,8 @@
-"""Plots of race results (matplotlib, Agg backend, PNG).
+"""Plots of race results (matplotlib's object API, PNG files).
+
+Figures are ``matplotlib.figure.Figure`` objects drawn on their own canvas:
+nothing here touches pyplot's global state or calls ``matplotlib.use``, so a
+notebook's backend is left as the user set it.
 
 * ``cumulative_incidence``: F_k(t) = P(outcome k by step t) for every target,
   and for escaped / diverged chains, with pointwise Wilson 95 % bands; the
@@ -10,14 +14,15 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.figure import Figure
+
+from .files import atomic_path
 
 
-def pyplot():
-    """matplotlib.pyplot on the Agg backend (files only, no display)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+def figure(nrows: int = 1, ncols: int = 1, figsize=(6, 4), **subplots):
+    """(fig, axes): a new ``matplotlib.figure.Figure`` and ``fig.subplots(nrows, ncols, **subplots)``."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(nrows, ncols, **subplots)
 
 
 def _shown(result):
@@ -57,8 +62,7 @@ def hitting_histogram(result, ax) -> None:
 
 def race_figure(result, path, title: str = "") -> None:
     """Cumulative incidence and hitting-step histogram of one race, as a PNG."""
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, axes = figure(1, 2, figsize=(10, 3.6))
     cumulative_incidence(result, axes[0])
     hitting_histogram(result, axes[1])
     if title:
@@ -69,12 +73,10 @@ def race_figure(result, path, title: str = "") -> None:
 def gallery(group, figures: dict, result, path, n: int = 4, title: str = "") -> None:
     """For each target (a row): its figure f (grey) and g.f (colour, ``group.act``) for up to ``n``
     chains that hit it, g the chain's position at the hit. ``figures`` maps target names to figures."""
-    plt = pyplot()
     names = list(result.target_names)
-    fig, axes = plt.subplots(len(names), n, figsize=(2.2 * n, 2.3 * len(names)), squeeze=False)
+    fig, axes = figure(len(names), n, figsize=(2.2 * n, 2.3 * len(names)), squeeze=False)
     for row, name in enumerate(names):
-        figure = figures[name]
-        points = np.asarray(figure.points)
+        points = np.asarray(figures[name].points)
         chains = np.flatnonzero(result.outcome == row)[:n]
         for col in range(n):
             ax = axes[row, col]
@@ -97,11 +99,10 @@ def gallery(group, figures: dict, result, path, n: int = 4, title: str = "") -> 
 
 
 def save(fig, path) -> None:
-    """Tight layout, write a PNG at 110 dpi, free the figure."""
-    plt = pyplot()
+    """Tight layout, then write a PNG at 110 dpi (atomically: a reader never sees half a file)."""
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
 
 
-__all__ = ["cumulative_incidence", "hitting_histogram", "race_figure", "gallery", "save", "pyplot"]
+__all__ = ["cumulative_incidence", "hitting_histogram", "race_figure", "gallery", "save", "figure"]
