@@ -1,9 +1,12 @@
 """Runnable scenarios, one question each. ``stabsim list`` shows them.
 
-A scenario module defines ``NAME``, ``SUMMARY``, ``SETTINGS`` (the defaults
-that ``--set key=value`` may change) and
-``run(*, chains, steps, seed, out, progress, precision, **settings) -> dict``,
-which writes its results under ``out`` and returns a JSON-able summary.
+A scenario module defines ``NAME``, ``SUMMARY``, ``Settings`` (a frozen
+dataclass of typed settings with defaults, checked in ``__post_init__``; see
+``common.Settings``; ``--set key=value`` changes them),
+``run(settings, *, chains, steps, seed, out, progress, precision) -> dict``,
+which writes its results under ``out`` and returns a JSON-able summary, and
+``render(summary, out)``, which rebuilds report.md and the plots from a saved run.
+The CLI finds them through the ``stabsim.scenarios`` entry points.
 """
 import importlib
 import pkgutil

@@ -16,20 +16,42 @@ Run alone: ``python scenarios/annulus.py --chains 2000``.
 """
 from __future__ import annotations
 
-import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import jax.numpy as jnp
 
 import simulator as sim
+from simulator import cli
 from simulator.theory import exact
 
-from scenarios.common import race_plots, write_traces
+from scenarios import common
+from scenarios.common import check_values, race_plots, setting, write_summary, write_traces
 
 NAME = "annulus"
 SUMMARY = "Brownian annulus race vs the exact harmonic-measure formula, with and without the bridge"
-SETTINGS = {"dims": "2,3", "scale": 0.1, "inner": 1.0, "radius": 2.0, "outer": 4.0, "trace_every": 1000}
+
+
+@dataclass(frozen=True)
+class Settings(common.Settings):
+    dims: tuple[int, ...] = setting((2, 3), "dimensions d of the walk")
+    scale: float = setting(0.1, "step standard deviation per coordinate")
+    inner: float = setting(1.0, "radius a of the inner sphere")
+    radius: float = setting(2.0, "starting radius r")
+    outer: float = setting(4.0, "radius R of the outer sphere")
+    trace_every: int = setting(1000, "> 0: trace every race every K steps into trace.nc (0: no trace)")
+
+    QUICK: ClassVar[dict] = {"dims": (2,), "chains": 2000}
+
+    def check(self):
+        check_values("dims", self.dims, low=0)
+        if not 0 < self.inner < self.radius < self.outer:
+            raise ValueError(f"settings need 0 < inner < radius < outer, got {self.inner}, {self.radius}, "
+                             f"{self.outer}")
+        if not self.scale > 0:
+            raise ValueError(f"setting scale must be > 0, got {self.scale}")
 
 
 def targets(inner: float, outer: float):
@@ -37,12 +59,13 @@ def targets(inner: float, outer: float):
             sim.Target("outer", lambda x: outer - jnp.linalg.norm(x))]
 
 
-def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="float32",
-        dims=SETTINGS["dims"], scale=SETTINGS["scale"], inner=SETTINGS["inner"],
-        radius=SETTINGS["radius"], outer=SETTINGS["outer"], trace_every=SETTINGS["trace_every"]) -> dict:
+def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress=True,
+        precision="float32") -> dict:
     out = Path(out)
+    scale, inner, radius, outer = settings.scale, settings.inner, settings.radius, settings.outer
+    trace_every = settings.trace_every
     rows, results = [], {}
-    for d in [int(v) for v in str(dims).split(",")]:
+    for d in settings.dims:
         p_exact = exact.annulus_inner_probability(d, radius, inner, outer)
         p_first_order = exact.annulus_discrete_probability(d, radius, inner, outer, scale)
         start = jnp.zeros(d).at[0].set(radius)
@@ -67,8 +90,9 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
                 "compaction_efficiency": result.work["efficiency"],
                 "trace_every": trace_every,
             })
-    summary = {"scenario": NAME, "chains": chains, "max_steps": steps, "seed": seed, "rows": rows}
-    (out / "result.json").write_text(json.dumps(summary, indent=2))
+    summary = {"scenario": NAME, "chains": chains, "max_steps": steps, "seed": seed,
+               "settings": settings.as_dict(), "rows": rows}
+    write_summary(out, summary)
     write_traces(out, results)
     render(summary, out)
     return summary
@@ -99,5 +123,4 @@ def report(summary: dict) -> str:
 
 
 if __name__ == "__main__":
-    from simulator.cli import run_scenario_script
-    run_scenario_script(NAME)
+    cli.run_scenario_script(NAME)

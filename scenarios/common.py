@@ -7,27 +7,128 @@ SGD at learning rate h is Langevin at T_eff = h s^2 / (2 B); hence s^2 = 2 B T_e
 """
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import ClassVar, get_args, get_origin, get_type_hints
 
+import arviz as az
 import jax.numpy as jnp
 import numpy as np
 import optax
+import xarray as xr
 
 import simulator as sim
-from simulator.io.plots import save as save_figure  # noqa: F401  (re-exported for the scenarios)
+from simulator.io.arviz import sample_stats, write_netcdf
+from simulator.io.files import atomic_write
+from simulator.io.plots import race_figure
 
 N_DATA = 1024
+# Residual of a target outside its own region: large but finite (a non-finite residual means diverged).
+FAR = 1e30
 KERNELS = ("langevin", "sgld", "sgd")
 
 
-def apply_quick(settings: dict, chains: int, steps: int, quick: dict) -> tuple[dict, int, int]:
-    """With ``settings["quick"]``: the scenario's QUICK overrides, chains and steps capped by QUICK's."""
-    if not settings.get("quick"):
-        return settings, chains, steps
-    chains = min(chains, quick.get("chains", chains))
-    steps = min(steps, quick.get("steps", steps))
-    return {**settings, **{k: v for k, v in quick.items() if k not in ("chains", "steps")}}, chains, steps
+def setting(default, help: str):
+    """A settings field with its one-line help (shown by ``stabsim run SCENARIO --help``)."""
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Base of a scenario's settings: typed fields with defaults, checked in ``__post_init__``.
+
+    A scenario subclasses it, adds its fields with ``setting(default, help)``, lists in
+    ``QUICK`` the values of its quick mode (plus caps on ``chains`` and ``steps``), and
+    refuses bad values in ``check``. Tuples are written ``a,b,c`` on the command line.
+    """
+
+    quick: bool = setting(False, "small grid and budget: about a minute on 2 cores")
+    trace_every: int = setting(0, "> 0: record every race every K steps into trace.nc (0: no trace)")
+
+    QUICK: ClassVar[dict] = {}
+
+    def __post_init__(self):
+        if self.trace_every < 0:
+            raise ValueError(f"trace_every must be >= 0, got {self.trace_every}")
+        self.check()
+
+    def check(self) -> None:
+        """Refuse values the scenario cannot run (a ValueError naming the setting)."""
+
+    @classmethod
+    def types(cls) -> dict:
+        return {f.name: hint for f, hint in zip(fields(cls), get_type_hints(cls).values()) if f.init}
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, str, str, str]]:
+        """(name, type, default, help) of every setting."""
+        hints = get_type_hints(cls)
+        return [(f.name, _type_name(hints[f.name]), _format(f.default), f.metadata.get("help", ""))
+                for f in fields(cls)]
+
+    @classmethod
+    def parse(cls, text: dict[str, str]) -> dict:
+        """{name: value} from ``--set name=text`` strings, typed by the fields (unknown names refused)."""
+        hints = get_type_hints(cls)
+        names = [f.name for f in fields(cls)]
+        out = {}
+        for name, value in text.items():
+            if name not in names:
+                raise ValueError(f"unknown setting {name!r}; known: {', '.join(names)}")
+            out[name] = _parse(name, value, hints[name])
+        return out
+
+    @classmethod
+    def resolve(cls, given: dict, chains: int, steps: int) -> tuple["Settings", int, int]:
+        """(settings, chains, steps): ``given`` over the defaults; quick mode fills only what is not given."""
+        values = dict(given)
+        if values.get("quick"):
+            for name, value in cls.QUICK.items():
+                if name not in ("chains", "steps"):
+                    values.setdefault(name, value)
+            chains = min(chains, cls.QUICK.get("chains", chains))
+            steps = min(steps, cls.QUICK.get("steps", steps))
+        return cls(**values), chains, steps
+
+    def as_dict(self) -> dict:
+        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v for f in fields(self)}
+
+
+def _type_name(hint) -> str:
+    if get_origin(hint) is tuple:
+        return f"{get_args(hint)[0].__name__},..."
+    return hint.__name__
+
+
+def _format(value) -> str:
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+def _parse(name: str, text: str, hint):
+    """One value of type ``hint`` (bool, int, float, str or tuple of one of them) from text."""
+    if get_origin(hint) is tuple:
+        return tuple(_parse(name, part.strip(), get_args(hint)[0]) for part in text.split(",") if part.strip())
+    try:
+        if hint is bool:
+            if text.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            return text.lower() in ("true", "1")
+        return hint(text)
+    except ValueError:
+        raise ValueError(f"setting {name} expects {_type_name(hint)}, got {text!r}") from None
+
+
+def check_values(name: str, values: tuple, allowed=None, low=None, high=None, at_least: int = 1) -> None:
+    """Refuse a tuple setting with fewer than ``at_least`` values, or values outside ``allowed`` / (low, high)."""
+    if len(values) < at_least:
+        raise ValueError(f"setting {name} needs at least {at_least} value(s), got {values!r}")
+    for v in values:
+        if allowed is not None and v not in allowed:
+            raise ValueError(f"setting {name}: {v!r} is not one of {', '.join(map(str, allowed))}")
+        if (low is not None and not v > low) or (high is not None and not v < high):
+            raise ValueError(f"setting {name}: values must lie in ({low}, {high}), got {v!r}")
 
 
 def minibatch_data(dim: int, variance: float, seed: int, n: int = N_DATA) -> np.ndarray:
@@ -71,6 +172,20 @@ def fmt_interval(triple, digits: int = 3) -> str:
     return f"{v:.{digits}g} [{lo:.{digits}g}, {hi:.{digits}g}]"
 
 
+def _plain(value):
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def write_summary(out, summary: dict) -> None:
+    """``out/result.json`` (numpy scalars and arrays as plain JSON), written atomically."""
+    text = json.dumps(summary, indent=2, default=_plain)
+    atomic_write(Path(out) / "result.json", lambda f: f.write(text.encode()))
+
+
 def write_traces(out, results: dict) -> None:
     """One ``out/trace.nc`` for several races with the same number of chains.
 
@@ -79,10 +194,6 @@ def write_traces(out, results: dict) -> None:
     sample_stats: its per-chain outcomes); ``constant_data`` holds each race's
     ``label.trace_step``. Races without a trace contribute their outcomes only.
     """
-    import arviz as az
-    import xarray as xr
-
-    from simulator.io.arviz import sample_stats, write_netcdf
     first = next(iter(results.values()))
     n_draws = max((r.trace_steps.size for r in results.values() if r.trace is not None), default=0)
     posterior, stats, constant = {}, {}, {}
@@ -109,7 +220,6 @@ def write_traces(out, results: dict) -> None:
 
 def race_plots(out, results: dict) -> list[str]:
     """``cif_<label>.png`` (cumulative incidence and hitting steps) per race; returns the file names."""
-    from simulator.io.plots import race_figure
     names = []
     for label, result in results.items():
         name = f"cif_{label}.png"

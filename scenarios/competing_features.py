@@ -32,9 +32,10 @@ Run alone: ``python scenarios/competing_features.py --set quick=true``.
 """
 from __future__ import annotations
 
-import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -43,32 +44,44 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 import simulator as sim
-from simulator import stats
+from simulator import cli, stats
+from simulator.io.plots import figure, save
 
-from scenarios.common import apply_quick, fmt_interval, save_figure, write_traces
+from scenarios import common
+from scenarios.common import check_values, fmt_interval, setting, write_summary, write_traces
 
 NAME = "competing-features"
 SUMMARY = "Autoencoders trained on a rectangle outline race to edge vs L-shape features (the paper's Figure 2)"
 DEFAULT_CHAINS = 1000
 DEFAULT_STEPS = 5000
-SETTINGS = {
-    "quick": False,
-    "eps": 0.25,
-    "hidden": "4,6",
-    "activations": "sigmoid,linear",
-    "learning_rate": 1.0,
-    "batch_size": 16,
-    "temperature": 1e-3,
-    "learning_rates": "0.5,2.0",
-    "batch_sizes": "4,64",
-    "temperatures": "1e-4,1e-2",
-    "volume_samples": 100_000,
-    "trace_every": 0,   # > 0: trace every race every K steps into out/trace.nc (off by default: size)
-}
-QUICK = {"hidden": "4", "activations": "sigmoid", "learning_rates": "", "batch_sizes": "", "temperatures": "",
-         "volume_samples": 5000, "chains": 200, "steps": 1000}
 SIZE = 8
 LOSS_TOLERANCE = 1e-4
+
+
+@dataclass(frozen=True)
+class Settings(common.Settings):
+    eps: float = setting(0.25, "residual tolerance of both decompositions, in pixel units, in (0, 1)")
+    hidden: tuple[int, ...] = setting((4, 6), "hidden units k of the autoencoders")
+    activations: tuple[str, ...] = setting(("sigmoid", "linear"), "activations: sigmoid, linear")
+    learning_rate: float = setting(1.0, "learning rate of the SGD races (step size of Langevin)")
+    batch_size: int = setting(16, "batch size of the SGD races")
+    temperature: float = setting(1e-3, "temperature of the Langevin races")
+    learning_rates: tuple[float, ...] = setting((0.5, 2.0), "extra SGD learning rates (first model only)")
+    batch_sizes: tuple[int, ...] = setting((4, 64), "extra SGD batch sizes (first model only)")
+    temperatures: tuple[float, ...] = setting((1e-4, 1e-2), "extra Langevin temperatures (first model only)")
+    volume_samples: int = setting(100_000, "initialisation samples for the mass of each target")
+
+    QUICK: ClassVar[dict] = {"hidden": (4,), "activations": ("sigmoid",), "learning_rates": (), "batch_sizes": (),
+                             "temperatures": (), "volume_samples": 5000, "chains": 200, "steps": 1000}
+
+    def check(self):
+        check_values("eps", (self.eps,), low=0, high=1)
+        check_values("hidden", self.hidden, low=0)
+        check_values("activations", self.activations, allowed=("sigmoid", "linear"))
+        for name in ("learning_rate", "batch_size", "temperature", "volume_samples"):
+            check_values(name, (getattr(self, name),), low=0)
+        for name in ("learning_rates", "batch_sizes", "temperatures"):
+            check_values(name, getattr(self, name), low=0, at_least=0)
 
 
 # ---- the image and its two decompositions ----------------------------------------
@@ -164,34 +177,18 @@ def initialisation_mass(model, eps, n_samples, seed):
 
 
 # ---- the races ------------------------------------------------------------------
-def race_grid(settings):
+def race_grid(settings: Settings):
     """(hidden, activation, kernel, learning rate or step size, batch size, temperature) per race."""
-    hidden = [int(v) for v in str(settings["hidden"]).split(",") if v.strip()]
-    acts = [v for v in str(settings["activations"]).split(",") if v.strip()]
-    lr, batch, T = float(settings["learning_rate"]), int(settings["batch_size"]), float(settings["temperature"])
+    lr, batch, T = settings.learning_rate, settings.batch_size, settings.temperature
     grid = []
-    for k in hidden:
-        for act in acts:
+    for k in settings.hidden:
+        for act in settings.activations:
             grid += [(k, act, "sgd", lr, batch, 0.0), (k, act, "langevin", lr, None, T)]
-    k0, a0 = hidden[0], acts[0]
-    grid += [(k0, a0, "sgd", float(v), batch, 0.0) for v in str(settings["learning_rates"]).split(",") if v.strip()]
-    grid += [(k0, a0, "sgd", lr, int(v), 0.0) for v in str(settings["batch_sizes"]).split(",") if v.strip()]
-    grid += [(k0, a0, "langevin", lr, None, float(v)) for v in str(settings["temperatures"]).split(",") if v.strip()]
+    k0, a0 = settings.hidden[0], settings.activations[0]
+    grid += [(k0, a0, "sgd", v, batch, 0.0) for v in settings.learning_rates]
+    grid += [(k0, a0, "sgd", lr, v, 0.0) for v in settings.batch_sizes]
+    grid += [(k0, a0, "langevin", lr, None, v) for v in settings.temperatures]
     return grid
-
-
-def _check(grid, eps):
-    if not 0 < eps < 1:
-        raise ValueError(f"eps must be in (0, 1) (pixel units), got {eps}")
-    if not grid:
-        raise ValueError("hidden and activations must name at least one model")
-    for k, act, _, lr, batch, T in grid:
-        if k < 1:
-            raise ValueError(f"hidden must be >= 1, got {k}")
-        if act not in ("sigmoid", "linear"):
-            raise ValueError(f"activations must be sigmoid or linear, got {act!r}")
-        if lr <= 0 or (batch is not None and batch <= 0) or T < 0:
-            raise ValueError("learning rates, batch sizes and temperatures must be > 0")
 
 
 def kernel_for(model, kind, lr, batch, T):
@@ -215,21 +212,18 @@ def end_state(model, result):
             "closer_to_edges": list(stats.proportion(int(np.sum(d_f[finite] < d_h[finite])), int(finite.sum())))}
 
 
-def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="float32", **settings) -> dict:
-    settings = {**SETTINGS, **settings}
-    settings, chains, steps = apply_quick(settings, chains, steps, QUICK)
-    eps = float(settings["eps"])
-    grid = race_grid(settings)
-    _check(grid, eps)
+def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress=True,
+        precision="float32") -> dict:
+    eps, grid = settings.eps, race_grid(settings)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rows, volumes, traced = [], {}, {}
-    trace_every = int(settings["trace_every"]) or None
+    trace_every = settings.trace_every or None
     for k, act, kind, lr, batch, T in grid:
         model = Autoencoder(k, act)
         key = f"{k}-{act}"
         if key not in volumes:
-            volumes[key] = initialisation_mass(model, eps, int(settings["volume_samples"]), seed)
+            volumes[key] = initialisation_mass(model, eps, settings.volume_samples, seed)
         start = model.init_flat(chains, seed)
         result = sim.race(kernel_for(model, kind, lr, batch, T), model.targets(eps), start, n_chains=chains,
                           max_steps=steps, seed=seed, progress=progress, precision=precision,
@@ -242,8 +236,8 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
                      "ratio": list(result.ratio("edges", "L-shapes")), **end_state(model, result),
                      "chain0_features": np.asarray(model.features(jnp.asarray(result.position[0]))).round(4).tolist()})
     summary = {"scenario": NAME, "chains": chains, "max_steps": steps, "seed": seed, "eps": eps,
-               "settings": {k: settings[k] for k in SETTINGS}, "initialisation_mass": volumes, "rows": rows}
-    (out / "result.json").write_text(json.dumps(summary, indent=2))
+               "settings": settings.as_dict(), "initialisation_mass": volumes, "rows": rows}
+    write_summary(out, summary)
     if traced:
         write_traces(out, traced)
     render(summary, out)
@@ -257,9 +251,6 @@ def render(summary: dict, out) -> None:
 
 
 # ---- report ---------------------------------------------------------------------
-def _fmt(triple, digits=3):
-    return fmt_interval(triple, digits)
-
 
 def verdict(summary) -> str:
     rows = summary["rows"]
@@ -308,13 +299,13 @@ def report(summary) -> str:
     for r in summary["rows"]:
         lines.append(
             f"| {r['hidden']} | {r['activation']} | {r['kernel']} | {r['step_size']} | {r['batch_size'] or 'full'} | "
-            f"{r['temperature']:g} | {_fmt(r['p_edges'])} | {_fmt(r['p_L'])} | {r['counts']['censored']} | "
-            f"{_fmt(r['ratio'])} | {_fmt(r['reconstructs'])} | {_fmt(r['closeness_edges'])} | "
-            f"{_fmt(r['closeness_L'])} | {_fmt(r['closer_to_edges'])} |")
+            f"{r['temperature']:g} | {fmt_interval(r['p_edges'])} | {fmt_interval(r['p_L'])} | {r['counts']['censored']} | "
+            f"{fmt_interval(r['ratio'])} | {fmt_interval(r['reconstructs'])} | {fmt_interval(r['closeness_edges'])} | "
+            f"{fmt_interval(r['closeness_L'])} | {fmt_interval(r['closer_to_edges'])} |")
     lines += ["", "Initialisation mass (Gaussian init inside |theta| <= 2 E|theta|, Clopper-Pearson 95%):", "",
               "| model | edges | L-shapes | min r_edges | min r_L |", "|---|---|---|---|---|"]
     for k, v in summary["initialisation_mass"].items():
-        lines.append(f"| {k} | {_fmt(v['edges'])} | {_fmt(v['L-shapes'])} | {v['edges_min_residual']:.3g} | "
+        lines.append(f"| {k} | {fmt_interval(v['edges'])} | {fmt_interval(v['L-shapes'])} | {v['edges_min_residual']:.3g} | "
                      f"{v['L-shapes_min_residual']:.3g} |")
     lines += ["", "![features](features.png)", "", "## Verdict", "", verdict(summary), ""]
     return "\n".join(lines)
@@ -322,8 +313,6 @@ def report(summary) -> str:
 
 def plot(summary, path) -> None:
     """The image, both decompositions, and the features of one trained network per (k, activation)."""
-    from simulator.io.plots import pyplot
-    plt = pyplot()
 
     image, edges, corners = decompositions()
     models = []
@@ -332,7 +321,7 @@ def plot(summary, path) -> None:
         if r["kernel"] == "sgd" and key not in [m[0] for m in models]:
             models.append((key, r))
     cols = max(7, max((k for (k, _), _ in models), default=0) + 1)
-    fig, axes = plt.subplots(1 + len(models), cols, figsize=(1.6 * cols, 1.7 * (1 + len(models))))
+    fig, axes = figure(1 + len(models), cols, figsize=(1.6 * cols, 1.7 * (1 + len(models))))
     axes = np.atleast_2d(axes)
     for ax in axes.ravel():
         ax.axis("off")
@@ -348,9 +337,8 @@ def plot(summary, path) -> None:
             axes[row, j + 1].imshow(c[j].reshape(SIZE, SIZE), cmap="RdBu_r", vmin=-1, vmax=1)
             axes[row, j + 1].set_title(f"unit {j + 1}", fontsize=7)
     fig.suptitle("rectangle outline, its two decompositions, and features learned by SGD (chain 0)", fontsize=9)
-    save_figure(fig, path)
+    save(fig, path)
 
 
 if __name__ == "__main__":
-    from simulator.cli import run_scenario_script
-    run_scenario_script(NAME)
+    cli.run_scenario_script(NAME)

@@ -29,9 +29,10 @@ Run alone: ``python scenarios/degenerate_minima.py --set quick=true``.
 """
 from __future__ import annotations
 
-import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -39,38 +40,46 @@ import numpy as np
 import optax
 
 import simulator as sim
-from simulator import stats
+from simulator import cli, stats
 from simulator.theory.laplace import laplace_mass
+from simulator.io.plots import figure, save
 
-from scenarios.common import apply_quick, fmt_interval, learning_kernel, save_figure, write_traces
+from scenarios import common
+from scenarios.common import FAR, check_values, fmt_interval, learning_kernel, setting, write_summary, write_traces
 
 NAME = "degenerate-minima"
 SUMMARY = "SGD/SGLD race to a 1-D manifold of minima vs an isolated minimum: odds vs volume and Laplace"
 DEFAULT_CHAINS = 2000
 DEFAULT_STEPS = 20_000
-SETTINGS = {
-    "quick": False,
-    "eps": "0.02,0.005",
-    "sgld_temperatures": "0.02,0.1,0.5",
-    "sgld_step_size": 0.002,
-    "sgd_learning_rates": "0.002,0.004",
-    "sgd_batch_sizes": "4,16",
-    "sgd_noise_variance": 25.0,
-    "radius": 2.5,
-    "volume_samples": 2_000_000,
-    "trace_every": 0,   # > 0: trace every race every K steps into out/trace.nc (off by default: size)
-}
-QUICK = {"eps": "0.02", "sgld_temperatures": "0.1", "sgd_learning_rates": "0.004", "sgd_batch_sizes": "4",
-         "volume_samples": 200_000, "chains": 400}
-FAR = 1e30   # residual outside a target's region: finite (a non-finite residual means diverged)
 POINT = np.array([1.0, -1.0])
 
 
-def _csv(text, cast=float):
-    return [cast(v) for v in str(text).split(",") if v.strip()]
+@dataclass(frozen=True)
+class Settings(common.Settings):
+    eps: tuple[float, ...] = setting((0.02, 0.005), "loss tolerances eps of both targets (> 0)")
+    sgld_temperatures: tuple[float, ...] = setting((0.02, 0.1, 0.5), "injected temperatures of the SGLD races")
+    sgld_step_size: float = setting(0.002, "step size of gradient descent and SGLD")
+    sgd_learning_rates: tuple[float, ...] = setting((0.002, 0.004), "learning rates of the minibatch SGD races")
+    sgd_batch_sizes: tuple[int, ...] = setting((4, 16), "batch sizes of the minibatch SGD races")
+    sgd_noise_variance: float = setting(25.0, "per-coordinate variance of the data behind the minibatch noise")
+    radius: float = setting(2.5, "starting disc |w| <= radius (> sqrt 2: it holds both minima)")
+    volume_samples: int = setting(2_000_000, "uniform samples for the volume ratio")
+
+    QUICK: ClassVar[dict] = {"eps": (0.02,), "sgld_temperatures": (0.1,), "sgd_learning_rates": (0.004,),
+                             "sgd_batch_sizes": (4,), "volume_samples": 200_000, "chains": 400}
+
+    def check(self):
+        check_values("eps", self.eps, low=0)
+        check_values("sgld_temperatures", self.sgld_temperatures, low=0, at_least=0)
+        check_values("sgd_learning_rates", self.sgd_learning_rates, low=0, at_least=0)
+        check_values("sgd_batch_sizes", self.sgd_batch_sizes, low=0, at_least=0)
+        for name in ("sgld_step_size", "sgd_noise_variance", "volume_samples"):
+            check_values(name, (getattr(self, name),), low=0)
+        if not self.radius > math.sqrt(2):
+            raise ValueError(f"setting radius must exceed sqrt(2) so that the disc holds both components, "
+                             f"got {self.radius}")
 
 
-# ---- the model ------------------------------------------------------------------
 def loss_f(w):
     return (w[0] * w[1] - 1.0) ** 2
 
@@ -140,32 +149,23 @@ def start_points(n, radius, eps, seed):
 
 def settings_grid(settings):
     """(kernel, step size, injected T, minibatch T, batch) rows of the race grid; "gd" is noiseless."""
-    grid = [("gd", settings["sgld_step_size"], 0.0, 0.0, None)] + [("sgld", settings["sgld_step_size"], T, 0.0, None) for T in _csv(settings["sgld_temperatures"])]
-    for lr in _csv(settings["sgd_learning_rates"]):
-        for b in _csv(settings["sgd_batch_sizes"], int):
-            grid.append(("sgd", lr, 0.0, lr * settings["sgd_noise_variance"] / (2 * b), b))
+    h = settings.sgld_step_size
+    grid = [("gd", h, 0.0, 0.0, None)] + [("sgld", h, T, 0.0, None) for T in settings.sgld_temperatures]
+    for lr in settings.sgd_learning_rates:
+        for b in settings.sgd_batch_sizes:
+            grid.append(("sgd", lr, 0.0, lr * settings.sgd_noise_variance / (2 * b), b))
     return grid
 
 
-def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="float32", **settings) -> dict:
-    settings = {**SETTINGS, **settings}
-    settings, chains, steps = apply_quick(settings, chains, steps, QUICK)
-    eps_grid = _csv(settings["eps"])
-    if not eps_grid or any(e <= 0 for e in eps_grid):
-        raise ValueError(f"eps must be positive values, got {settings['eps']!r}")
-    grid = settings_grid(settings)
-    if any(h <= 0 or T < 0 or (b is not None and b <= 0) for _, h, T, _, b in grid) or \
-            any(t <= 0 for t in _csv(settings["sgld_temperatures"])):
-        raise ValueError("temperatures, step sizes, learning rates and batch sizes must be > 0")
-    radius = float(settings["radius"])
-    if not radius > math.sqrt(2):
-        raise ValueError(f"radius must exceed sqrt(2) so that the disc holds both components, got {radius}")
+def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress=True,
+        precision="float32") -> dict:
+    eps_grid, radius, grid = settings.eps, settings.radius, settings_grid(settings)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rows, traced = [], {}
-    trace_every = int(settings["trace_every"]) or None
+    trace_every = settings.trace_every or None
     for eps in eps_grid:
-        volume = volume_ratio(eps, radius, int(settings["volume_samples"]), seed)
+        volume = volume_ratio(eps, radius, settings.volume_samples, seed)
         start = start_points(chains, radius, eps, seed)
         for name, h, t_injected, t_minibatch, batch in grid:
             if name == "gd":   # full-batch gradient descent: which basin each start drains into
@@ -190,8 +190,8 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
                          "mean_hit_step": {k: list(result.hitting_time(k).mean) if result.counts[k] else None
                                            for k in ("manifold", "point")}})
     summary = {"scenario": NAME, "chains": chains, "max_steps": steps, "seed": seed,
-               "settings": {k: settings[k] for k in SETTINGS}, "point": POINT.tolist(), "rows": rows}
-    (out / "result.json").write_text(json.dumps(summary, indent=2))
+               "settings": settings.as_dict(), "point": POINT.tolist(), "rows": rows}
+    write_summary(out, summary)
     if traced:
         write_traces(out, traced)
     render(summary, out)
@@ -203,9 +203,6 @@ def render(summary: dict, out) -> None:
     plot(summary, Path(out) / "odds.png")
     (Path(out) / "report.md").write_text(report(summary))
 
-
-def _fmt(triple, digits=3):
-    return fmt_interval(triple, digits)
 
 
 def _within(value, interval):
@@ -231,7 +228,7 @@ def verdict(summary) -> str:
         if basin and noisy:
             b = basin[0]["ratio"]
             agree = [r for r in noisy if r["ratio"][1] <= b[2] and b[1] <= r["ratio"][2]]
-            text += (f" At eps {eps} the noiseless basin odds are {_fmt(b)}; {len(agree)} of {len(noisy)} noisy "
+            text += (f" At eps {eps} the noiseless basin odds are {fmt_interval(b)}; {len(agree)} of {len(noisy)} noisy "
                      "races have overlapping intervals with them, i.e. the start's basin, not the target's volume, "
                      "decides the race wherever the noise is too weak to cross between basins.")
     by_eps = sorted({r["eps"] for r in rows})
@@ -260,19 +257,17 @@ def report(summary) -> str:
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in summary["rows"]:
         lines.append(f"| {r['eps']} | {r['kernel']} | {r['step_size']} | {r['batch_size'] or 'full'} | "
-                     f"{r['T_injected']:.3g} + {r['T_minibatch']:.3g} | {_fmt(r['p_manifold'])} | {_fmt(r['p_point'])} | "
-                     f"{r['counts']['escaped']} | {r['counts']['censored']} | {_fmt(r['ratio'])} | "
-                     f"{_fmt(r['volume_ratio'])} | {_fmt(r['laplace_ratio']) if r['laplace_ratio'] else '—'} |")
+                     f"{r['T_injected']:.3g} + {r['T_minibatch']:.3g} | {fmt_interval(r['p_manifold'])} | {fmt_interval(r['p_point'])} | "
+                     f"{r['counts']['escaped']} | {r['counts']['censored']} | {fmt_interval(r['ratio'])} | "
+                     f"{fmt_interval(r['volume_ratio'])} | {fmt_interval(r['laplace_ratio']) if r['laplace_ratio'] else '—'} |")
     lines += ["", "![odds](odds.png)", "", "## Verdict", "", verdict(summary), ""]
     return "\n".join(lines)
 
 
 def plot(summary, path) -> None:
-    from simulator.io.plots import pyplot
-    plt = pyplot()
 
     rows = summary["rows"]
-    fig, ax = plt.subplots(figsize=(9, 4.5))
+    fig, ax = figure(figsize=(9, 4.5))
     x = np.arange(len(rows))
     odds = np.array([r["ratio"] for r in rows], float)
     finite = np.where(np.isfinite(odds), odds, np.nan)
@@ -285,9 +280,8 @@ def plot(summary, path) -> None:
                       f"T={r['temperature']:.2g}" for r in rows], rotation=60, ha="right", fontsize=7)
     ax.set_ylabel("P(manifold first) / P(point first)")
     ax.legend(fontsize=8)
-    save_figure(fig, path)
+    save(fig, path)
 
 
 if __name__ == "__main__":
-    from simulator.cli import run_scenario_script
-    run_scenario_script(NAME)
+    cli.run_scenario_script(NAME)

@@ -28,41 +28,55 @@ Run alone: ``python scenarios/double_well.py --set quick=true``.
 """
 from __future__ import annotations
 
-import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
+import arviz as az
 import jax
 import jax.numpy as jnp
 import numpy as np
 import simulator as sim
-from simulator import stats
+from simulator import cli, stats
 from simulator.theory import exact
 from simulator.theory.kramers import kramers_time
 from simulator.theory.laplace import laplace_mass
 from simulator.theory.nuts import nuts_occupation
+from simulator.io.plots import figure, save
 
-from scenarios.common import KERNELS, apply_quick, fmt_interval, learning_kernel, save_figure, write_traces
+from scenarios import common
+from scenarios.common import FAR, KERNELS, check_values, fmt_interval, learning_kernel, setting, write_summary, write_traces
 
 NAME = "double-well"
 SUMMARY = "Langevin, SGLD and SGD on asymmetric double wells vs exact committor, MFPT, Kramers, Laplace and NUTS"
 DEFAULT_CHAINS = 4000
 DEFAULT_STEPS = 200_000
-FAR = 1e30   # residual outside a target's region: finite (a non-finite residual means diverged)
-SETTINGS = {
-    "quick": False,
-    "dims": "1,2",
-    "kernels": "langevin,sgld,sgd",
-    "temperature": 0.3,
-    "step_size": 0.01,
-    "tilt": 0.5,
-    "batch_size": 8,
-    "start": 0.0,
-    "sublevel": 0.3,
-    "relaxation_times": 8.0,
-    "nuts_samples": 4000,
-}
-QUICK = {"dims": "1", "chains": 400, "nuts_samples": 500, "relaxation_times": 3.0}
+
+
+@dataclass(frozen=True)
+class Settings(common.Settings):
+    dims: tuple[int, ...] = setting((1, 2), "dimensions of the double well (1 and/or 2)")
+    kernels: tuple[str, ...] = setting(KERNELS, "learning kernels: langevin, sgld, sgd")
+    temperature: float = setting(0.3, "common temperature T (injected + minibatch)")
+    step_size: float = setting(0.01, "step size h (learning rate of sgd)")
+    tilt: float = setting(0.5, "tilt c of the asymmetric wells")
+    batch_size: int = setting(8, "minibatch size of sgld and sgd")
+    start: float = setting(0.0, "start x0, between the minima (-1, 1)")
+    sublevel: float = setting(0.3, "sublevel eps of the stationary mass")
+    relaxation_times: float = setting(8.0, "length of the stationary runs, in relaxation times")
+    nuts_samples: int = setting(4000, "NUTS draws of the occupation reference")
+
+    QUICK: ClassVar[dict] = {"dims": (1,), "chains": 400, "nuts_samples": 500, "relaxation_times": 3.0}
+
+    def check(self):
+        check_values("dims", self.dims, allowed=(1, 2))
+        check_values("kernels", self.kernels, allowed=KERNELS)
+        for name in ("temperature", "step_size", "tilt", "sublevel", "batch_size", "relaxation_times",
+                     "nuts_samples"):
+            check_values(name, (getattr(self, name),), low=0)
+        if not -1 < self.start < 1:
+            raise ValueError(f"setting start must lie between the minima (-1, 1), got {self.start}")
 
 
 # ---- the model ------------------------------------------------------------------
@@ -152,7 +166,7 @@ def passage_row(name, kernel, temps, v, dim, c, h, run, exact_time):
     result = run(kernel, [sim.Target("right", lambda th: 1.0 - th[0])], start)
     times = result.stop_step[result.outcome == 0] * h
     measured = stats.mean_interval(times)
-    se = (measured.high - measured.low) / (2 * 1.96)
+    se = stats.standard_error(measured)
     row = {"kind": "mean_first_passage", "kernel": name, "dim": dim, "T_injected": temps[0],
            "T_minibatch": temps[1], "measured": list(measured), "kramers": kramers_time(v, start, [saddle(c)] + [0.0] * (dim - 1), T),
            "exact": exact_time, "counts": result.counts}
@@ -191,33 +205,14 @@ def stationary_rows(name, kernel, temps, v, dim, c, eps, steps, x0, run, refs, t
 
 def _rhat_ess(draws) -> dict:
     """ArviZ rank-normalised R-hat and bulk ESS of one (chain, draw) array."""
-    import arviz as az
     return {"rhat_potential": float(az.rhat(draws)), "ess_potential": float(az.ess(draws))}
 
 
-def _jsonable(value):
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    raise TypeError(f"cannot write {type(value).__name__} to JSON")
-
-
-def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="float32", **settings) -> dict:
-    settings = {**SETTINGS, **settings}
-    settings, chains, steps = apply_quick(settings, chains, steps, QUICK)
-    dims = [int(d) for d in str(settings["dims"]).split(",") if d.strip()]
-    kernels = [k for k in str(settings["kernels"]).split(",") if k.strip()]
-    if not dims or any(d not in (1, 2) for d in dims):
-        raise ValueError(f"dims must be among 1, 2, got {settings['dims']!r}")
-    if not kernels or any(k not in KERNELS for k in kernels):
-        raise ValueError(f"kernels must be among {', '.join(KERNELS)}, got {settings['kernels']!r}")
-    T, h, c = float(settings["temperature"]), float(settings["step_size"]), float(settings["tilt"])
-    batch, eps, x0 = int(settings["batch_size"]), float(settings["sublevel"]), float(settings["start"])
-    for key, value in (("temperature", T), ("step_size", h), ("tilt", c), ("sublevel", eps),
-                       ("batch_size", batch), ("relaxation_times", settings["relaxation_times"])):
-        if not value > 0:
-            raise ValueError(f"{key} must be > 0, got {value}")
-    if not -1 < x0 < 1:
-        raise ValueError(f"start must lie between the minima (-1, 1), got {x0}")
+def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress=True,
+        precision="float32") -> dict:
+    dims, kernels = settings.dims, settings.kernels
+    T, h, c = settings.temperature, settings.step_size, settings.tilt
+    batch, eps, x0 = settings.batch_size, settings.sublevel, settings.start
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -237,11 +232,11 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
                     "right_to_left": exact.mean_first_passage_1d(mirrored, -1.0, 1.0, T, lower=-3.0)}
         times = mfpt or kramers
         relax = 1 / (1 / times["left_to_right"] + 1 / times["right_to_left"])
-        stationary_steps = int(math.ceil(settings["relaxation_times"] * relax / h))
+        stationary_steps = int(math.ceil(settings.relaxation_times * relax / h))
         init = np.zeros((4, dim))
         init[:, 0] = [-1, 1, -1, 1]
         occupation = nuts_occupation(v, sublevel_targets(v, c, eps), init, temperature=T,
-                                     num_warmup=500, num_samples=int(settings["nuts_samples"]), seed=seed)
+                                     num_warmup=500, num_samples=settings.nuts_samples, seed=seed)
         refs = {"exact": exact_sublevel_fractions(v, dim, c, T, eps),
                 "laplace": laplace_sublevel_fractions(v, dim, T, eps),
                 "nuts": occupation.fraction}
@@ -262,8 +257,8 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
             rows.extend(stationary_rows(name, kernel, temps, v, dim, c, eps, stationary_steps, x0, race, refs,
                                         stationary))
     summary = {"scenario": NAME, "chains": chains, "max_steps": steps, "seed": seed,
-               "settings": {k: settings[k] for k in SETTINGS}, "references": references, "rows": rows}
-    (out / "result.json").write_text(json.dumps(summary, indent=2, default=_jsonable))
+               "settings": settings.as_dict(), "references": references, "rows": rows}
+    write_summary(out, summary)
     write_traces(out, stationary)
     render(summary, out)
     return summary
@@ -274,9 +269,6 @@ def render(summary: dict, out) -> None:
     plot(summary, Path(out) / "double_well.png")
     (Path(out) / "report.md").write_text(report(summary))
 
-
-def _fmt(triple, digits=4):
-    return fmt_interval(triple, digits)
 
 
 def _temps(row):
@@ -326,7 +318,7 @@ def report(summary: dict) -> str:
              "| kernel | T | measured [95%] | exact | first-order discrete | z | censored |", "|---|---|---|---|---|---|---|"]
     for r in summary["rows"]:
         if r["kind"] == "committor":
-            lines.append(f"| {r['kernel']} | {_temps(r)} | {_fmt(r['measured'])} | {r['exact']:.4f} | "
+            lines.append(f"| {r['kernel']} | {_temps(r)} | {fmt_interval(r['measured'], 4)} | {r['exact']:.4f} | "
                          f"{r['first_order_discrete']:.4f} | {r['z']:+.1f} | {r['counts']['censored']} |")
     lines += ["", "## Mean first-passage time from -1 to +1 (time units = steps x h)", "",
               "| dim | kernel | T | measured [95%] | exact | Kramers | measured / Kramers | z vs exact | censored |",
@@ -334,7 +326,7 @@ def report(summary: dict) -> str:
     for r in summary["rows"]:
         if r["kind"] == "mean_first_passage":
             ex = "—" if r["exact"] is None else f"{r['exact']:.4g}"
-            lines.append(f"| {r['dim']} | {r['kernel']} | {_temps(r)} | {_fmt(r['measured'])} | {ex} | "
+            lines.append(f"| {r['dim']} | {r['kernel']} | {_temps(r)} | {fmt_interval(r['measured'], 4)} | {ex} | "
                          f"{r['kramers']:.4g} | {r['measured_over_kramers']:.3f} | "
                          + ("—" if not math.isfinite(r["z"]) else f"{r['z']:+.1f}") + f" | {r['counts']['censored']} |")
     lines += ["", "## Stationary mass of each well's sublevel set {V <= eps}", "",
@@ -342,8 +334,8 @@ def report(summary: dict) -> str:
               "|---|---|---|---|---|---|---|---|---|---|"]
     for r in summary["rows"]:
         if r["kind"] == "stationary_mass":
-            lines.append(f"| {r['dim']} | {r['kernel']} | {r['side']} | {r['steps']} | {_fmt(r['measured'])} | "
-                         f"{r['exact']:.4f} | {r['laplace']:.4f} | {_fmt(r['nuts'])} | {r['z']:+.1f} | "
+            lines.append(f"| {r['dim']} | {r['kernel']} | {r['side']} | {r['steps']} | {fmt_interval(r['measured'], 4)} | "
+                         f"{r['exact']:.4f} | {r['laplace']:.4f} | {fmt_interval(r['nuts'], 4)} | {r['z']:+.1f} | "
                          f"{r.get('rhat_potential', math.nan):.3f} / {r.get('ess_potential', math.nan):.0f} |")
     lines += ["", "R-hat / ESS: ArviZ rank-normalised R-hat and bulk ESS of the potential across the chains, over the "
               "second half of each stationary run's 50 trace draws (`trace.nc`); R-hat near 1 means the chains "
@@ -355,12 +347,10 @@ def report(summary: dict) -> str:
 
 
 def plot(summary: dict, path) -> None:
-    from simulator.io.plots import pyplot
-    plt = pyplot()
 
     kinds = [("committor", "P(+1 before -1)"), ("mean_first_passage", "mean first-passage time"),
              ("stationary_mass", "sublevel mass")]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    fig, axes = figure(1, 3, figsize=(15, 4.2))
     for ax, (kind, label) in zip(axes, kinds):
         rows = [r for r in summary["rows"] if r["kind"] == kind]
         names = [f"{r['dim']}D {r['kernel']}" + (f" {r['side']}" if "side" in r else "") for r in rows]
@@ -378,9 +368,8 @@ def plot(summary: dict, path) -> None:
         ax.set_xticks(x, names, rotation=60, ha="right", fontsize=8)
         ax.set_title(label)
         ax.legend(fontsize=8)
-    save_figure(fig, path)
+    save(fig, path)
 
 
 if __name__ == "__main__":
-    from simulator.cli import run_scenario_script
-    run_scenario_script(NAME)
+    cli.run_scenario_script(NAME)

@@ -25,38 +25,28 @@ Run alone: ``python scenarios/gl2_shapes.py --set quick=true``.
 """
 from __future__ import annotations
 
-import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
+import jax
+import matplotlib
 import numpy as np
 
 import simulator as sim
-from simulator import groups, stats
+from simulator import cli, groups, stats
 from simulator.stabilizers import laws as predictions, shapes as figures, volumes
+from simulator.io.plots import figure, gallery, save
 
-from scenarios.common import apply_quick, fmt_interval, save_figure, write_traces
+from scenarios import common
+from scenarios.common import check_values, fmt_interval, setting, write_summary, write_traces
 
 NAME = "gl2-shapes"
 SUMMARY = "GL(2) walks race to stabilizers of shapes: odds vs Haar-volume, flux and capacity laws"
 DEFAULT_CHAINS = 1000
 DEFAULT_STEPS = 50_000
-SETTINGS = {
-    "quick": False,
-    "eps": "0.1,0.05,0.025",
-    "pairs": "segment:circle,segment:ellipse,circle:ellipse,segment:square,line:circle",
-    "walks": "group,entry",
-    "regimes": "jump,diffusive",
-    "jump_scale": 0.3,
-    "diffusive_divisor": 5.0,
-    "radius": 0.5,
-    "volume_samples": 2_000_000,
-    "trace_every": 0,   # > 0: trace every race every K steps into out/trace.nc (off by default: size)
-    "geometry_points": 4000,
-}
 CENTER = np.array([[1.2, 0.2], [0.1, 0.9]])
-QUICK = {"eps": "0.1", "pairs": "segment:circle,line:circle", "volume_samples": 200_000,
-         "geometry_points": 500, "chains": 200, "steps": 4000}
 DIMENSION_EPS = (0.1, 0.05, 0.025)
 FIGURES = {"segment": figures.segment, "circle": figures.circle, "ellipse": lambda: figures.ellipse(2.0, 1.0),
            "square": figures.square, "line": figures.line}
@@ -64,28 +54,37 @@ METRIC = {"group": "haar", "entry": "entry"}
 MEASURE = {"group": "haar", "entry": "lebesgue"}
 
 
-def _csv(text, cast=str):
-    return [cast(v) for v in str(text).split(",") if v.strip()]
+@dataclass(frozen=True)
+class Settings(common.Settings):
+    eps: tuple[float, ...] = setting((0.1, 0.05, 0.025), "tube radii eps of both stabilizers, in (0, 1)")
+    pairs: tuple[str, ...] = setting(("segment:circle", "segment:ellipse", "circle:ellipse", "segment:square",
+                                      "line:circle"), f"races f:h, figures among {', '.join(FIGURES)}")
+    walks: tuple[str, ...] = setting(("group", "entry"), "walks: group (g exp(sZ)), entry (g + sZ)")
+    regimes: tuple[str, ...] = setting(("jump", "diffusive"), "jump (scale jump_scale) or diffusive (eps/divisor)")
+    jump_scale: float = setting(0.3, "step scale of the jump regime")
+    diffusive_divisor: float = setting(5.0, "diffusive regime: scale = eps / divisor")
+    radius: float = setting(0.5, "Frobenius radius of the ball B around CENTER, in (0, 1)")
+    volume_samples: int = setting(2_000_000, "Haar samples for the volume and flux columns")
+    geometry_points: int = setting(4000, "manifold points for the tube geometry (capacity law)")
 
+    QUICK: ClassVar[dict] = {"eps": (0.1,), "pairs": ("segment:circle", "line:circle"), "volume_samples": 200_000,
+                             "geometry_points": 500, "chains": 200, "steps": 4000}
 
-def _parse(settings: dict):
-    eps = _csv(settings["eps"], float)
-    if not eps or any(not 0 < e < 1 for e in eps):
-        raise ValueError(f"eps must be values in (0, 1), got {settings['eps']!r}")
-    pairs = [tuple(p.split(":")) for p in _csv(settings["pairs"])]
-    for pair in pairs:
-        if len(pair) != 2 or any(name not in FIGURES for name in pair) or pair[0] == pair[1]:
-            raise ValueError(f"pairs must be f:h with f != h among {sorted(FIGURES)}, got {pair!r}")
-    walks, regimes = _csv(settings["walks"]), _csv(settings["regimes"])
-    if not walks or any(w not in METRIC for w in walks):
-        raise ValueError(f"walks must be among {sorted(METRIC)}, got {settings['walks']!r}")
-    if not regimes or any(r not in ("jump", "diffusive") for r in regimes):
-        raise ValueError(f"regimes must be among jump, diffusive, got {settings['regimes']!r}")
-    return eps, pairs, walks, regimes
+    def check(self):
+        check_values("eps", self.eps, low=0, high=1)
+        for pair in self.pairs:
+            f, _, h = pair.partition(":")
+            if f not in FIGURES or h not in FIGURES or f == h:
+                raise ValueError(f"setting pairs: each must be f:h with f != h among {sorted(FIGURES)}, got {pair!r}")
+        check_values("walks", self.walks, allowed=tuple(METRIC))
+        check_values("regimes", self.regimes, allowed=("jump", "diffusive"))
+        check_values("radius", (self.radius,), low=0, high=1)
+        for name in ("jump_scale", "diffusive_divisor", "volume_samples", "geometry_points"):
+            check_values(name, (getattr(self, name),), low=0)
 
 
 def _kernel(walk, scale, ball):
-    inner = sim.dynamics.group_walk(ball.group, scale) if walk == "group" else sim.dynamics.entry_walk(scale)
+    inner = sim.dynamics.group_walk(ball.group, scale) if walk == "group" else sim.dynamics.entry_walk(None, scale)
     return sim.dynamics.confine(inner, ball)
 
 
@@ -100,14 +99,14 @@ def _start(ball, residuals, eps, n, seed):
     return np.concatenate(found)[:n]
 
 
-def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="float32", **settings) -> dict:
-    settings = {**SETTINGS, **settings}
-    settings, chains, steps = apply_quick(settings, chains, steps, QUICK)
-    eps_grid, pairs, walks, regimes = _parse(settings)
+def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress=True,
+        precision="float32") -> dict:
+    eps_grid, walks, regimes = list(settings.eps), settings.walks, settings.regimes
+    pairs = [tuple(pair.split(":")) for pair in settings.pairs]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     G = groups.GL(2)
-    ball = groups.frobenius_ball(G, settings["radius"], center=CENTER)
+    ball = groups.frobenius_ball(G, settings.radius, center=CENTER)
     names = sorted({name for pair in pairs for name in pair})
     figs = {name: FIGURES[name]() for name in names}
     targets = {name: sim.stabilizer(fig, 0.1) for name, fig in figs.items()}
@@ -115,7 +114,7 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
 
     # --- theory: dimensions, Haar volumes, flux and capacity ---------------------------------
     volume_eps = sorted(set(eps_grid) | set(DIMENSION_EPS), reverse=True)
-    n_mc = int(settings["volume_samples"])
+    n_mc = settings.volume_samples
     haar = volumes.tube_volumes(ball, list(targets.values()), volume_eps, n_mc, seed=seed + 1)
     dimension = {}
     for name, fig in figs.items():
@@ -127,21 +126,21 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
     geometry, flux = {}, {}
     for walk in walks:
         geometry[walk] = {name: predictions.tube_geometry(G, fig, ball, METRIC[walk],
-                                                          n_points=int(settings["geometry_points"]), seed=seed + 2)
+                                                          n_points=settings.geometry_points, seed=seed + 2)
                           for name, fig in figs.items()}
-        accept = predictions.acceptance_weight(walk, settings["jump_scale"], ball)
+        accept = predictions.acceptance_weight(walk, settings.jump_scale, ball)
         flux[walk] = volumes.tube_volumes(ball, list(targets.values()), volume_eps, n_mc, seed=seed + 3,
                                           measure=MEASURE[walk], weight_fn=accept)
 
     # --- races ------------------------------------------------------------------------------------
     rows, traced = [], {}
-    trace_every = int(settings["trace_every"]) or None
+    trace_every = settings.trace_every or None
     for f, h in pairs:
         tf, th = targets[f].name, targets[h].name
         for walk in walks:
             for regime in regimes:
                 for eps in eps_grid:
-                    scale = settings["jump_scale"] if regime == "jump" else eps / settings["diffusive_divisor"]
+                    scale = settings.jump_scale if regime == "jump" else eps / settings.diffusive_divisor
                     race_targets = [sim.Target(f, targets[f].residual, eps, distance=False),
                                     sim.Target(h, targets[h].residual, eps, distance=False)]
                     start = _start(ball, [residual[f], residual[h]], eps, chains, seed + 11)
@@ -166,13 +165,13 @@ def run(*, chains: int, steps: int, seed: int, out, progress=True, precision="fl
                         "wall_seconds": result.work["wall_seconds"],
                     })
     summary = {"scenario": NAME, "chains": chains, "max_steps": steps, "seed": seed,
-               "settings": {k: settings[k] for k in SETTINGS}, "center": CENTER.tolist(),
+               "settings": settings.as_dict(), "center": CENTER.tolist(),
                "races": rows, "stabilizer_dimension": dimension,
                "codimension": {name: G.dim - d["analytic"] for name, d in dimension.items()},
                "tube_law": _tube_law_rows(geometry, haar, targets, volume_eps),
                "slopes": fit_slopes(rows)}
     summary["verdict"] = verdicts(summary)
-    (out / "result.json").write_text(json.dumps(summary, indent=2, default=_jsonable))
+    write_summary(out, summary)
     if traced:
         write_traces(out, traced)
     render(summary, out)
@@ -192,7 +191,6 @@ def render(summary: dict, out) -> None:
     first = next((r for r in summary["races"] if r["walk"] == "group"), None)
     if first is not None and (out / "races" / race_label(first) / "result.json").is_file():
         result = sim.load_result(out / "races" / race_label(first))
-        from simulator.io.plots import gallery
         gallery(groups.GL(2), {first["f"]: FIGURES[first["f"]](), first["h"]: FIGURES[first["h"]]()}, result,
                 out / "gallery.png", title=f"{race_label(first)}: f (grey) and g.f at the hit (colour)")
         text += ("\n## What stabilized means\n\nEach panel: the figure (grey) and its image under the chain's "
@@ -201,7 +199,6 @@ def render(summary: dict, out) -> None:
 
 
 def _batched(residual):
-    import jax
     fn = jax.jit(jax.vmap(residual))
     return lambda g: fn(np.asarray(g, np.float32))
 
@@ -210,12 +207,6 @@ def _mean_hit_step(result):
     """Mean step of the first hit (either target) with its 95% interval; None if no hits."""
     steps = result.hit_step[result.outcome >= 0]
     return list(stats.mean_interval(steps)) if len(steps) > 1 else None
-
-
-def _jsonable(value):
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    raise TypeError(type(value).__name__)
 
 
 def _tube_law_rows(geometry, haar, targets, volume_eps):
@@ -320,9 +311,6 @@ def verdicts(summary):
     return out
 
 
-def _fmt(triple, digits=3):
-    return fmt_interval(triple, digits)
-
 
 def report(summary: dict) -> str:
     lines = [f"# {NAME}: {SUMMARY}", "", __doc__.split("\n\n")[1].replace("\n", " "), "",
@@ -336,36 +324,34 @@ def report(summary: dict) -> str:
               "| f | h | walk | regime | eps | P_f | P_h | odds P_f/P_h | Haar-volume ratio | flux law "
               "| capacity law | tie/escaped/censored |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in summary["races"]:
-        lines.append(f"| {r['f']} | {r['h']} | {r['walk']} | {r['regime']} | {r['eps']:g} | {_fmt(r['p_f'])} "
-                     f"| {_fmt(r['p_h'])} | {_fmt(r['ratio'])} | {_fmt(r['haar_volume_ratio'])} "
-                     f"| {_fmt(r['flux_ratio'])} | {_fmt(r['capacity_ratio'])} "
+        lines.append(f"| {r['f']} | {r['h']} | {r['walk']} | {r['regime']} | {r['eps']:g} | {fmt_interval(r['p_f'])} "
+                     f"| {fmt_interval(r['p_h'])} | {fmt_interval(r['ratio'])} | {fmt_interval(r['haar_volume_ratio'])} "
+                     f"| {fmt_interval(r['flux_ratio'])} | {fmt_interval(r['capacity_ratio'])} "
                      f"| {r['counts']['tie']}/{r['counts']['escaped']}/{r['counts']['censored']} |")
     if any(math.isfinite(s["ratio"][0]) for s in summary["slopes"]):
         lines += ["", "## Log-log slopes against eps", "",
                   "| f | h | walk | regime | odds | Haar volume | flux | capacity |", "|---|---|---|---|---|---|---|---|"]
         for s in summary["slopes"]:
-            lines.append(f"| {s['f']} | {s['h']} | {s['walk']} | {s['regime']} | {_fmt(s['ratio'], 2)} "
-                         f"| {_fmt(s['haar_volume_ratio'], 2)} | {_fmt(s['flux_ratio'], 2)} "
-                         f"| {_fmt(s['capacity_ratio'], 2)} |")
+            lines.append(f"| {s['f']} | {s['h']} | {s['walk']} | {s['regime']} | {fmt_interval(s['ratio'], 2)} "
+                         f"| {fmt_interval(s['haar_volume_ratio'], 2)} | {fmt_interval(s['flux_ratio'], 2)} "
+                         f"| {fmt_interval(s['capacity_ratio'], 2)} |")
     lines += ["", "## Tube law vs Monte Carlo (Haar volume of S^eps ∩ B)", "",
               "| figure | k | c | eps | tube law | Monte Carlo |", "|---|---|---|---|---|---|"]
     for t in summary["tube_law"]:
-        lines.append(f"| {t['figure']} | {t['k']} | {t['c']} | {t['eps']:g} | {_fmt(t['law'])} "
-                     f"| {_fmt(t['monte_carlo'])} |")
+        lines.append(f"| {t['figure']} | {t['k']} | {t['c']} | {t['eps']:g} | {fmt_interval(t['law'])} "
+                     f"| {fmt_interval(t['monte_carlo'])} |")
     lines += ["", "![odds vs eps](odds_vs_eps.png)", "", "## Verdict", ""] + [f"- {v}" for v in summary["verdict"]]
     return "\n".join(lines) + "\n"
 
 
 def plot(summary: dict, path) -> None:
     """Log-log odds vs eps per pair, one panel per (walk, regime), with the three laws."""
-    from simulator.io.plots import pyplot
-    plt = pyplot()
 
     rows = summary["races"]
     panels = sorted({(r["walk"], r["regime"]) for r in rows})
     pairs = sorted({(r["f"], r["h"]) for r in rows})
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.8), squeeze=False)
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig, axes = figure(1, len(panels), figsize=(4.2 * len(panels), 3.8), squeeze=False)
+    colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, (walk, regime) in zip(axes[0], panels):
         for j, pair in enumerate(pairs):  # legend per panel: each pair's fitted slope, and the volume law's
             sel = sorted((r for r in rows if (r["f"], r["h"]) == pair and r["walk"] == walk
@@ -386,9 +372,8 @@ def plot(summary: dict, path) -> None:
         ax.set_ylabel("odds P_f / P_h")
         ax.legend(fontsize=6, title="dots: measured; solid: Haar volume;\ndotted: flux (jump) / capacity",
                   title_fontsize=6)
-    save_figure(fig, path)
+    save(fig, path)
 
 
 if __name__ == "__main__":
-    from simulator.cli import run_scenario_script
-    run_scenario_script(NAME)
+    cli.run_scenario_script(NAME)

@@ -13,11 +13,19 @@ with status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import json
 import os
+import subprocess
 import sys
 import time
+from importlib.metadata import entry_points
 from pathlib import Path
+
+import jax
+
+from .engine.checkpoint import checkpointing
 
 DEFAULT_CHAINS = 20_000
 DEFAULT_STEPS = 200_000
@@ -28,47 +36,58 @@ class UsageError(Exception):
     """A user error reported as one line with exit status 2."""
 
 
+SCENARIO_GROUP = "stabsim.scenarios"
+
+
 def _scenarios() -> dict:
-    import scenarios
-    return scenarios.available()
+    """Scenario name -> module, from the ``stabsim.scenarios`` entry points (pyproject.toml).
+
+    Other packages can add scenarios by declaring entry points in that group. An
+    uninstalled checkout (no entry points) falls back to the ``scenarios`` package
+    next to this one. Modules are loaded here, never at import time.
+    """
+    found = {ep.name: ep.value for ep in entry_points(group=SCENARIO_GROUP)}
+    if not found:
+        return importlib.import_module("scenarios").available()
+    return dict(sorted((name, importlib.import_module(path)) for name, path in found.items()))
 
 
-def _parse_settings(pairs, defaults: dict) -> dict:
-    """Turn ``key=value`` strings into settings typed like their defaults."""
-    settings = {}
+def _parse_settings(pairs, settings_type) -> dict:
+    """{name: typed value} from ``key=value`` strings, typed by the scenario's ``Settings`` fields."""
+    text = {}
     for pair in pairs or []:
-        key, sep, text = pair.partition("=")
+        key, sep, value = pair.partition("=")
         if not sep:
             raise UsageError(f"--set expects key=value, got {pair!r}")
-        if key not in defaults:
-            raise UsageError(f"--set: unknown setting {key!r}; known: {', '.join(defaults) or 'none'}")
-        default = defaults[key]
-        try:
-            if isinstance(default, bool):
-                if text.lower() not in ("true", "false", "1", "0"):
-                    raise ValueError
-                value = text.lower() in ("true", "1")
-            else:
-                value = type(default)(text)
-        except ValueError:
-            raise UsageError(f"--set {key}: expected {type(default).__name__}, got {text!r}") from None
-        settings[key] = value
-    return settings
+        text[key] = value
+    try:
+        return settings_type.parse(text)
+    except ValueError as err:
+        raise UsageError(f"--set: {err}") from None
+
+
+def settings_help(module) -> str:
+    """The scenario's settings, one line each: name, type, default, what it does."""
+    lines = [f"settings of {module.NAME} (--set NAME=VALUE; tuples as a,b,c):"]
+    for name, kind, default, text in module.Settings.describe():
+        lines += [f"  {name}: {kind} = {default}", f"      {text}"]
+    return "\n".join(lines)
 
 
 def _enable_compilation_cache():
     """Reuse compiled blocks across runs (``STABSIM_NO_CACHE=1`` turns this off)."""
     if os.environ.get("STABSIM_NO_CACHE"):
         return
-    import jax
     cache = Path(os.environ.get("STABSIM_CACHE", Path.home() / ".cache" / "stabsim" / "jax"))
     jax.config.update("jax_compilation_cache_dir", str(cache))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
 
 
 def cmd_list(args):
-    for name, module in _scenarios().items():
-        print(f"{name:<16} {module.SUMMARY}")
+    found = _scenarios()
+    width = max(map(len, found), default=0)
+    for name, module in found.items():
+        print(f"{name:<{width}}  {module.SUMMARY}")
 
 
 def cmd_run(args):
@@ -76,26 +95,27 @@ def cmd_run(args):
     if args.scenario not in found:
         raise UsageError(f"unknown scenario {args.scenario!r}; known: {', '.join(found)}")
     module = found[args.scenario]
-    settings = _parse_settings(args.set, module.SETTINGS)
+    given = _parse_settings(args.set, module.Settings)
     for name in ("chains", "steps"):
         if getattr(args, name) is None:       # the scenario's own default, else the global one
             setattr(args, name, getattr(module, f"DEFAULT_{name.upper()}", DEFAULTS[name]))
         if getattr(args, name) <= 0:
             raise UsageError(f"--{name} must be > 0")
+    try:   # quick mode fills only the settings not given; every value is checked
+        settings, args.chains, args.steps = module.Settings.resolve(given, args.chains, args.steps)
+    except ValueError as err:
+        raise UsageError(f"{args.scenario}: {err}") from None
     out = Path(args.out or Path("runs") / f"{args.scenario}-{time.strftime('%Y%m%d-%H%M%S')}")
     _enable_compilation_cache()
     if args.checkpoint and args.resume:
         raise UsageError("give --checkpoint DIR (a new run) or --resume DIR (continue one), not both")
-    import contextlib
-
-    from .engine.checkpoint import checkpointing
     root = args.checkpoint or args.resume
     saving = checkpointing(root, resume=bool(args.resume)) if root else contextlib.nullcontext()
     try:
         with saving:
-            summary = module.run(chains=args.chains, steps=args.steps, seed=args.seed, out=out,
+            summary = module.run(settings, chains=args.chains, steps=args.steps, seed=args.seed, out=out,
                                  progress=not args.no_progress,
-                                 precision="float64" if args.x64 else "float32", **settings)
+                                 precision="float64" if args.x64 else "float32")
     except (ValueError, TypeError) as err:   # refused input, before any compilation
         raise UsageError(f"{args.scenario}: {err}") from None
     print((out / "report.md").read_text() if (out / "report.md").exists() else json.dumps(summary))
@@ -138,7 +158,6 @@ BENCHMARKS = ("vs_numpy", "vs_blackjax", "compaction", "scaling", "memory")
 
 def cmd_bench(args):
     """Run benchmark scripts from the checkout's benchmarks/ folder, each in its own process."""
-    import subprocess
     folder = Path(__file__).resolve().parent.parent / "benchmarks"
     if not folder.is_dir():
         raise UsageError(f"no benchmarks/ folder next to the package ({folder}); run from a source checkout")
@@ -153,11 +172,12 @@ def cmd_bench(args):
             raise UsageError(f"benchmark {name} failed with status {status}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(run_epilog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stabsim", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the scenarios").set_defaults(func=cmd_list)
-    run = sub.add_parser("run", help="run a scenario and write its results to a folder")
+    run = sub.add_parser("run", help="run a scenario and write its results to a folder", epilog=run_epilog,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("scenario")
     run.add_argument("--set", action="append", metavar="KEY=VALUE", help="change a scenario setting")
     run.add_argument("--chains", type=int, help=f"chains per race (scenario default, else {DEFAULT_CHAINS})")
@@ -182,8 +202,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_epilog(argv) -> str | None:
+    """For ``stabsim run SCENARIO --help``: that scenario's settings table."""
+    if len(argv) >= 2 and argv[0] == "run" and ("-h" in argv or "--help" in argv):
+        found = _scenarios()
+        if argv[1] in found:
+            return settings_help(found[argv[1]])
+    return "stabsim run SCENARIO --help lists the scenario's settings"
+
+
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(_run_epilog(argv)).parse_args(argv)
     try:
         args.func(args)
     except UsageError as err:

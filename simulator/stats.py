@@ -60,6 +60,11 @@ def _z(level: float) -> float:
     return float(_st.norm.ppf(0.5 + level / 2))
 
 
+def standard_error(estimate: Estimate, level: float = 0.95) -> float:
+    """The standard error behind a symmetric normal interval: (high - low) / (2 z_level)."""
+    return (estimate.high - estimate.low) / (2 * _z(level))
+
+
 def wilson_interval(k, n, level: float = 0.95):
     """Wilson score interval for k successes out of n; works elementwise on arrays."""
     k = np.asarray(k, dtype=float)

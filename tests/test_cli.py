@@ -52,3 +52,33 @@ def test_bad_input_is_one_line_and_exit_status_2(tmp_path):
         out = stabsim(*args)
         assert out.returncode == 2, args
         assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr, out.stderr
+
+
+def test_run_help_lists_every_setting_with_type_and_default():
+    out = stabsim("run", "gl2-shapes", "--help")
+    assert out.returncode == 0, out.stderr
+    assert "eps: float,... = 0.1,0.05,0.025" in out.stdout and "quick: bool = False" in out.stdout
+
+
+def test_quick_never_overrides_or_skips_checking_an_explicit_setting(tmp_path):
+    """--set quick=true with a bad explicit pair is refused (it used to run the quick pairs, exit 0)."""
+    out = stabsim("run", "gl2-shapes", "--set", "quick=true", "--set", "pairs=segment:banana",
+                  "--out", str(tmp_path / "run"))
+    assert out.returncode == 2 and "pairs" in out.stderr and "banana" in out.stderr, out.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_settings_resolve_keeps_explicit_values_over_quick_mode():
+    from scenarios import gl2_shapes
+    settings, chains, steps = gl2_shapes.Settings.resolve(
+        gl2_shapes.Settings.parse({"quick": "true", "eps": "0.05,0.02"}), chains=1000, steps=50_000)
+    assert settings.eps == (0.05, 0.02)                                   # given: kept
+    assert settings.pairs == gl2_shapes.Settings.QUICK["pairs"]           # not given: quick value
+    assert (chains, steps) == (200, 4000)
+
+
+def test_every_registered_scenario_is_found_under_its_own_name():
+    from simulator.cli import _scenarios
+    found = _scenarios()
+    assert len(found) == 5
+    assert all(module.NAME == name and hasattr(module, "Settings") for name, module in found.items())
