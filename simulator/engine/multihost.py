@@ -17,6 +17,7 @@ machine has one process and no accelerator.)
 """
 from __future__ import annotations
 
+import jax
 import numpy as np
 
 from ..result import RaceResult
@@ -25,7 +26,6 @@ from .config import SHARED
 
 def process_share(n_chains: int, process_index: int | None = None, process_count: int | None = None):
     """(first_chain, n_local): the contiguous block of ``n_chains`` that process ``process_index`` races."""
-    import jax
     index = jax.process_index() if process_index is None else int(process_index)
     count = jax.process_count() if process_count is None else int(process_count)
     if not 0 <= index < count:

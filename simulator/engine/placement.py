@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import jax
 import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
 
 class Placement:
     """Where the lanes live: one device, or a 1-D mesh over a "chains" axis (sharded jit).
@@ -18,7 +20,6 @@ class Placement:
         self.devices = list(devices)
         self.n = len(self.devices)
         if self.n > 1:
-            from jax.sharding import Mesh, NamedSharding, PartitionSpec
             mesh = Mesh(np.array(self.devices), ("chains",))
             self.split = NamedSharding(mesh, PartitionSpec("chains"))
             self.whole = NamedSharding(mesh, PartitionSpec())
