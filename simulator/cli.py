@@ -8,7 +8,8 @@
     stabsim bench [NAME ...]          (from a checkout: runs benchmarks/NAME.py)
 
 Bad input (an unknown scenario, a malformed --set) prints one line and exits
-with status 2.
+with status 2; a runtime failure (an unwritable or unreadable file) one line and
+status 1; Ctrl-C one line and status 130. ``stabsim --debug ...`` shows tracebacks.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from pathlib import Path
 import jax
 
 from .engine.checkpoint import checkpointing
+from .io.files import writable_folder
 
 DEFAULT_CHAINS = 20_000
 DEFAULT_STEPS = 200_000
@@ -105,11 +107,13 @@ def cmd_run(args):
         settings, args.chains, args.steps = module.Settings.resolve(given, args.chains, args.steps)
     except ValueError as err:
         raise UsageError(f"{args.scenario}: {err}") from None
-    out = Path(args.out or Path("runs") / f"{args.scenario}-{time.strftime('%Y%m%d-%H%M%S')}")
-    _enable_compilation_cache()
     if args.checkpoint and args.resume:
         raise UsageError("give --checkpoint DIR (a new run) or --resume DIR (continue one), not both")
+    # Every output location is checked before the first race, so no finished race is lost to it.
+    out = writable_folder("--out", args.out or Path("runs") / f"{args.scenario}-{time.strftime('%Y%m%d-%H%M%S')}")
     root = args.checkpoint or args.resume
+    args.resume_hint = f"; resume with --resume {root}" if root else "; pass --checkpoint DIR to be able to resume"
+    _enable_compilation_cache()
     saving = checkpointing(root, resume=bool(args.resume)) if root else contextlib.nullcontext()
     try:
         with saving:
@@ -174,6 +178,7 @@ def cmd_bench(args):
 
 def build_parser(run_epilog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="stabsim", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the scenarios").set_defaults(func=cmd_list)
     run = sub.add_parser("run", help="run a scenario and write its results to a folder", epilog=run_epilog,
@@ -212,14 +217,27 @@ def _run_epilog(argv) -> str | None:
 
 
 def main(argv=None) -> int:
+    """Run one command. Exit status: 0 done, 2 bad usage or refused input, 1 a runtime failure
+    (a file that cannot be written or read), 130 stopped by Ctrl-C. Each is one line on stderr;
+    ``--debug`` shows the traceback instead."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(_run_epilog(argv)).parse_args(argv)
     try:
         args.func(args)
     except UsageError as err:
-        print(f"stabsim: error: {err}", file=sys.stderr)
-        return 2
+        return _fail(args, err, 2)
+    except (OSError, ValueError, TypeError, RuntimeError) as err:
+        return _fail(args, err, 1)
+    except KeyboardInterrupt as err:
+        return _fail(args, err, 130, "stopped" + getattr(args, "resume_hint", ""))
     return 0
+
+
+def _fail(args, err, status: int, message: str | None = None) -> int:
+    if args.debug:
+        raise err
+    print(f"stabsim: error: {message or err}", file=sys.stderr)
+    return status
 
 
 def run_scenario_script(name: str) -> None:

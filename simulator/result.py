@@ -9,6 +9,7 @@ human-readable), ``chains.npz`` (the per-chain arrays) and, for a traced race,
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,10 +17,11 @@ import numpy as np
 
 from . import outcomes, stats
 from .io import arviz as arviz_io
-from .io.files import atomic_write
+from .io.files import recover_folder, replace_folder
 from .stats import Estimate
 
 FORMAT = "stabsim.race/1"
+FILES = frozenset({"result.json", "chains.npz", "trace.nc"})   # what a saved result folder holds
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,40 +134,93 @@ class RaceResult:
         return arviz_io.to_inference_data(self)
 
     def save(self, directory) -> Path:
-        """Write ``result.json``, ``chains.npz`` and, if traced, ``trace.nc`` (each atomically)."""
+        """Write the folder ``directory``: ``result.json``, ``chains.npz`` and, if traced, ``trace.nc``.
+
+        The folder is written whole and swapped in (``io.files.replace_folder``): a reader or a crash
+        sees the previous save or this one, never a mix, and no file of a previous save survives.
+        """
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         arrays = {"outcome": self.outcome, "stop_step": self.stop_step,
                   **{f"state.{k}": v for k, v in self.state.items()}}
-        atomic_write(directory / "chains.npz", lambda f: np.savez_compressed(f, **arrays))
+        files = ["chains.npz", "result.json"] + (["trace.nc"] if self.trace is not None else [])
         summary = {
             "format": FORMAT,
             "target_names": list(self.target_names),
+            "n_chains": self.n_chains,
             "counts": self.counts,
             "probability": {label: list(self.probability(label)) for label in self.counts},
             "config": self.config,
             "work": self.work,
+            "files": sorted(files),
         }
         text = json.dumps(summary, indent=2)
-        if self.trace is not None:
-            arviz_io.write_netcdf(self.to_inference_data(), directory / "trace.nc")
-        atomic_write(directory / "result.json", lambda f: f.write(text.encode()))   # last: marks a complete save
+        with replace_folder(directory, FILES) as tmp:
+            with open(tmp / "chains.npz", "wb") as f:
+                np.savez_compressed(f, **arrays)
+            if self.trace is not None:
+                self.to_inference_data().to_netcdf(tmp / "trace.nc", engine="h5netcdf")
+            (tmp / "result.json").write_text(text)
         return directory
 
 
 def load_result(directory) -> RaceResult:
-    """Read a result written by ``RaceResult.save``."""
+    """Read a result written by ``RaceResult.save``, checking that its files belong together.
+
+    Raises FileNotFoundError without result.json, and a ValueError naming the file for anything
+    truncated, of another format, or inconsistent (counts, chain numbers, trace shapes, file list).
+    """
     directory = Path(directory)
+    recover_folder(directory, "result.json")
     path = directory / "result.json"
     if not path.is_file():
         raise FileNotFoundError(f"directory: no result.json in {directory}")
-    summary = json.loads(path.read_text())
-    if summary.get("format") != FORMAT:
-        raise ValueError(f"directory: {path} has format {summary.get('format')!r}, expected {FORMAT!r}")
+    try:
+        summary = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"directory: {path} is not readable JSON (truncated or corrupted): {err}") from None
+    if not isinstance(summary, dict) or summary.get("format") != FORMAT:
+        found = summary.get("format") if isinstance(summary, dict) else type(summary).__name__
+        raise ValueError(f"directory: {path} has format {found!r}, expected {FORMAT!r}")
+    for key in ("target_names", "counts", "config", "work"):
+        if key not in summary:
+            raise ValueError(f"directory: {path} lacks {key!r}; it is not a complete saved result")
+    listed = summary.get("files")
+    if listed is not None:
+        present = sorted(name for name in FILES if (directory / name).is_file())
+        if present != sorted(listed):
+            raise ValueError(f"directory: {directory} holds {present}, but {path} lists {sorted(listed)}")
     trace = steps = None
     if (directory / "trace.nc").is_file():
-        trace, steps = arviz_io.read_trace(directory / "trace.nc")
-    with np.load(directory / "chains.npz") as data:
-        state = {k.split(".", 1)[1]: data[k] for k in data.files if k.startswith("state.")}
-        return RaceResult(tuple(summary["target_names"]), data["outcome"], data["stop_step"], state,
-                          summary["config"], summary["work"], trace, steps)
+        try:
+            trace, steps = arviz_io.read_trace(directory / "trace.nc")
+        except Exception as err:   # h5py/netCDF raise many types for a damaged file
+            raise ValueError(f"directory: {directory / 'trace.nc'} is not readable ({type(err).__name__}: "
+                             f"{err})") from None
+    try:
+        with np.load(directory / "chains.npz", allow_pickle=False) as data:
+            outcome, stop_step = data["outcome"], data["stop_step"]
+            state = {k.split(".", 1)[1]: data[k] for k in data.files if k.startswith("state.")}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"directory: {directory / 'chains.npz'} is not readable ({type(err).__name__}: "
+                         f"{err})") from None
+    result = RaceResult(tuple(summary["target_names"]), outcome, stop_step, state,
+                        summary["config"], summary["work"], trace, steps)
+    _check_consistent(result, summary, directory)
+    return result
+
+
+def _check_consistent(result: RaceResult, summary: dict, directory: Path) -> None:
+    """Every per-chain array has one row per chain, codes are known, counts match result.json."""
+    n = result.n_chains
+    shapes = {"stop_step": result.stop_step.shape[:1], **{f"state.{k}": v.shape[:1] for k, v in result.state.items()},
+              **{f"trace.{k}": v.shape[:1] for k, v in (result.trace or {}).items()}}
+    wrong = {k: s for k, s in shapes.items() if s != (n,)}
+    if result.outcome.ndim != 1 or wrong:
+        raise ValueError(f"directory: {directory} is inconsistent: {n} outcomes but {wrong or result.outcome.shape}")
+    if result.trace is not None and any(v.shape[1] != len(result.trace_steps) for v in result.trace.values()):
+        raise ValueError(f"directory: {directory / 'trace.nc'} has draws that do not match its steps")
+    if not np.isin(result.outcome, list(result.labels)).all():
+        raise ValueError(f"directory: {directory / 'chains.npz'} holds outcome codes that are no outcome")
+    if summary.get("n_chains", n) != n or summary["counts"] != result.counts:
+        raise ValueError(f"directory: {directory / 'result.json'} counts {summary['counts']} do not match "
+                         f"{directory / 'chains.npz'} ({result.counts}): the files come from different saves")

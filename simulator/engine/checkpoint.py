@@ -21,13 +21,16 @@ one; the ``stabsim run --checkpoint/--resume`` flags use it).
 from __future__ import annotations
 
 import contextlib
+import os
 import time
+import warnings
+import zipfile
 from pathlib import Path
 
 import jax
 import numpy as np
 
-from ..io.files import atomic_path
+from ..io.files import atomic_path, writable_folder
 
 FILE = "checkpoint.npz"
 _ROOT: list = []          # stack of (root folder, resume) set by ``checkpointing``
@@ -35,9 +38,15 @@ _ROOT: list = []          # stack of (root folder, resume) set by ``checkpointin
 
 @contextlib.contextmanager
 def checkpointing(root, resume: bool = False):
-    """Every race in this block checkpoints to ``root/<identity hash>`` (and resumes it if ``resume``)."""
-    Path(root).mkdir(parents=True, exist_ok=True)
-    _ROOT.append((Path(root), bool(resume)))
+    """Every race in this block checkpoints to ``root/<identity hash>`` (and resumes it if ``resume``).
+
+    ``root`` is made and checked writable at once. With ``resume`` and no checkpoint under ``root``
+    at all, one warning says that every race starts afresh.
+    """
+    root = writable_folder("checkpoint", root)
+    if resume and not any(root.glob(f"*/{FILE}")):
+        warnings.warn(f"checkpoint: nothing to resume in {root}; every race starts afresh", stacklevel=3)
+    _ROOT.append((root, bool(resume)))
     try:
         yield
     finally:
@@ -47,6 +56,8 @@ def checkpointing(root, resume: bool = False):
 def resolve(checkpoint, resume, digest: str) -> tuple[Path | None, bool]:
     """The folder to use and whether to resume: the explicit argument, else the active ``checkpointing``."""
     if checkpoint is not None:
+        if not isinstance(checkpoint, (str, os.PathLike)):
+            raise TypeError(f"checkpoint must be a folder path (str or os.PathLike), got {type(checkpoint).__name__}")
         return Path(checkpoint), bool(resume)
     if _ROOT:
         root, root_resume = _ROOT[-1]
@@ -56,16 +67,22 @@ def resolve(checkpoint, resume, digest: str) -> tuple[Path | None, bool]:
     return None, False
 
 
-def check_folder(folder: Path, resume: bool, digest: str) -> bool:
-    """True when there is a checkpoint to resume; refuse an existing one without resume, or another run's."""
+def prepare_folder(folder: Path, resume: bool, digest: str, explicit: bool) -> bool:
+    """Make ``folder`` (checked writable) and say whether it holds a checkpoint to resume.
+
+    Refuses an existing checkpoint without ``resume``, another run's checkpoint, and an unreadable
+    one. ``explicit`` (checkpoint=DIR, not a ``checkpointing`` block): warn when there is nothing to resume.
+    """
+    writable_folder("checkpoint", folder)
     path = folder / FILE
     if not path.is_file():
+        if resume and explicit:
+            warnings.warn(f"checkpoint: nothing to resume in {folder}; starting the race afresh", stacklevel=3)
         return False
     if not resume:
         raise ValueError(f"checkpoint: {folder} already holds a checkpoint; pass resume=True to continue it, "
                          "or choose another folder (it is never overwritten)")
-    with np.load(path) as data:
-        saved = str(data["meta.hash"])
+    saved = str(load(folder, keys=("meta.hash",))["meta.hash"])
     if saved != digest:
         raise ValueError(f"checkpoint: the run saved in {folder} has a different configuration "
                          f"(hash {saved}, this race {digest}); refusing to resume it")
@@ -132,6 +149,13 @@ class Saver:
         self.last = time.perf_counter()
 
 
-def load(folder: Path) -> dict:
-    with np.load(folder / FILE, allow_pickle=False) as data:
-        return {k: data[k] for k in data.files}
+def load(folder: Path, keys=None) -> dict:
+    """The arrays of ``folder``'s checkpoint (only ``keys`` if given); a ValueError naming the file
+    if it is truncated or damaged."""
+    path = folder / FILE
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in (data.files if keys is None else keys)}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"checkpoint: {path} is not readable ({type(err).__name__}: {err}); "
+                         "delete it to start afresh") from None

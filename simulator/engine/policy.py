@@ -1,9 +1,10 @@
 """How the host loop spends its lanes: batch size, block length, compaction. Pure functions.
 
 * ``default_batch_size``: about n_chains / 8 lanes, clipped to [2^14, 2^18].
-* ``next_block_length``: halve (down to ``MIN_BLOCK``) while more than 20 % of
-  the running chains stop within a block, double (up to ``block_size``) while
-  fewer than 5 % do; this bounds the steps wasted after a chain stops.
+* ``next_block_length``: halve (down to ``MIN_BLOCK``, or ``block_size`` if
+  smaller) while more than 20 % of the running chains stop within a block,
+  double (up to ``block_size``) while fewer than 5 % do; this bounds the steps
+  wasted after a chain stops.
 * ``compacted_width``: the next power of two above the running chains (at
   least ``MIN_BATCH``), rounded up to a multiple of the device count.
 * ``should_compact``: shrink once at most half the lanes run, and (mode
@@ -30,9 +31,13 @@ def default_batch_size(n_chains: int) -> int:
 
 
 def next_block_length(length: int, stopped_fraction: float, block_size: int) -> int:
-    """Halve while > 20 % of the block's chains stopped in it, double while < 5 % did."""
+    """Halve while > 20 % of the block's chains stopped in it, double while < 5 % did.
+
+    Never above ``block_size`` (the trace's device buffer is sized from it), never below
+    ``min(MIN_BLOCK, block_size)``.
+    """
     if stopped_fraction > 0.2:
-        return max(MIN_BLOCK, length // 2)
+        return max(min(MIN_BLOCK, block_size), length // 2)
     if stopped_fraction < 0.05:
         return min(block_size, length * 2)
     return length

@@ -161,7 +161,7 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
         digest = config.identity_hash(start)
         folder, resume = ckpt.resolve(checkpoint, resume, digest)
         config = dataclasses.replace(config, checkpoint=None if folder is None else str(folder))
-        saved = ckpt.check_folder(folder, resume, digest) if folder is not None else False
+        saved = ckpt.prepare_folder(folder, resume, digest, checkpoint is not None) if folder is not None else False
 
         block, empty = build_block(kernel, targets, batched=batched, bridge=bridge, dtype=dtype,
                                    domain=domain_fn, trace=trace)

@@ -17,6 +17,13 @@ def test_block_length_halves_when_many_stop_and_doubles_when_few_do(length, stop
     assert policy.next_block_length(length, stopped, block_size=128) == expected
 
 
+@pytest.mark.parametrize("block_size", [1, 2, 3])
+def test_a_block_never_exceeds_block_size(block_size):
+    """Regression: with block_size < MIN_BLOCK the halving used to go *up* to MIN_BLOCK = 4."""
+    assert policy.next_block_length(block_size, 0.9, block_size) == block_size
+    assert policy.next_block_length(block_size, 0.0, block_size) == block_size
+
+
 @pytest.mark.parametrize("running, devices, expected", [
     (1, 1, policy.MIN_BATCH), (33, 1, 64), (64, 1, 64), (65, 1, 128), (100, 3, 129)])
 def test_compacted_width_is_a_power_of_two_rounded_to_the_devices(running, devices, expected):
