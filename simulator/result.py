@@ -50,6 +50,21 @@ class RaceResult:
     trace: dict | None = None
     trace_steps: np.ndarray | None = None
 
+    def __post_init__(self):
+        """Refuse per-chain arrays that disagree on the number of chains, and codes that are no outcome."""
+        n = np.shape(self.outcome)[0] if np.ndim(self.outcome) == 1 else None
+        shapes = {"stop_step": np.shape(self.stop_step)[:1],
+                  **{f"state.{k}": np.shape(v)[:1] for k, v in self.state.items()},
+                  **{f"trace.{k}": np.shape(v)[:1] for k, v in (self.trace or {}).items()}}
+        wrong = {k: s for k, s in shapes.items() if s != (n,)}
+        if n is None or wrong:
+            raise ValueError(f"outcome: {np.shape(self.outcome)} outcomes do not match the per-chain arrays {wrong}")
+        if self.trace is not None and any(np.shape(v)[1] != len(self.trace_steps) for v in self.trace.values()):
+            raise ValueError("trace: its draws do not match trace_steps")
+        if not np.isin(self.outcome, list(self.labels)).all():
+            raise ValueError(f"outcome: codes {sorted(set(np.unique(self.outcome).tolist()) - set(self.labels))} are no "
+                             f"outcome of targets {list(self.target_names)} (simulator.outcomes)")
+
     # ---- per-chain views -------------------------------------------------
     @property
     def n_chains(self) -> int:
@@ -203,24 +218,12 @@ def load_result(directory) -> RaceResult:
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
         raise ValueError(f"directory: {directory / 'chains.npz'} is not readable ({type(err).__name__}: "
                          f"{err})") from None
-    result = RaceResult(tuple(summary["target_names"]), outcome, stop_step, state,
-                        summary["config"], summary["work"], trace, steps)
-    _check_consistent(result, summary, directory)
-    return result
-
-
-def _check_consistent(result: RaceResult, summary: dict, directory: Path) -> None:
-    """Every per-chain array has one row per chain, codes are known, counts match result.json."""
-    n = result.n_chains
-    shapes = {"stop_step": result.stop_step.shape[:1], **{f"state.{k}": v.shape[:1] for k, v in result.state.items()},
-              **{f"trace.{k}": v.shape[:1] for k, v in (result.trace or {}).items()}}
-    wrong = {k: s for k, s in shapes.items() if s != (n,)}
-    if result.outcome.ndim != 1 or wrong:
-        raise ValueError(f"directory: {directory} is inconsistent: {n} outcomes but {wrong or result.outcome.shape}")
-    if result.trace is not None and any(v.shape[1] != len(result.trace_steps) for v in result.trace.values()):
-        raise ValueError(f"directory: {directory / 'trace.nc'} has draws that do not match its steps")
-    if not np.isin(result.outcome, list(result.labels)).all():
-        raise ValueError(f"directory: {directory / 'chains.npz'} holds outcome codes that are no outcome")
-    if summary.get("n_chains", n) != n or summary["counts"] != result.counts:
+    try:
+        result = RaceResult(tuple(summary["target_names"]), outcome, stop_step, state,
+                            summary["config"], summary["work"], trace, steps)
+    except ValueError as err:
+        raise ValueError(f"directory: {directory} (chains.npz, trace.nc) is inconsistent: {err}") from None
+    if summary.get("n_chains", result.n_chains) != result.n_chains or summary["counts"] != result.counts:
         raise ValueError(f"directory: {directory / 'result.json'} counts {summary['counts']} do not match "
                          f"{directory / 'chains.npz'} ({result.counts}): the files come from different saves")
+    return result

@@ -6,11 +6,12 @@ written for a single position.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Callable
 
 import jax
+
+from .validate import non_negative
 
 Residual = Callable[[jax.Array], jax.Array]
 
@@ -47,12 +48,9 @@ class Target:
             raise TypeError(f"Target {self.name!r}: residual must be callable, "
                             f"got {type(self.residual).__name__}")
         try:
-            eps = float(self.eps)
-        except (TypeError, ValueError):
-            raise TypeError(f"Target {self.name!r}: eps must be a real number, "
-                            f"got {self.eps!r}") from None
-        if not math.isfinite(eps) or eps < 0:
-            raise ValueError(f"Target {self.name!r}: eps must be finite and >= 0, got {eps}")
+            eps = non_negative("eps", self.eps)
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"Target {self.name!r}: {err}") from None
         object.__setattr__(self, "eps", eps)
         if not isinstance(self.distance, bool):
             raise TypeError(f"Target {self.name!r}: distance must be a bool")

@@ -25,8 +25,9 @@ def positive_int(name: str, value, upper: int | None = None) -> int:
 
 
 def real(name: str, value) -> float:
-    """``float(value)``, or a ValueError/TypeError naming ``name`` unless it is a finite real number."""
-    if isinstance(value, bool):
+    """``float(value)``, or a ValueError/TypeError naming ``name`` unless it is a finite real number
+    (not a bool, and not a string: "0.1" is refused rather than guessed)."""
+    if isinstance(value, (bool, str, bytes)):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     try:
         value = float(value)

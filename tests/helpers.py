@@ -23,7 +23,8 @@ def assert_same(a, b):
     assert set(a.state) == set(b.state)
     for k in a.state:
         np.testing.assert_array_equal(a.state[k], b.state[k])
-    for k in a.trace:
+    assert (a.trace is None) == (b.trace is None)
+    for k in a.trace or {}:
         np.testing.assert_array_equal(a.trace[k], b.trace[k])
 
 

@@ -74,6 +74,8 @@ def prepare_folder(folder: Path, resume: bool, digest: str, explicit: bool) -> b
     one. ``explicit`` (checkpoint=DIR, not a ``checkpointing`` block): warn when there is nothing to resume.
     """
     writable_folder("checkpoint", folder)
+    for leftover in folder.glob(f".{FILE}.*"):     # a temporary file of a save that was killed
+        leftover.unlink()
     path = folder / FILE
     if not path.is_file():
         if resume and explicit:

@@ -21,9 +21,20 @@ from .shapes import Figure
 
 def stabilizer(figure: Figure, eps: float, group: MatrixGroup | None = None) -> Target:
     """The target {g : d(g . f, f) <= eps}, named after the figure."""
-    if not isinstance(figure, Figure):
-        raise TypeError(f"figure must be a sim.figures figure, got {type(figure).__name__}")
+    _check_figure(figure)
+    if group is not None:
+        _check_group(group)
     return Target(figure.name, figure.residual_for(group), eps=eps, distance=False)
+
+
+def _check_figure(figure) -> None:
+    if not isinstance(figure, Figure):
+        raise TypeError(f"figure must be a sim.shapes figure, got {type(figure).__name__}")
+
+
+def _check_group(group) -> None:
+    if not isinstance(group, MatrixGroup):
+        raise TypeError(f"group must be a sim.groups group, got {type(group).__name__}")
 
 
 def _vector_fields(group: MatrixGroup, x: np.ndarray) -> np.ndarray:
@@ -35,6 +46,8 @@ def _vector_fields(group: MatrixGroup, x: np.ndarray) -> np.ndarray:
 
 def constraint_matrix(group: MatrixGroup, figure: Figure) -> np.ndarray:
     """Rows: linear conditions on algebra coordinates for X to stabilize the figure."""
+    _check_group(group)
+    _check_figure(figure)
     if figure.n != group.n:
         raise ValueError(f"figure {figure.name!r} lives in R^{figure.n}, {group.name} acts on R^{group.n}")
     rows = []
