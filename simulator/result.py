@@ -21,6 +21,10 @@ from .io.files import recover_folder, replace_folder
 from .stats import Estimate
 
 FORMAT = "stabsim.race/1"
+# When a finished race warns (``RaceResult.warnings``): the fraction of chains that stopped at step 0,
+# the fraction censored at the budget; any diverged chain warns.
+WARN_STOPPED_AT_START = 0.5
+WARN_CENSORED = 0.1
 FILES = frozenset({"result.json", "chains.npz", "trace.nc"})   # what a saved result folder holds
 
 
@@ -132,6 +136,31 @@ class RaceResult:
         rate = self.acceptance_rate
         return None if rate is None else stats.mean_interval(rate[self.stop_step > 0], level)
 
+    @property
+    def warnings(self) -> list[str]:
+        """What makes the estimates mean less than they seem, one sentence each (empty if nothing).
+
+        * more than ``WARN_STOPPED_AT_START`` (50 %) of the chains stopped at step 0: the start lies
+          in a target, or a residual is <= eps everywhere (a clamped index, a constant);
+        * any chain diverged (non-finite position or residual): it is counted as ``diverged``, never
+          as a hit, and every probability is of all chains;
+        * more than ``WARN_CENSORED`` (10 %) censored at ``max_steps``: the probabilities are of
+          hitting within the budget, and odds between targets compare the chains that finished.
+        """
+        n, counts, out = self.n_chains, self.counts, []
+        at_start = int(np.sum(self.stop_step == 0))
+        if at_start > WARN_STOPPED_AT_START * n:
+            out.append(f"{at_start} of {n} chains ({at_start / n:.0%}) stopped at step 0: the start lies in a "
+                       "target, or a residual is <= eps everywhere (check the residuals)")
+        if counts["diverged"]:
+            out.append(f"{counts['diverged']} of {n} chains ({counts['diverged'] / n:.1%}) diverged (non-finite "
+                       "position or residual); lower the step size")
+        if counts["censored"] > WARN_CENSORED * n:
+            out.append(f"{counts['censored']} of {n} chains ({counts['censored'] / n:.0%}) were censored at "
+                       f"max_steps={self.config.get('max_steps', '?')}: the probabilities are of hitting within "
+                       "the budget; raise max_steps for unconditional ones")
+        return out
+
     def summary(self) -> str:
         """A plain-text table of counts and probabilities."""
         lines = [f"{'outcome':<12}{'count':>10}  probability [95% Wilson]"]
@@ -141,6 +170,7 @@ class RaceResult:
         if work:
             lines.append(f"chain-steps {work['ideal_chain_steps']:.4g} in {work['wall_seconds']:.3g} s "
                          f"(compaction efficiency {work['efficiency']:.3f})")
+        lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
     # ---- export and persistence ---------------------------------------------
@@ -166,6 +196,7 @@ class RaceResult:
             "probability": {label: list(self.probability(label)) for label in self.counts},
             "config": self.config,
             "work": self.work,
+            "warnings": self.warnings,
             "files": sorted(files),
         }
         text = json.dumps(summary, indent=2)

@@ -75,7 +75,10 @@ def wilson_interval(k, n, level: float = 0.95):
         denom = 1 + z * z / n
         center = (p + z * z / (2 * n)) / denom
         half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return p, np.clip(center - half, 0, 1), np.clip(center + half, 0, 1)
+    # At k = 0 (k = n) the exact bound is 0 (1); rounding left ~1e-17 there.
+    low = np.where(k == 0, 0.0, np.clip(center - half, 0, 1))
+    high = np.where(k == n, 1.0, np.clip(center + half, 0, 1))
+    return p, low, high
 
 
 def proportion(k: int, n: int, level: float = 0.95) -> Estimate:

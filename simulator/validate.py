@@ -111,6 +111,10 @@ def check_shapes(kernel, targets, position: jax.ShapeDtypeStruct) -> None:
             shape = getattr(out, "shape", type(out).__name__)
             raise ValueError(f"residual of target {target.name!r} must return a scalar for one "
                              f"position of shape {position.shape}, got shape {shape}")
+        if not jax.numpy.issubdtype(out.dtype, jax.numpy.floating):
+            raise ValueError(f"residual of target {target.name!r} returns {out.dtype}, not a floating-point "
+                             "distance: a bool or integer residual is <= eps at once, so every chain would "
+                             "'hit' at step 0")
     try:
         state = jax.eval_shape(kernel.init, position)
         new = jax.eval_shape(kernel.step, jax.eval_shape(lambda: jax.random.key(0)), state)

@@ -83,3 +83,9 @@ def test_mean_and_quantile_interval_coverage():
 def test_hitting_summary_on_empty_input_is_nan():
     summary = stats.hitting_summary([])
     assert summary.n == 0 and math.isnan(summary.mean.value)
+
+
+def test_wilson_bounds_are_exactly_zero_and_one_at_the_edges():
+    """Regression: P = 0 printed its lower bound as 2.2e-19 (rounding), not 0."""
+    assert stats.proportion(0, 1000).low == 0.0 and stats.proportion(1000, 1000).high == 1.0
+    assert str(stats.proportion(0, 7)).startswith("0 [0, ")

@@ -29,6 +29,7 @@ import contextlib
 import dataclasses
 import math
 import numbers
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -187,9 +188,16 @@ def _result(run: HostLoop, config: RaceConfig, targets, trace, position_shape) -
             "wall_seconds": run.wall_seconds, "compile_seconds": sum(run.compile_seconds.values()),
             "blocks": run.blocks, "batch_sizes": run.batch_sizes}
     traced = None if trace is None else traces.split(run.trace, trace, position_shape)
-    return RaceResult(target_names=tuple(t.name for t in targets), outcome=run.outcome,
-                      stop_step=run.stop_step, state=run.final_state, config=config.as_dict(), work=work,
-                      trace=traced, trace_steps=None if trace is None else np.asarray(trace.steps))
+    result = RaceResult(target_names=tuple(t.name for t in targets), outcome=run.outcome,
+                        stop_step=run.stop_step, state=run.final_state, config=config.as_dict(), work=work,
+                        trace=traced, trace_steps=None if trace is None else np.asarray(trace.steps))
+    for message in result.warnings:
+        warnings.warn(f"race: {message}", RaceWarning, stacklevel=3)
+    return result
+
+
+class RaceWarning(UserWarning):
+    """A finished race whose estimates mean less than they seem (``RaceResult.warnings``)."""
 
 
 def _check_first_chain(first_chain, n_chains: int) -> int:

@@ -168,3 +168,33 @@ def test_compaction_keeps_chains_that_start_in_the_same_block():
                           batch_size=64, compaction=compaction, progress=False)
         assert result.counts["censored"] == 80, (compaction, result.counts)
         assert np.all(result.stop_step == 5)
+
+
+def walk_race(targets, start, **kw):
+    return sim.race(sim.dynamics.random_walk(0.1), targets, jnp.asarray(start), n_chains=200, progress=False, **kw)
+
+
+def test_a_clean_race_has_no_warnings():
+    result = walk_race(disk_targets(), [1.0, 0.0], max_steps=20_000)
+    assert result.warnings == []
+
+
+def test_races_that_mean_less_than_they_seem_warn():
+    """Each threshold of RaceResult.warnings, checked on a race built to cross it (and only it)."""
+    with pytest.warns(sim.RaceWarning, match="stopped at step 0"):
+        inside = walk_race(disk_targets(), [0.1, 0.0], max_steps=10)       # starts inside 'inner'
+    assert len(inside.warnings) == 1
+    with pytest.warns(sim.RaceWarning, match="censored at max_steps=5"):
+        short = walk_race(disk_targets(), [1.0, 0.0], max_steps=5)
+    assert len(short.warnings) == 1
+    blow_up = sim.dynamics.langevin(lambda x: -jnp.exp(jnp.sum(x * x)), 1.0)
+    with pytest.warns(sim.RaceWarning, match="200 of 200 chains \\(100.0%\\) diverged"):
+        diverged = sim.race(blow_up, disk_targets(a=0.01, R=1e30), jnp.array([1.0, 0.0]), n_chains=200,
+                            max_steps=100, progress=False)
+    assert str(diverged.probability("diverged")) == "1 [0.9812, 1]"
+    assert "warning: 200 of 200" in diverged.summary()
+
+
+def test_a_boolean_residual_is_refused_before_compiling(no_compile):
+    with pytest.raises(ValueError, match="returns bool, not a floating-point distance"):
+        walk_race([sim.Target("b", lambda x: x[0] > 1.0)], [0.0, 0.0], max_steps=10)
