@@ -13,6 +13,7 @@ what traces record as the potential (or full-data loss).
 """
 from __future__ import annotations
 
+import re
 from typing import Callable, NamedTuple
 
 import jax
@@ -28,8 +29,13 @@ class Kernel(NamedTuple):
 
 
 def describe(fn) -> str:
-    """A readable name for a user function, for result metadata."""
-    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+    """A readable name for a user function, for result metadata and the checkpoint identity.
+
+    Its qualified name, else its repr without memory addresses (an address differs in every
+    process, and would make a checkpoint impossible to resume).
+    """
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+    return name if isinstance(name, str) else re.sub(r" at 0x[0-9a-fA-F]+", "", repr(fn))
 
 
 def check_kernel(kernel) -> Kernel:

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from .base import Kernel, describe
@@ -50,7 +51,51 @@ def _fresh_keys(opt_state, key):
     return jax.tree.map(reseed, opt_state, is_leaf=_has_key)
 
 
-def sgd(loss, data, optimizer, batch_size: int | None, *, params_like=None) -> Kernel:
+def describe_optimizer(optimizer) -> str:
+    """An optax transformation as its constructors and hyperparameters, read from its closures.
+
+    ``optax.adam(1e-2)`` gives ``chain(scale_by_adam(b1=0.9, b2=0.999, eps=1e-08, ...),
+    scale(step_size=-0.01))``: plain values only, never a memory address, so it is the same in every
+    process and serves as the checkpoint identity. Values that are not scalars (arrays, objects) are
+    left out; pass ``sgd(..., description=...)`` where they matter.
+    """
+    def value(v, depth):
+        if v is None or isinstance(v, (bool, int, float, str)):
+            return repr(v)
+        if isinstance(v, (np.ndarray, np.generic, jax.Array)) and np.size(v) == 1:
+            return repr(float(np.asarray(v)))
+        if isinstance(v, dict):
+            items = [(k, value(x, depth)) for k, x in v.items()]
+            return "{" + ", ".join(f"{k}={x}" for k, x in items if x is not None) + "}"
+        if hasattr(v, "init") and hasattr(v, "update"):
+            return function(v.update, depth + 1)
+        if isinstance(v, (tuple, list)) and v and all(callable(t) for t in v):
+            return "[" + ", ".join(function(t, depth + 1) for t in v) + "]"
+        return function(v, depth + 1) if callable(v) else None
+
+    def function(f, depth):
+        name = getattr(f, "__qualname__", type(f).__name__).replace(".<locals>", "")
+        name = name.removesuffix(".update_fn").removesuffix(".update")
+        if depth > 12 or not hasattr(f, "__code__"):
+            return name
+        parts = []
+        for var, cell in zip(f.__code__.co_freevars, f.__closure__ or ()):
+            try:
+                text = value(cell.cell_contents, depth)
+            except ValueError:      # an empty cell
+                continue
+            if text is not None:
+                parts.append(f"{var}={text}")
+        if name == "with_extra_args_support" and len(parts) == 1:     # optax's wrapper: show what it wraps
+            return parts[0].split("=", 1)[1]
+        if name == "chain" and len(parts) == 1:
+            return f"chain({parts[0].split('=', 1)[1][1:-1]})"
+        return f"{name}({', '.join(parts)})" if parts else name
+
+    return function(optimizer.update, 0)
+
+
+def sgd(loss, data, optimizer, batch_size: int | None, *, params_like=None, description: str | None = None) -> Kernel:
     """Minibatch training with any optax ``GradientTransformation``; the optax state is the chain's.
 
     Args:
@@ -59,6 +104,8 @@ def sgd(loss, data, optimizer, batch_size: int | None, *, params_like=None) -> K
         optimizer: e.g. ``optax.sgd(0.1)``, ``optax.adam(1e-3)``, ``optax.noisy_sgd(...)``.
         batch_size: examples per step, drawn with replacement; None = full batch.
         params_like: pytree of the parameters' shape when ``loss`` takes a pytree.
+        description: how results and checkpoints record the optimizer (default:
+            ``describe_optimizer``, its constructors and scalar hyperparameters).
     """
     if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
         raise TypeError(f"optimizer must be an optax.GradientTransformation, got {type(optimizer).__name__}")
@@ -78,6 +125,8 @@ def sgd(loss, data, optimizer, batch_size: int | None, *, params_like=None) -> K
                                               state.position)
         return SGDState(optax.apply_updates(state.position, updates), _store_keys(opt_state))
 
-    params = {"loss": describe(loss), "optimizer": describe(optimizer), "batch_size": batch_size,
+    if description is not None and not isinstance(description, str):
+        raise TypeError(f"description must be a str, got {type(description).__name__}")
+    params = {"loss": describe(loss), "optimizer": description or describe_optimizer(optimizer), "batch_size": batch_size,
               "n_examples": n_examples}
     return Kernel(init, step, "sgd", params, None, full_loss(flat_loss, data))
