@@ -28,6 +28,8 @@ import jax
 
 from .engine.checkpoint import checkpointing
 from .io.files import writable_folder
+from .result import FORMAT as RESULT_FORMAT
+from .result import load_result
 
 DEFAULT_CHAINS = 20_000
 DEFAULT_STEPS = 200_000
@@ -109,8 +111,12 @@ def cmd_run(args):
         raise UsageError(f"{args.scenario}: {err}") from None
     if args.checkpoint and args.resume:
         raise UsageError("give --checkpoint DIR (a new run) or --resume DIR (continue one), not both")
+    out = Path(args.out or Path("runs") / f"{args.scenario}-{time.strftime('%Y%m%d-%H%M%S')}")
+    if out.is_dir() and any(out.iterdir()) and not (args.force or args.resume):
+        raise UsageError(f"--out {out} is not empty; pass --force to write into it (files of the same name "
+                         "are replaced), or --resume DIR to continue a checkpointed run")
     # Every output location is checked before the first race, so no finished race is lost to it.
-    out = writable_folder("--out", args.out or Path("runs") / f"{args.scenario}-{time.strftime('%Y%m%d-%H%M%S')}")
+    out = writable_folder("--out", out)
     root = args.checkpoint or args.resume
     args.resume_hint = f"; resume with --resume {root}" if root else "; pass --checkpoint DIR to be able to resume"
     _enable_compilation_cache()
@@ -149,12 +155,24 @@ def cmd_report(args):
 
 
 def cmd_show(args):
+    """A result saved from Python (RaceResult.save): its summary table; a scenario's run: its report."""
     path = Path(args.directory)
+    if (path / "result.json").is_file() and _format(path / "result.json") == RESULT_FORMAT:
+        print(load_result(path).summary())
+        return
     for name in ("report.md", "result.json"):
         if (path / name).is_file():
             print((path / name).read_text())
             return
     raise UsageError(f"no report.md or result.json in {path}")
+
+
+def _format(path: Path):
+    try:
+        summary = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise UsageError(f"{path} is not valid JSON: {err}") from None
+    return summary.get("format") if isinstance(summary, dict) else None
 
 
 BENCHMARKS = ("vs_numpy", "vs_blackjax", "compaction", "scaling", "memory")
@@ -189,6 +207,7 @@ def build_parser(run_epilog: str | None = None) -> argparse.ArgumentParser:
     run.add_argument("--steps", type=int, help=f"step budget (scenario default, else {DEFAULT_STEPS})")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--out", help="output folder (default runs/<scenario>-<timestamp>)")
+    run.add_argument("--force", action="store_true", help="write into a non-empty --out folder")
     run.add_argument("--x64", action="store_true", help="float64 instead of float32")
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run.add_argument("--checkpoint", metavar="DIR",

@@ -82,3 +82,52 @@ def test_every_registered_scenario_is_found_under_its_own_name():
     found = _scenarios()
     assert len(found) == 5
     assert all(module.NAME == name and hasattr(module, "Settings") for name, module in found.items())
+
+
+def test_ctrl_c_writes_a_checkpoint_says_how_to_resume_and_exits_130(tmp_path):
+    """SIGINT during a checkpointed run: one line naming --resume, status 130, a consistent checkpoint
+    (not done) from which --resume finishes the run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    args = ["run", "annulus", "--chains", "20000", "--steps", "200000", "--set", "dims=3", "--no-progress",
+            "--checkpoint", str(tmp_path / "ck"), "--out", str(tmp_path / "run")]
+    env = {**os.environ, "STABSIM_NO_CACHE": "1"}
+    child = subprocess.Popen([sys.executable, "-m", "simulator.cli", *args], stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.time() + 120
+    while not list((tmp_path / "ck").glob("*/checkpoint.npz")) and time.time() < deadline:
+        time.sleep(0.05)                      # the first race has saved (every 60 s, or at its end)
+    time.sleep(1.0)
+    child.send_signal(signal.SIGINT)
+    stderr = child.communicate(timeout=120)[1]
+    assert child.returncode == 130, stderr
+    assert stderr.strip().splitlines() == [f"stabsim: error: stopped; resume with --resume {tmp_path / 'ck'}"]
+    resumed = stabsim(*args[:-4], "--resume", str(tmp_path / "ck"), "--out", str(tmp_path / "run"))
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads((tmp_path / "run" / "result.json").read_text())["rows"][0]["counts"]["censored"] == 0
+
+
+def test_out_onto_a_non_empty_folder_needs_force(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "keep.txt").write_text("x")
+    args = ["run", "annulus", "--chains", "50", "--steps", "2000", "--set", "dims=2", "--no-progress",
+            "--out", str(tmp_path / "run")]
+    refused = stabsim(*args)
+    assert refused.returncode == 2 and "--force" in refused.stderr
+    forced = stabsim(*args, "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert (tmp_path / "run" / "keep.txt").read_text() == "x"
+
+
+def test_show_prints_the_summary_of_a_result_saved_from_python(tmp_path):
+    import jax.numpy as jnp
+
+    import simulator as sim
+    targets = [sim.Target("in", lambda x: jnp.linalg.norm(x) - 0.5), sim.Target("out", lambda x: 2 - jnp.linalg.norm(x))]
+    sim.race(sim.dynamics.random_walk(0.2), targets, jnp.array([1.0, 0.0]), n_chains=100, max_steps=5000,
+             progress=False).save(tmp_path / "r")
+    shown = stabsim("show", str(tmp_path / "r"))
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines()[0].startswith("outcome") and "censored" in shown.stdout

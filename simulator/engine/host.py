@@ -1,6 +1,9 @@
 """The host side of a race: blocks, harvesting, refilling, compaction, progress, checkpoints."""
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import time
 
 import jax
@@ -17,6 +20,28 @@ def _named_leaves(state) -> dict:
     def name(path):
         return ".".join(str(getattr(k, "name", getattr(k, "idx", getattr(k, "key", k)))) for k in path)
     return {name(path): leaf for path, leaf in jax.tree_util.tree_flatten_with_path(state)[0]}
+
+
+@contextlib.contextmanager
+def deferred_interrupt():
+    """Hold the first Ctrl-C (SIGINT) until the loop asks ``interrupted()`` at a block boundary, so a
+    checkpoint written then is consistent; a second Ctrl-C interrupts at once. Outside the main
+    thread (where no handler can be set) Ctrl-C behaves as usual."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    hit = []
+    previous = signal.getsignal(signal.SIGINT)
+
+    def hold(signum, frame):
+        hit.append(signum)
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, hold)
+    try:
+        yield lambda: bool(hit)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class HostLoop:
@@ -58,6 +83,13 @@ class HostLoop:
             return
         if not self.resumed:
             self._assign(np.ones(self.order.size, bool))
+        with deferred_interrupt() as interrupted:
+            self._run_blocks(t0, interrupted)
+        self.wall_seconds = time.perf_counter() - t0
+        if self.saver is not None:
+            self.saver.save(self, self.wall_seconds, done=True)
+
+    def _run_blocks(self, t0, interrupted):
         try:
             while True:
                 t_block = time.perf_counter()
@@ -77,14 +109,15 @@ class HostLoop:
                     self.drain_blocks += 1
                     if self._should_compact(n_running):
                         self._compact(n_running)
+                if interrupted():      # Ctrl-C, acted on here where the state is consistent
+                    if self.saver is not None:
+                        self.saver.save(self, time.perf_counter() - t0)
+                    raise KeyboardInterrupt
                 if self.saver is not None:
                     self.saver.maybe_save(self, time.perf_counter() - t0)
         finally:
             if self.bar is not None:
                 self.bar.close()
-        self.wall_seconds = time.perf_counter() - t0
-        if self.saver is not None:
-            self.saver.save(self, self.wall_seconds, done=True)
 
     def _adapt_length(self):
         self.length = policy.next_block_length(self.length, self.stopped_fraction, self.block_size)

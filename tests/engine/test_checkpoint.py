@@ -82,7 +82,7 @@ def test_resume_without_a_folder_is_refused():
 
 
 def test_cli_checkpoint_then_resume(tmp_path):
-    from test_cli import stabsim
+    from helpers import stabsim
     args = ["run", "annulus", "--chains", "200", "--steps", "20000", "--set", "dims=2", "--no-progress"]
     first = stabsim(*args, "--out", str(tmp_path / "a"), "--checkpoint", str(tmp_path / "ck"))
     assert first.returncode == 0, first.stderr
