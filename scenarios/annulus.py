@@ -41,7 +41,7 @@ class Settings(common.Settings):
     inner: float = setting(1.0, "radius a of the inner sphere")
     radius: float = setting(2.0, "starting radius r")
     outer: float = setting(4.0, "radius R of the outer sphere")
-    trace_every: int = setting(1000, "> 0: trace every race every K steps into trace.nc (0: no trace)")
+    trace_every: int = setting(0, "> 0: trace every race every K steps into trace.nc (0: off; chains stop after ~10^3 steps, so K = 20 gives ~50 draws each)")
 
     QUICK: ClassVar[dict] = {"dims": (2,), "chains": 2000}
 

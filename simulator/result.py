@@ -174,9 +174,10 @@ class RaceResult:
         return "\n".join(lines)
 
     # ---- export and persistence ---------------------------------------------
-    def to_inference_data(self):
-        """``az.InferenceData``: traces (posterior), per-chain outcomes (sample_stats), targets, attrs."""
-        return arviz_io.to_inference_data(self)
+    def to_inference_data(self, kind: str = "paths", burn_in: float = 0.0, outcome: str | None = None):
+        """``az.InferenceData``: draws (posterior; ``kind`` "paths", "final" or "stationary", see
+        ``simulator.io.arviz.to_inference_data``), per-chain outcomes (sample_stats), targets, attrs."""
+        return arviz_io.to_inference_data(self, kind, burn_in, outcome)
 
     def save(self, directory) -> Path:
         """Write the folder ``directory``: ``result.json``, ``chains.npz`` and, if traced, ``trace.nc``.

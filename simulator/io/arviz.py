@@ -1,10 +1,10 @@
 """RaceResult <-> ArviZ InferenceData (arviz 0.23.x) and netCDF.
 
-Groups of ``to_inference_data(result)``:
+Groups of ``to_inference_data(result, kind)``:
 
-* ``posterior``: the traced observables (``race(trace_every=K)``), dims
-  (chain, draw[, position_dim_i]); the ``draw`` coordinate is the step number.
-  Absent when the race was not traced.
+* ``posterior``: by ``kind``, the traced paths (chain, draw = step[, position_dim_i];
+  absent when the race was not traced), the final positions grouped by outcome,
+  or the stationary draws of a run in which no chain stopped.
 * ``sample_stats``: per chain (dim ``chain`` only): ``outcome`` (label),
   ``stop_step``, ``hit_step`` (-1 without a hit), ``diverged`` and, for
   Metropolis kernels, ``acceptance``.
@@ -60,26 +60,71 @@ def sample_stats(result):
     return xr.Dataset(stats, coords={"chain": np.arange(result.n_chains)})
 
 
-def to_inference_data(result):
-    """An ``az.InferenceData`` holding the race's traces, per-chain outcomes and settings."""
+KINDS = ("paths", "final", "stationary")
+
+
+def to_inference_data(result, kind: str = "paths", burn_in: float = 0.0, outcome: str | None = None):
+    """An ``az.InferenceData`` of the race's draws, per-chain outcomes and settings.
+
+    ``kind`` says what the posterior group holds:
+
+    * "paths": the traced observables, (chain, draw = step), NaN after each chain's stop: a record of
+      paths, not samples (ESS and R-hat mean little there);
+    * "final": each chain's final position and stop step (at its hit, divergence or the budget) as one
+      draw, with the chain's ``outcome`` as a coordinate; ``outcome="inner"`` keeps only the chains that
+      ended there, so ``az.summary`` and ``az.plot_posterior`` describe where that target was entered;
+    * "stationary": the traced draws of a run in which no chain stopped (every chain censored at
+      max_steps), after dropping the first ``burn_in`` fraction of draws: samples, where ESS and R-hat
+      mean what they usually do.
+    """
     import arviz as az
     import xarray as xr
 
-    chain = np.arange(result.n_chains)
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if outcome is not None and kind != "final":
+        raise ValueError(f"outcome selects chains of kind='final' only, not kind={kind!r}")
+    if not 0 <= burn_in < 1:
+        raise ValueError(f"burn_in must be a fraction in [0, 1), got {burn_in!r}")
     groups = {}
-    if result.trace is not None:
-        dims = {name: [f"{name}_dim_{i}" for i in range(np.ndim(v) - 2)] for name, v in result.trace.items()}
+    if kind == "final":
+        groups["posterior"] = _final_positions(result, outcome)
+    elif result.trace is not None:
+        trace, steps = dict(result.trace), np.asarray(result.trace_steps)
+        if kind == "stationary":
+            stopped = int(np.sum(result.outcome != outcomes.CENSORED))
+            if stopped:
+                raise ValueError(f"kind='stationary' needs a run in which no chain stopped; {stopped} of "
+                                 f"{result.n_chains} did (use kind='paths' or 'final')")
+            first = int(burn_in * steps.size)
+            trace, steps = {k: v[:, first:] for k, v in trace.items()}, steps[first:]
+        dims = {name: [f"{name}_dim_{i}" for i in range(np.ndim(v) - 2)] for name, v in trace.items()}
         with warnings.catch_warnings():   # races often have more chains than draws: that is fine here
             warnings.filterwarnings("ignore", message="More chains .* than draws")
             groups["posterior"] = az.dict_to_dataset(
-                dict(result.trace), coords={"chain": chain, "draw": np.asarray(result.trace_steps)}, dims=dims)
+                trace, coords={"chain": np.arange(result.n_chains), "draw": steps}, dims=dims)
+    elif kind == "stationary":
+        raise ValueError("kind='stationary' needs a traced race (race(..., trace_every=K))")
     groups["sample_stats"] = sample_stats(result)
     targets = result.config.get("targets", [{"name": n} for n in result.target_names])
     groups["constant_data"] = xr.Dataset(
         {"eps": ("target", np.array([t.get("eps", np.nan) for t in targets], float)),
          "distance": ("target", np.array([bool(t.get("distance", False)) for t in targets]))},
         coords={"target": list(result.target_names)})
-    return az.InferenceData(attrs=_attrs(result), **groups)
+    return az.InferenceData(attrs={**_attrs(result), "kind": kind}, **groups)
+
+
+def _final_positions(result, outcome: str | None):
+    """Final positions and stop steps over (chain = 0, draw = race chain), with an ``outcome``
+    coordinate on ``draw``; only the chains that ended in ``outcome`` when it is given."""
+    import xarray as xr
+    labels = result.labels
+    chains = np.arange(result.n_chains) if outcome is None else np.flatnonzero(result.outcome == result._code(outcome))
+    position = np.asarray(result.position, float)[chains][None]
+    dims = ["chain", "draw"] + [f"position_dim_{i}" for i in range(position.ndim - 2)]
+    return xr.Dataset({"position": (dims, position), "stop_step": (["chain", "draw"], result.stop_step[chains][None])},
+                      coords={"chain": [0], "draw": chains,
+                              "outcome": ("draw", [labels[int(c)] for c in result.outcome[chains]])})
 
 
 def trace_from_inference_data(idata) -> tuple[dict | None, np.ndarray | None]:

@@ -168,3 +168,35 @@ def test_peak_memory_is_flat_in_max_steps():
         assert out.returncode == 0, out.stderr[-1000:]
         peaks.append(float(out.stdout.strip().splitlines()[-1]))
     assert max(peaks) / min(peaks) < 1.15, peaks
+
+
+def test_final_positions_by_outcome():
+    """kind='final': one draw per chain with its outcome as a coordinate; outcome= keeps one target's
+    chains, and az.summary of those gives numbers (every entry inside the inner disc)."""
+    import arviz as az
+    result = sim.race(sim.dynamics.random_walk(0.3), ANNULUS, jnp.array([2.0, 0.0]), n_chains=300, max_steps=5000,
+                      seed=4, progress=False)
+    every = result.to_inference_data(kind="final").posterior
+    np.testing.assert_allclose(every["position"].values[0], result.position)
+    assert list(every["outcome"].values) == [result.labels[int(c)] for c in result.outcome]
+    inner = result.to_inference_data(kind="final", outcome="inner")
+    mine = result.position[result.outcome == 0]
+    np.testing.assert_allclose(inner.posterior["position"].values[0], mine)
+    summary = az.summary(inner, var_names=["position", "stop_step"], kind="stats")
+    assert np.isfinite(summary["mean"]).all() and len(summary) == 3
+    assert np.linalg.norm(mine, axis=1).max() <= 1.0 + 1e-6
+    with pytest.raises(ValueError, match="name"):
+        result.to_inference_data(kind="final", outcome="nowhere")
+
+
+def test_stationary_kind_refuses_races_and_drops_burn_in():
+    run = stationary_run()
+    idata = run.to_inference_data(kind="stationary", burn_in=0.5)
+    assert idata.posterior.sizes["draw"] == run.trace_steps.size - int(0.5 * run.trace_steps.size)
+    assert int(idata.posterior["draw"].values[0]) == int(run.trace_steps[int(0.5 * run.trace_steps.size)])
+    racing = sim.race(sim.dynamics.random_walk(0.3), ANNULUS, jnp.array([2.0, 0.0]), n_chains=20, max_steps=5000,
+                      trace_every=10, progress=False)
+    with pytest.raises(ValueError, match="no chain stopped"):
+        racing.to_inference_data(kind="stationary")
+    with pytest.raises(ValueError, match="kind"):
+        racing.to_inference_data(kind="samples")
