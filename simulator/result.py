@@ -13,9 +13,10 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jax
 import numpy as np
 
-from . import outcomes, stats
+from . import outcomes, stats, trees
 from .io import arviz as arviz_io
 from .io.files import recover_folder, replace_folder
 from .stats import Estimate
@@ -53,6 +54,7 @@ class RaceResult:
     work: dict = field(default_factory=dict)
     trace: dict | None = None
     trace_steps: np.ndarray | None = None
+    structure: object = field(default=None, repr=False)   # the position's treedef, for a pytree position
 
     def __post_init__(self):
         """Refuse per-chain arrays that disagree on the number of chains, and codes that are no outcome."""
@@ -80,9 +82,35 @@ class RaceResult:
         return np.where(self.outcome >= 0, self.stop_step, -1)
 
     @property
-    def position(self) -> np.ndarray:
-        """Final position of every chain (at its hit, divergence, or ``max_steps``)."""
-        return self.state["position"]
+    def position(self):
+        """Final position of every chain (at its hit, divergence, or ``max_steps``), leading axis = chain.
+
+        An array, or for a pytree position the same pytree with batched leaves (after ``load_result``:
+        nested dicts keyed by the leaves' paths).
+        """
+        if "position" in self.state:
+            return self.state["position"]
+        leaves = {k[len("position."):]: v for k, v in self.state.items() if k.startswith("position.")}
+        if self.structure is not None:
+            return jax.tree.unflatten(self.structure, list(leaves.values()))
+        return trees.nest(leaves)
+
+    def unravel(self, flat):
+        """A flat vector (..., D), as ``jax.flatten_util.ravel_pytree`` orders a position, in the position's
+        structure (for an array position: reshaped to its shape)."""
+        flat = np.asarray(flat)
+        leaves = [v for k, v in self.state.items() if k == "position" or k.startswith("position.")]
+        sizes = [int(np.prod(v.shape[1:])) for v in leaves]
+        if flat.shape[-1] != sum(sizes):
+            raise ValueError(f"flat must end in {sum(sizes)} entries (the position's size), got shape {flat.shape}")
+        parts = np.split(flat, np.cumsum(sizes)[:-1], axis=-1)
+        parts = [p.reshape(flat.shape[:-1] + v.shape[1:]) for p, v in zip(parts, leaves)]
+        if "position" in self.state:
+            return parts[0]
+        names = [k[len("position."):] for k in self.state if k.startswith("position.")]
+        if self.structure is not None:
+            return jax.tree.unflatten(self.structure, parts)
+        return trees.nest(dict(zip(names, parts)))
 
     @property
     def labels(self) -> dict:

@@ -76,41 +76,68 @@ def check_seed(seed) -> int:
     return int(seed)
 
 
-def resolve_start(start, n_chains: int, start_batched: bool | None, dtype) -> tuple[np.ndarray, bool]:
-    """Return ``(start as a host array, batched)``.
+def is_pytree_position(start) -> bool:
+    """A position that is a pytree of arrays (dict, NamedTuple, Flax/Equinox parameters...) rather than
+    one array: anything but an array, a number, or a plain list/tuple of numbers."""
+    if isinstance(start, (np.ndarray, jax.Array, numbers.Number)) or type(start) in (list, tuple):
+        return False
+    return bool(jax.tree.leaves(start))
+
+
+def resolve_start(start, n_chains: int, start_batched: bool | None, dtype) -> tuple[object, bool]:
+    """Return ``(start as a host array, or a pytree of host arrays, batched)``.
 
     ``start`` is one position shared by all chains, or a batch whose leading
-    axis has length ``n_chains``. Rule for ``start_batched=None``: the start
-    is a batch exactly when ``start.ndim >= 1`` and ``start.shape[0] ==
-    n_chains``. A shared position whose first axis happens to equal
-    n_chains (say a 3x3 matrix with n_chains=3) needs ``start_batched=False``.
+    axis has length ``n_chains``; for a pytree, every leaf has that leading axis.
+    Rule for ``start_batched=None``: the start is a batch exactly when every
+    leaf has ``ndim >= 1`` and ``shape[0] == n_chains``. A shared position whose
+    first axis happens to equal n_chains (say a 3x3 matrix with n_chains=3)
+    needs ``start_batched=False``.
     """
-    try:
-        array = np.asarray(start, dtype=dtype)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"start must be an array of real numbers: {err}") from None
-    if not np.all(np.isfinite(array)):
-        raise ValueError("start contains non-finite values (nan or inf)")
+    def host(leaf):
+        try:
+            array = np.asarray(leaf, dtype=dtype)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"start must be an array (or a pytree of arrays) of real numbers: {err}") from None
+        if not np.all(np.isfinite(array)):
+            raise ValueError("start contains non-finite values (nan or inf)")
+        return array
+
+    tree = is_pytree_position(start)
+    array = jax.tree.map(host, start) if tree else host(start)
+    leaves = jax.tree.leaves(array)
+    leading = all(a.ndim >= 1 and a.shape[0] == n_chains for a in leaves)
     if start_batched is None:
-        start_batched = array.ndim >= 1 and array.shape[0] == n_chains
-    elif start_batched and (array.ndim == 0 or array.shape[0] != n_chains):
-        raise ValueError(f"start_batched=True needs start.shape[0] == n_chains={n_chains}, "
-                         f"got start.shape={array.shape}")
+        start_batched = leading
+    elif start_batched and not leading:
+        raise ValueError(f"start_batched=True needs every start leaf's shape[0] == n_chains={n_chains}, "
+                         f"got shapes {[a.shape for a in leaves]}")
     return array, bool(start_batched)
 
 
-def check_shapes(kernel, targets, position: jax.ShapeDtypeStruct) -> None:
-    """Trace (not compile) init, step and every residual on one chain's position."""
+def position_shapes(start, batched: bool, dtype):
+    """One chain's position as ``jax.ShapeDtypeStruct`` leaves, in the start's structure."""
+    return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape[1:] if batched else a.shape, dtype), start)
+
+
+def describe_shape(position) -> str:
+    """``(3,)`` for an array position, ``{'W': (4, 2), 'b': (2,)}``-like for a pytree."""
+    return str(jax.tree.map(lambda s: s.shape, position))
+
+
+def check_shapes(kernel, targets, position) -> None:
+    """Trace (not compile) init, step and every residual on one chain's position (shape leaves)."""
+    shape = describe_shape(position)
     for target in targets:
         try:
             out = jax.eval_shape(target.residual, position)
         except Exception as err:  # the user's function failed on this shape
-            raise ValueError(f"start: a position of shape {position.shape} does not fit target "
+            raise ValueError(f"start: a position of shape {shape} does not fit target "
                              f"{target.name!r}'s residual: {type(err).__name__}: {err}") from err
         if not isinstance(out, jax.ShapeDtypeStruct) or out.shape != ():
-            shape = getattr(out, "shape", type(out).__name__)
+            got = getattr(out, "shape", type(out).__name__)
             raise ValueError(f"residual of target {target.name!r} must return a scalar for one "
-                             f"position of shape {position.shape}, got shape {shape}")
+                             f"position of shape {shape}, got shape {got}")
         if not jax.numpy.issubdtype(out.dtype, jax.numpy.floating):
             raise ValueError(f"residual of target {target.name!r} returns {out.dtype}, not a floating-point "
                              "distance: a bool or integer residual is <= eps at once, so every chain would "
@@ -120,10 +147,10 @@ def check_shapes(kernel, targets, position: jax.ShapeDtypeStruct) -> None:
         new = jax.eval_shape(kernel.step, jax.eval_shape(lambda: jax.random.key(0)), state)
     except Exception as err:
         raise ValueError(f"start: kernel {kernel.name!r} cannot step a position of shape "
-                         f"{position.shape}: {type(err).__name__}: {err}") from err
-    if new.position.shape != position.shape:
-        raise ValueError(f"kernel {kernel.name!r} changed the position shape from {position.shape} "
-                         f"to {new.position.shape}; check the potential")
+                         f"{shape}: {type(err).__name__}: {err}") from err
+    if describe_shape(new.position) != shape or jax.tree.structure(new.position) != jax.tree.structure(position):
+        raise ValueError(f"kernel {kernel.name!r} changed the position shape from {shape} "
+                         f"to {describe_shape(new.position)}; check the potential")
 
 
 def check_predicate(name: str, fn, position: jax.ShapeDtypeStruct) -> None:
@@ -131,7 +158,7 @@ def check_predicate(name: str, fn, position: jax.ShapeDtypeStruct) -> None:
     try:
         out = jax.eval_shape(fn, position)
     except Exception as err:
-        raise ValueError(f"{name} cannot be evaluated on a position of shape {position.shape}: "
+        raise ValueError(f"{name} cannot be evaluated on a position of shape {describe_shape(position)}: "
                          f"{type(err).__name__}: {err}") from err
     if getattr(out, "shape", None) != ():
         raise ValueError(f"{name} must return a scalar for one position, got shape "

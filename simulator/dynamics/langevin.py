@@ -52,7 +52,7 @@ def langevin(potential, step_size: float, temperature: float = 1.0) -> Kernel:
 
     def step(key, state):
         x = state.position
-        xi = noise.normal(key, x.shape, x.dtype)
-        return LangevinState(x - step_size * grad(x) + noise_scale * xi)
+        xi = noise.normal_like(key, x)
+        return LangevinState(jax.tree.map(lambda a, g, e: a - step_size * g + noise_scale * e, x, grad(x), xi))
 
     return Kernel(init, step, "langevin", p.as_dict(), noise_scale**2, p.potential)

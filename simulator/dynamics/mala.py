@@ -36,17 +36,18 @@ def mala(potential, step_size: float, temperature: float = 1.0) -> Kernel:
 
     def log_q(to, frm, grad_frm):
         """log q(to | frm) up to a constant."""
-        diff = to - frm + step_size * grad_frm
-        return -jnp.sum(diff * diff) / (4 * step_size * temperature)
+        diff = jax.tree.map(lambda t, f, g: t - f + step_size * g, to, frm, grad_frm)
+        return -sum(jnp.sum(d * d) for d in jax.tree.leaves(diff)) / (4 * step_size * temperature)
 
     def step(key, state):
         x = state.position
-        xi, u = noise.normal_and_uniform(key, x.shape, x.dtype)
-        y = x - step_size * state.grad + noise_scale * xi
+        xi, u = noise.normal_and_uniform_like(key, x)
+        y = jax.tree.map(lambda a, g, e: a - step_size * g + noise_scale * e, x, state.grad, xi)
         v_y, g_y = value_and_grad(y)
         log_ratio = (state.potential - v_y) / temperature + log_q(x, y, g_y) - log_q(y, x, state.grad)
         accept = jnp.log(u) < log_ratio
-        keep = lambda new, old: jnp.where(accept, new, old)  # noqa: E731
+        def keep(new, old):
+            return jax.tree.map(lambda a, b: jnp.where(accept, a, b), new, old)
         return MALAState(keep(y, x), keep(v_y, state.potential), keep(g_y, state.grad),
                          state.n_accepted + accept.astype(jnp.int32))
 

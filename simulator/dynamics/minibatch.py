@@ -8,9 +8,10 @@
   per-example gradient covariance): Langevin at T_eff = lr tr(C) / (2 B D)
   (``effective_temperature``).
 
-Parameters that are pytrees are flattened at the edge: pass ``params_like`` (a
-pytree of the parameters' shape) and ``loss`` receives the unflattened pytree;
-the chain's position is the flat vector (``jax.flatten_util.ravel_pytree``).
+Parameters that are pytrees: start the race from the pytree itself and ``loss``
+receives it (every kernel works on pytree positions). For a flat start, pass
+``params_like`` (a pytree of the parameters' shape) and ``loss`` receives the
+unflattened pytree of each flat vector (``jax.flatten_util.ravel_pytree``).
 """
 from __future__ import annotations
 

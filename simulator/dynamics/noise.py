@@ -55,3 +55,29 @@ def normal_and_uniform(key, shape, dtype=jnp.float32) -> tuple[jax.Array, jax.Ar
     n = math.prod(shape)
     u = _unit(_words(key, (n + 1) * _per_value(dtype)), dtype)
     return _normal_from_unit(u[:n], dtype).reshape(shape), u[n]
+
+
+def _split_like(flat, tree):
+    """The entries of ``flat`` laid out as the leaves of ``tree`` (in ``jax.tree.leaves`` order)."""
+    leaves, treedef = jax.tree.flatten(tree)
+    out, start = [], 0
+    for leaf in leaves:
+        out.append(flat[start:start + leaf.size].reshape(leaf.shape))
+        start += leaf.size
+    return jax.tree.unflatten(treedef, out)
+
+
+def normal_like(key, tree):
+    """Standard normals shaped like ``tree`` (an array or a pytree of arrays of one dtype); for an
+    array, exactly ``normal(key, tree.shape, tree.dtype)``."""
+    leaves = jax.tree.leaves(tree)
+    n = sum(leaf.size for leaf in leaves)
+    return _split_like(normal(key, (n,), leaves[0].dtype), tree)
+
+
+def normal_and_uniform_like(key, tree):
+    """``normal_like`` and one independent uniform in [0, 1), from one key (as ``normal_and_uniform``)."""
+    leaves = jax.tree.leaves(tree)
+    n = sum(leaf.size for leaf in leaves)
+    xi, u = normal_and_uniform(key, (n,), leaves[0].dtype)
+    return _split_like(xi, tree), u

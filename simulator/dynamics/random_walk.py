@@ -27,6 +27,6 @@ def random_walk(scale: float) -> Kernel:
 
     def step(key, state):
         x = state.position
-        return RandomWalkState(x + scale * noise.normal(key, x.shape, x.dtype))
+        return RandomWalkState(jax.tree.map(lambda a, e: a + scale * e, x, noise.normal_like(key, x)))
 
     return Kernel(init, step, "random_walk", {"scale": scale}, scale**2)

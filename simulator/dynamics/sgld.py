@@ -15,7 +15,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from ..validate import positive
+from ..validate import non_negative, positive
 from . import noise
 from .base import Kernel, describe
 from .minibatch import check_batch_size, check_data, flatten_loss, full_loss, minibatch_gradient
@@ -34,16 +34,14 @@ def sgld(loss, data, step_size: float, temperature: float = 1.0, batch_size: int
         step_size: h > 0, the time of one step.
         temperature: T > 0 of the injected noise.
         localization: gamma >= 0, strength of the pull towards ``center``.
-        center: flat parameter vector (required when localization > 0).
+        center: parameters shaped like the position, an array or a pytree (required when localization > 0).
     """
     step_size = positive("step_size", step_size)
     temperature = positive("temperature", temperature)
-    localization = float(localization)
-    if not math.isfinite(localization) or localization < 0:
-        raise ValueError(f"localization must be finite and >= 0, got {localization}")
+    localization = non_negative("localization", localization)
     if localization > 0 and center is None:
         raise ValueError("center is required when localization > 0")
-    center = None if center is None else jnp.asarray(center)
+    center = None if center is None else jax.tree.map(jnp.asarray, center)
     n_examples = check_data(data)
     data = jax.tree.map(jnp.asarray, data)   # on the device once, shared by the gradient and the potential
     batch_size = check_batch_size(batch_size)
@@ -60,9 +58,9 @@ def sgld(loss, data, step_size: float, temperature: float = 1.0, batch_size: int
         batch_key, noise_key = (key, key) if batch_size is None else jax.random.split(key)
         drift = gradient(batch_key, x)
         if localization > 0:
-            drift = drift + localization * (x - center.astype(x.dtype))
-        xi = noise.normal(noise_key, x.shape, x.dtype)
-        return SGLDState(x - step_size * drift + noise_scale * xi)
+            drift = jax.tree.map(lambda d, a, c: d + localization * (a - c.astype(a.dtype)), drift, x, center)
+        xi = noise.normal_like(noise_key, x)
+        return SGLDState(jax.tree.map(lambda a, d, e: a - step_size * d + noise_scale * e, x, drift, xi))
 
     params = {"loss": describe(loss), "step_size": step_size, "temperature": temperature,
               "batch_size": batch_size, "n_examples": n_examples, "localization": localization}

@@ -58,7 +58,9 @@ def build_block(kernel, targets, *, batched, bridge, dtype, domain=None, trace=N
 
     def classify(position, r, entered):
         """Priority: diverged, then escaped (hits count inside the domain only), tie, hit."""
-        finite = jnp.all(jnp.isfinite(position)) & jnp.all(jnp.isfinite(r))
+        finite = jnp.all(jnp.isfinite(r))
+        for leaf in jax.tree.leaves(position):
+            finite &= jnp.all(jnp.isfinite(leaf))
         n_entered = jnp.sum(entered)
         code = jnp.where(n_entered > 1, TIE, jnp.where(n_entered == 1, jnp.argmax(entered), RUNNING))
         if domain is not None:
@@ -66,7 +68,7 @@ def build_block(kernel, targets, *, batched, bridge, dtype, domain=None, trace=N
         return jnp.where(finite, code, DIVERGED).astype(jnp.int32)
 
     def fresh(chain, run):
-        x = run.start[chain] if batched else run.start
+        x = jax.tree.map(lambda a: a[chain], run.start) if batched else run.start
         seed = run.seed
         r = residuals(x)
         index = chain + run.first_chain

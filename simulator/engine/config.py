@@ -15,6 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+import jax
 import numpy as np
 
 
@@ -52,11 +53,13 @@ class RaceConfig:
         out["observables"] = None if self.observables is None else list(self.observables)
         return out
 
-    def identity_hash(self, start: np.ndarray) -> str:
-        """sha256 of the identity fields and the start positions' bytes (16 hex digits)."""
+    def identity_hash(self, start) -> str:
+        """sha256 of the identity fields and the start positions' bytes (16 hex digits); ``start`` is an
+        array or a pytree of arrays (its leaves' bytes in order)."""
         identity = {key: value for key, value in self.as_dict().items() if key in IDENTITY}
         text = json.dumps(identity, sort_keys=True, default=str).encode()
-        return hashlib.sha256(text + np.ascontiguousarray(start).tobytes()).hexdigest()[:16]
+        data = b"".join(np.ascontiguousarray(leaf).tobytes() for leaf in jax.tree.leaves(start))
+        return hashlib.sha256(text + data).hexdigest()[:16]
 
 
 IDENTITY = tuple(f.name for f in dataclasses.fields(RaceConfig) if f.metadata.get("identity"))

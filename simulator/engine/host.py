@@ -10,16 +10,10 @@ import jax
 import numpy as np
 
 from ..outcomes import CENSORED, RUNNING
+from ..trees import named_leaves
 from . import policy, traces
 from .block import CLEAR, KEEP
 from .placement import Placement
-
-
-def _named_leaves(state) -> dict:
-    """Flatten a (possibly nested) kernel state to {dotted name: array}, e.g. ``opt_state.0.mu``."""
-    def name(path):
-        return ".".join(str(getattr(k, "name", getattr(k, "idx", getattr(k, "key", k)))) for k in path)
-    return {name(path): leaf for path, leaf in jax.tree_util.tree_flatten_with_path(state)[0]}
 
 
 @contextlib.contextmanager
@@ -167,7 +161,7 @@ class HostLoop:
             self.outcome[ids] = np.where(status[lanes_done] == RUNNING, CENSORED, status[lanes_done])
             self.stop_step[ids] = steps[lanes_done]
             self.finished_work += int(steps[lanes_done].sum())
-            state = _named_leaves(jax.device_get(self.lanes.state))
+            state = named_leaves(jax.device_get(self.lanes.state))
             if self.final_state is None:
                 self.final_state = {name: np.zeros((self.n_chains,) + leaf.shape[1:], leaf.dtype)
                                     for name, leaf in state.items()}

@@ -82,7 +82,10 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
             residual is ``diverged``; still running after ``max_steps`` is ``censored``.
             A start already inside a target stops at step 0.
         start: one position shared by all chains, or a batch with leading axis
-            ``n_chains`` (see ``start_batched``).
+            ``n_chains`` (see ``start_batched``). A position is an array or a pytree of
+            arrays (a dict of weights, a NamedTuple, Flax/Equinox parameters): kernels,
+            residuals, observables and potentials then receive the pytree, and
+            ``result.position`` keeps its structure.
         n_chains, max_steps: number of chains and the step budget of each.
         seed: chain i's trajectory depends only on (seed, i).
         bridge: apply the Brownian-bridge crossing correction
@@ -142,7 +145,7 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
     with x64, jax.threefry_partitionable(True):
         dtype = jnp.dtype(precision)
         start, batched = validate.resolve_start(start, n_chains, start_batched, dtype)
-        position = jax.ShapeDtypeStruct(start.shape[1:] if batched else start.shape, dtype)
+        position = validate.position_shapes(start, batched, dtype)
         validate.check_shapes(kernel, targets, position)
         if domain_fn is not None:
             validate.check_predicate("domain", domain_fn, position)
@@ -153,7 +156,8 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
         config = RaceConfig(
             kernel={"name": kernel.name, **kernel.params},
             targets=tuple({"name": t.name, "eps": t.eps, "distance": t.distance} for t in targets),
-            start="batched" if batched else start.tolist(), n_chains=n_chains, first_chain=first_chain,
+            start="batched" if batched else jax.tree.map(lambda a: a.tolist(), start), n_chains=n_chains,
+            first_chain=first_chain,
             max_steps=max_steps, seed=seed, bridge=bridge, precision=precision,
             domain=_describe_domain(domain), trace_every=trace_every,
             observables=None if trace is None else tuple(trace.names), block_size=block_size,
@@ -166,7 +170,7 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
 
         block, empty = build_block(kernel, targets, batched=batched, bridge=bridge, dtype=dtype,
                                    domain=domain_fn, trace=trace)
-        args = RunArgs(jnp.asarray(start), jnp.asarray(seed, jnp.uint32), jnp.asarray(max_steps, jnp.int32),
+        args = RunArgs(jax.tree.map(jnp.asarray, start), jnp.asarray(seed, jnp.uint32), jnp.asarray(max_steps, jnp.int32),
                        jnp.asarray(first_chain, jnp.int32))
         saver = None if folder is None else ckpt.Saver(folder, checkpoint_every, digest)
         run = HostLoop(block, empty, place.replicated(args), n_chains, max_steps, block_size, batch_size,
@@ -174,10 +178,10 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
         if saved:
             ckpt.restore(run, ckpt.load(folder))
         run.loop()
-    return _result(run, config, targets, trace, position.shape)
+    return _result(run, config, targets, trace, position)
 
 
-def _result(run: HostLoop, config: RaceConfig, targets, trace, position_shape) -> RaceResult:
+def _result(run: HostLoop, config: RaceConfig, targets, trace, position) -> RaceResult:
     """The RaceResult of a finished host loop; refuses one in which a chain has no outcome."""
     lost = int(np.sum(run.outcome == RUNNING))
     if lost:  # every chain must end in exactly one outcome; never drop one silently
@@ -187,10 +191,11 @@ def _result(run: HostLoop, config: RaceConfig, targets, trace, position_shape) -
             "efficiency": ideal / run.lane_steps if run.lane_steps else math.nan,
             "wall_seconds": run.wall_seconds, "compile_seconds": sum(run.compile_seconds.values()),
             "blocks": run.blocks, "batch_sizes": run.batch_sizes}
-    traced = None if trace is None else traces.split(run.trace, trace, position_shape)
+    traced = None if trace is None else traces.split(run.trace, trace)
     result = RaceResult(target_names=tuple(t.name for t in targets), outcome=run.outcome,
                         stop_step=run.stop_step, state=run.final_state, config=config.as_dict(), work=work,
-                        trace=traced, trace_steps=None if trace is None else np.asarray(trace.steps))
+                        trace=traced, trace_steps=None if trace is None else np.asarray(trace.steps),
+                        structure=jax.tree.structure(position) if validate.is_pytree_position(position) else None)
     for message in result.warnings:
         warnings.warn(f"race: {message}", RaceWarning, stacklevel=3)
     return result

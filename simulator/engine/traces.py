@@ -6,8 +6,9 @@ every chain, a vector of observables:
 * ``residual_<target>``: each target's residual;
 * ``potential``: the kernel's potential (or full-data loss), where it has one;
 * ``norm``: |theta| (Frobenius for matrices);
-* ``position``: theta itself (flattened), when it has at most
-  ``POSITION_SIZE_LIMIT`` entries or ``trace_position=True``;
+* ``position``: theta itself, when it has at most ``POSITION_SIZE_LIMIT``
+  entries or ``trace_position=True``; a pytree position is recorded leaf by
+  leaf, each under its path (``W1``, ``b1``; ``simulator.trees``);
 * user observables: ``observables={"name": fn}``, fn(position) -> scalar.
 
 Draws after a chain stops stay NaN (they are never written); the chain's
@@ -31,6 +32,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import trees
+
 DEFAULT_MEMORY_LIMIT = 4 * 2**30     # 4 GiB
 POSITION_SIZE_LIMIT = 16
 
@@ -39,7 +42,8 @@ class TraceSpec(NamedTuple):
     every: int
     n_draws: int
     names: tuple            # observable names, in buffer order
-    sizes: tuple            # entries of each (1 for a scalar, D for the position)
+    sizes: tuple            # entries of each (1 for a scalar, the size of a position leaf)
+    shapes: tuple           # shape of each: () for a scalar, a position leaf's shape
     observe: Callable       # (position, residuals) -> (width,) vector
     width: int
     slots: int              # draws one lane can record in one block: block_size // every + 1
@@ -72,7 +76,8 @@ def build_trace(trace_every, observables, trace_position, *, kernel, targets, po
         out = jax.eval_shape(fn, position)
         if getattr(out, "shape", None) != ():
             raise ValueError(f"observables[{name!r}] must return a scalar, got shape {getattr(out, 'shape', out)}")
-    size = math.prod(position.shape)
+    leaves = jax.tree.leaves(position)
+    size = sum(math.prod(leaf.shape) for leaf in leaves)
     if trace_position is None:
         trace_position = size <= POSITION_SIZE_LIMIT
     names = [f"residual_{t.name}" for t in targets]
@@ -81,41 +86,44 @@ def build_trace(trace_every, observables, trace_position, *, kernel, targets, po
         names.append("potential")
         fns.append(kernel.potential)
     names.append("norm")
-    fns.append(lambda x: jnp.sqrt(jnp.sum(x * x)))
+    fns.append(lambda x: jnp.sqrt(sum(jnp.sum(a * a) for a in jax.tree.leaves(x))))
     for name, fn in observables.items():
         names.append(name)
         fns.append(fn)
     if len(set(names)) != len(names) or "position" in observables:
         raise ValueError(f"observables: names clash with the built-in ones {names}")
-    sizes = [1] * len(names)
-    if trace_position:
-        names.append("position")
-        sizes.append(size)
+    sizes, shapes = [1] * len(names), [()] * len(names)
+    if trace_position:    # an array position is "position"; a pytree's leaves are named by their paths
+        leaf_names = [n if n not in names else f"position.{n}" for n in trees.leaf_names(position)]
+        names += ["position"] if leaf_names == [""] else leaf_names
+        sizes += [math.prod(leaf.shape) for leaf in leaves]
+        shapes += [leaf.shape for leaf in leaves]
     width = sum(sizes)
     n_draws = int(max_steps) // int(trace_every) + 1
     limit = DEFAULT_MEMORY_LIMIT if memory_limit is None else memory_limit
     slots = int(block_size) // int(trace_every) + 1
-    need = trace_bytes(n_chains, batch_size, n_draws, slots, width, jnp.dtype(position.dtype).itemsize)
+    need = trace_bytes(n_chains, batch_size, n_draws, slots, width, jnp.dtype(leaves[0].dtype).itemsize)
     if need > limit:
         raise ValueError(f"trace_every={trace_every}: the trace would take {need / 2**30:.2f} GiB "
                          f"({n_chains} chains x {n_draws} draws x {width} values), above the limit of "
                          f"{limit / 2**30:.2f} GiB; record less often or raise trace_memory_limit")
 
     def observe(x, r):
-        parts = [r.astype(x.dtype)] + [jnp.reshape(fn(x), (1,)).astype(x.dtype) for fn in fns]
+        dtype = jax.tree.leaves(x)[0].dtype
+        parts = [r.astype(dtype)] + [jnp.reshape(fn(x), (1,)).astype(dtype) for fn in fns]
         if trace_position:
-            parts.append(x.ravel())
+            parts += [leaf.ravel() for leaf in jax.tree.leaves(x)]
         return jnp.concatenate(parts)
 
-    return TraceSpec(int(trace_every), n_draws, tuple(names), tuple(sizes), observe, width, slots)
+    return TraceSpec(int(trace_every), n_draws, tuple(names), tuple(sizes), tuple(shapes), observe, width, slots)
 
 
-def split(buffer, spec: TraceSpec, position_shape) -> dict:
-    """(n_chains, n_draws, width) buffer -> {name: (n_chains, n_draws[, *position_shape])}."""
+def split(buffer, spec: TraceSpec) -> dict:
+    """(n_chains, n_draws, width) buffer -> {name: (n_chains, n_draws[, *shape])}."""
     out, start = {}, 0
-    for name, size in zip(spec.names, spec.sizes):
+    for name, size, shape in zip(spec.names, spec.sizes, spec.shapes):
         block = buffer[:, :, start:start + size]
-        out[name] = block.reshape(block.shape[:2] + tuple(position_shape)) if name == "position" else block[:, :, 0]
+        out[name] = block.reshape(block.shape[:2] + tuple(shape))
         start += size
     return out
 

@@ -115,16 +115,19 @@ def to_inference_data(result, kind: str = "paths", burn_in: float = 0.0, outcome
 
 
 def _final_positions(result, outcome: str | None):
-    """Final positions and stop steps over (chain = 0, draw = race chain), with an ``outcome``
-    coordinate on ``draw``; only the chains that ended in ``outcome`` when it is given."""
+    """Final positions (a variable per leaf of a pytree position) and stop steps over (chain = 0,
+    draw = race chain), with an ``outcome`` coordinate on ``draw``; only ``outcome``'s chains if given."""
     import xarray as xr
     labels = result.labels
     chains = np.arange(result.n_chains) if outcome is None else np.flatnonzero(result.outcome == result._code(outcome))
-    position = np.asarray(result.position, float)[chains][None]
-    dims = ["chain", "draw"] + [f"position_dim_{i}" for i in range(position.ndim - 2)]
-    return xr.Dataset({"position": (dims, position), "stop_step": (["chain", "draw"], result.stop_step[chains][None])},
-                      coords={"chain": [0], "draw": chains,
-                              "outcome": ("draw", [labels[int(c)] for c in result.outcome[chains]])})
+    leaves = {("position" if k == "position" else k[len("position."):]): v
+              for k, v in result.state.items() if k == "position" or k.startswith("position.")}
+    data = {"stop_step": (["chain", "draw"], result.stop_step[chains][None])}
+    for name, leaf in leaves.items():
+        values = np.asarray(leaf, float)[chains][None]
+        data[name] = (["chain", "draw"] + [f"{name}_dim_{i}" for i in range(values.ndim - 2)], values)
+    return xr.Dataset(data, coords={"chain": [0], "draw": chains,
+                                    "outcome": ("draw", [labels[int(c)] for c in result.outcome[chains]])})
 
 
 def trace_from_inference_data(idata) -> tuple[dict | None, np.ndarray | None]:
