@@ -17,14 +17,12 @@ import argparse
 import contextlib
 import importlib
 import json
-import os
 import subprocess
 import sys
 import time
 from importlib.metadata import entry_points
 from pathlib import Path
 
-import jax
 
 from .engine.checkpoint import checkpointing
 from .io.files import writable_folder
@@ -78,15 +76,6 @@ def settings_help(module) -> str:
     return "\n".join(lines)
 
 
-def _enable_compilation_cache():
-    """Reuse compiled blocks across runs (``STABSIM_NO_CACHE=1`` turns this off)."""
-    if os.environ.get("STABSIM_NO_CACHE"):
-        return
-    cache = Path(os.environ.get("STABSIM_CACHE", Path.home() / ".cache" / "stabsim" / "jax"))
-    jax.config.update("jax_compilation_cache_dir", str(cache))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
-
-
 def cmd_list(args):
     found = _scenarios()
     width = max(map(len, found), default=0)
@@ -119,7 +108,6 @@ def cmd_run(args):
     out = writable_folder("--out", out)
     root = args.checkpoint or args.resume
     args.resume_hint = f"; resume with --resume {root}" if root else "; pass --checkpoint DIR to be able to resume"
-    _enable_compilation_cache()
     saving = checkpointing(root, resume=bool(args.resume)) if root else contextlib.nullcontext()
     try:
         with saving:

@@ -287,3 +287,28 @@ def load_result(directory) -> RaceResult:
         raise ValueError(f"directory: {directory / 'result.json'} counts {summary['counts']} do not match "
                          f"{directory / 'chains.npz'} ({result.counts}): the files come from different saves")
     return result
+
+
+@dataclass(frozen=True, eq=False)
+class SweepResult:
+    """The results of ``sim.race(..., sweep=...)``: one RaceResult per setting, in grid order.
+
+    ``sweep[i]`` is setting ``settings[i]``'s result; iterating gives the results; ``table(name)``
+    gives P(name) per setting.
+    """
+
+    settings: tuple          # one {name: value} dict per setting
+    results: tuple           # RaceResult per setting
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __iter__(self):
+        return iter(self.results)
+
+    def __getitem__(self, index) -> RaceResult:
+        return self.results[index]
+
+    def table(self, name: str, level: float = 0.95) -> list[tuple[dict, Estimate]]:
+        """[(setting, P(outcome = name) with its Wilson interval)] for every setting."""
+        return [(setting, result.probability(name, level)) for setting, result in zip(self.settings, self.results)]

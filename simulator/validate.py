@@ -26,7 +26,10 @@ def positive_int(name: str, value, upper: int | None = None) -> int:
 
 def real(name: str, value) -> float:
     """``float(value)``, or a ValueError/TypeError naming ``name`` unless it is a finite real number
-    (not a bool, and not a string: "0.1" is refused rather than guessed)."""
+    (not a bool, and not a string: "0.1" is refused rather than guessed). A traced value (a sweep
+    builds its kernels inside the compiled block) passes as it is: its values were checked before."""
+    if isinstance(value, jax.core.Tracer):
+        return value
     if isinstance(value, (bool, str, bytes)):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     try:
@@ -41,7 +44,7 @@ def real(name: str, value) -> float:
 def positive(name: str, value) -> float:
     """A finite real number > 0 (see ``real``)."""
     value = real(name, value)
-    if value <= 0:
+    if not isinstance(value, jax.core.Tracer) and value <= 0:
         raise ValueError(f"{name} must be finite and > 0, got {value}")
     return value
 
@@ -49,7 +52,7 @@ def positive(name: str, value) -> float:
 def non_negative(name: str, value) -> float:
     """A finite real number >= 0 (see ``real``)."""
     value = real(name, value)
-    if value < 0:
+    if not isinstance(value, jax.core.Tracer) and value < 0:
         raise ValueError(f"{name} must be finite and >= 0, got {value}")
     return value
 

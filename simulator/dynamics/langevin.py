@@ -6,7 +6,6 @@ Its stationary law approaches exp(-V/T) as step_size -> 0 (bias O(step_size)).
 """
 from __future__ import annotations
 
-import math
 from typing import Callable, NamedTuple
 
 import jax
@@ -38,7 +37,7 @@ def langevin_params(potential, step_size, temperature) -> LangevinParams:
     potential = scalar_function("potential", potential)
     step_size = positive("step_size", step_size)
     temperature = positive("temperature", temperature)
-    return LangevinParams(potential, step_size, temperature, math.sqrt(2 * step_size * temperature))
+    return LangevinParams(potential, step_size, temperature, (2 * step_size * temperature) ** 0.5)
 
 
 def langevin(potential, step_size: float, temperature: float = 1.0) -> Kernel:

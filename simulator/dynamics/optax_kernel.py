@@ -60,6 +60,8 @@ def describe_optimizer(optimizer) -> str:
     left out; pass ``sgd(..., description=...)`` where they matter.
     """
     def value(v, depth):
+        if isinstance(v, jax.core.Tracer):     # a swept value, built inside the compiled block
+            return "<swept>"
         if v is None or isinstance(v, (bool, int, float, str)):
             return repr(v)
         if isinstance(v, (np.ndarray, np.generic, jax.Array)) and np.size(v) == 1:

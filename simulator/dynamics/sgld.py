@@ -9,7 +9,6 @@ the same noise from the same key, so the paths agree to float rounding.
 """
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import jax
@@ -47,7 +46,7 @@ def sgld(loss, data, step_size: float, temperature: float = 1.0, batch_size: int
     batch_size = check_batch_size(batch_size)
     flat_loss = flatten_loss(loss, params_like)
     gradient = minibatch_gradient(flat_loss, data, n_examples, batch_size)
-    noise_scale = math.sqrt(2 * step_size * temperature)
+    noise_scale = (2 * step_size * temperature) ** 0.5   # (also for traced values in a sweep)
 
     def init(position):
         return SGLDState(position)

@@ -37,12 +37,12 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import validate
-from ..dynamics.base import check_kernel
 from ..outcomes import RUNNING
-from ..result import RaceResult
+from ..result import RaceResult, SweepResult
 from ..targets import check_targets
 from . import checkpoint as ckpt
-from . import policy, traces
+from . import cache, policy, traces
+from . import sweep as sweeps
 from .block import RunArgs, build_block
 from .config import RaceConfig
 from .host import HostLoop
@@ -72,11 +72,12 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
          domain=None, progress: bool | None = None, trace_every: int | None = None,
          observables: dict | None = None, trace_position: bool | None = None,
          trace_memory_limit: int | None = None, checkpoint=None, checkpoint_every: float = 60.0,
-         resume: bool = False, devices=None, first_chain: int = 0) -> RaceResult:
+         resume: bool = False, devices=None, first_chain: int = 0, sweep: dict | None = None):
     """Run ``n_chains`` independent chains until each first enters one of ``targets``.
 
     Args:
-        kernel: a ``sim.dynamics`` kernel.
+        kernel: a ``sim.dynamics`` kernel; with ``sweep``, a factory of one, called with the
+            swept values as keyword arguments (``lambda temperature: sim.dynamics.langevin(V, h, temperature)``).
         targets: ``sim.Target`` list; chain stops at the first step where some
             residual <= eps. Two at once is a ``tie``; a non-finite position or
             residual is ``diverged``; still running after ``max_steps`` is ``censored``.
@@ -119,23 +120,31 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
         first_chain: global index of this call's chain 0: a process of a multi-host run
             races its share of chain indices (``process_share``), and ``merge_results`` joins them.
 
+        sweep: {name: [values]}: one race per setting of the grid (the Cartesian product of the
+            lists), all in one compiled program (``simulator.engine.sweep``); ``eps`` sets every
+            target's tolerance, other names are arguments of the kernel factory. ``n_chains`` per setting.
+
     Returns:
-        A ``RaceResult``.
+        A ``RaceResult``; with ``sweep``, a ``SweepResult`` (one RaceResult per setting).
     """
-    kernel = check_kernel(kernel)
     targets = check_targets(targets)
+    plan = sweeps.check(sweep, kernel, targets)
+    cache.enable_persistent_cache()
+    kernel = plan.kernels[0]
     n_chains = validate.positive_int("n_chains", n_chains)
+    total = plan.size * n_chains                      # a sweep runs n_chains chains per setting
     max_steps = validate.positive_int("max_steps", max_steps, validate.MAX_STEPS_LIMIT)
     seed = validate.check_seed(seed)
-    first_chain = _check_first_chain(first_chain, n_chains)
+    first_chain = _check_first_chain(first_chain, total)
     block_size = validate.positive_int("block_size", block_size)
-    batch_size = validate.positive_int("batch_size", policy.default_batch_size(n_chains)
+    batch_size = validate.positive_int("batch_size", policy.default_batch_size(total)
                                        if batch_size is None else batch_size)
     place = Placement(check_devices(devices))
-    batch_size = place.width(min(batch_size, n_chains))
+    batch_size = place.width(min(batch_size, total))
     precision = validate.choice("precision", precision, ("float32", "float64"))
     compaction = validate.choice("compaction", compaction, (True, False, "auto"))
-    _check_bridge(bridge, kernel, targets)
+    for each in plan.kernels:
+        _check_bridge(bridge, each, targets)
     domain_fn = _check_domain(domain)
     checkpoint_every = validate.non_negative("checkpoint_every", checkpoint_every)
 
@@ -146,22 +155,25 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
         dtype = jnp.dtype(precision)
         start, batched = validate.resolve_start(start, n_chains, start_batched, dtype)
         position = validate.position_shapes(start, batched, dtype)
-        validate.check_shapes(kernel, targets, position)
+        for each in plan.kernels:
+            validate.check_shapes(each, targets, position)
         if domain_fn is not None:
             validate.check_predicate("domain", domain_fn, position)
         trace = traces.build_trace(trace_every, observables, trace_position, kernel=kernel, targets=targets,
-                                   position=position, max_steps=max_steps, n_chains=n_chains,
+                                   position=position, max_steps=max_steps, n_chains=total,
                                    batch_size=batch_size, block_size=block_size,
                                    memory_limit=trace_memory_limit)
         config = RaceConfig(
-            kernel={"name": kernel.name, **kernel.params},
+            kernel=sweeps.describe_kernel(plan),
             targets=tuple({"name": t.name, "eps": t.eps, "distance": t.distance} for t in targets),
             start="batched" if batched else jax.tree.map(lambda a: a.tolist(), start), n_chains=n_chains,
             first_chain=first_chain,
             max_steps=max_steps, seed=seed, bridge=bridge, precision=precision,
             domain=_describe_domain(domain), trace_every=trace_every,
-            observables=None if trace is None else tuple(trace.names), block_size=block_size,
-            batch_size=batch_size, compaction=compaction, noise_variance=kernel.noise_variance,
+            observables=None if trace is None else tuple(trace.names),
+            sweep=None if sweep is None else {k: [s[k] for s in plan.settings] for k in plan.settings[0]},
+            block_size=block_size, batch_size=batch_size, compaction=compaction,
+            noise_variance=kernel.noise_variance if plan.factory is None else None,
             jax_version=jax.__version__, device=str(place.devices[0]), n_devices=place.n)
         digest = config.identity_hash(start)
         folder, resume = ckpt.resolve(checkpoint, resume, digest)
@@ -169,35 +181,50 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
         saved = ckpt.prepare_folder(folder, resume, digest, checkpoint is not None) if folder is not None else False
 
         block, empty = build_block(kernel, targets, batched=batched, bridge=bridge, dtype=dtype,
-                                   domain=domain_fn, trace=trace)
-        args = RunArgs(jax.tree.map(jnp.asarray, start), jnp.asarray(seed, jnp.uint32), jnp.asarray(max_steps, jnp.int32),
-                       jnp.asarray(first_chain, jnp.int32))
+                                   domain=domain_fn, trace=trace, factory=plan.factory,
+                                   n_per_setting=None if sweep is None else n_chains)
+        args = RunArgs(jax.tree.map(jnp.asarray, start), jnp.asarray(seed, jnp.uint32),
+                       jnp.asarray(max_steps, jnp.int32), jnp.asarray(first_chain, jnp.int32),
+                       jnp.asarray(plan.eps_table, dtype), {k: jnp.asarray(v, dtype) for k, v in plan.kernel_table.items()})
         saver = None if folder is None else ckpt.Saver(folder, checkpoint_every, digest)
-        run = HostLoop(block, empty, place.replicated(args), n_chains, max_steps, block_size, batch_size,
-                       compaction, _progress_bar(n_chains, progress), trace, dtype, place, saver)
+        run = HostLoop(block, empty, place.replicated(args), total, max_steps, block_size, batch_size,
+                       compaction, _progress_bar(total, progress), trace, dtype, place, saver)
         if saved:
             ckpt.restore(run, ckpt.load(folder))
         run.loop()
-    return _result(run, config, targets, trace, position)
-
-
-def _result(run: HostLoop, config: RaceConfig, targets, trace, position) -> RaceResult:
-    """The RaceResult of a finished host loop; refuses one in which a chain has no outcome."""
     lost = int(np.sum(run.outcome == RUNNING))
     if lost:  # every chain must end in exactly one outcome; never drop one silently
-        raise RuntimeError(f"engine bug: {lost} of {config.n_chains} chains finished the run without an outcome")
-    ideal = int(run.stop_step.sum())
+        raise RuntimeError(f"engine bug: {lost} of {total} chains finished the run without an outcome")
+    results = [_result(run, config, plan, s, n_chains, targets, trace, position) for s in range(plan.size)]
+    return results[0] if sweep is None else SweepResult(plan.settings, tuple(results))
+
+
+def _result(run: HostLoop, config: RaceConfig, plan, setting: int, n_chains: int, targets, trace,
+            position) -> RaceResult:
+    """The RaceResult of one setting (chains setting * n_chains ...) of a finished host loop."""
+    rows = slice(setting * n_chains, (setting + 1) * n_chains)
+    stop_step = run.stop_step[rows]
+    ideal = int(stop_step.sum())
     work = {"ideal_chain_steps": ideal, "lane_steps": run.lane_steps,
-            "efficiency": ideal / run.lane_steps if run.lane_steps else math.nan,
+            "efficiency": int(run.stop_step.sum()) / run.lane_steps if run.lane_steps else math.nan,
             "wall_seconds": run.wall_seconds, "compile_seconds": sum(run.compile_seconds.values()),
-            "blocks": run.blocks, "batch_sizes": run.batch_sizes}
-    traced = None if trace is None else traces.split(run.trace, trace)
-    result = RaceResult(target_names=tuple(t.name for t in targets), outcome=run.outcome,
-                        stop_step=run.stop_step, state=run.final_state, config=config.as_dict(), work=work,
-                        trace=traced, trace_steps=None if trace is None else np.asarray(trace.steps),
+            "compiles": len(run.compiled), "blocks": run.blocks, "batch_sizes": run.batch_sizes}
+    info = config.as_dict()
+    if config.sweep is not None:   # this setting's own kernel and tolerances; lane and wall figures are the sweep's
+        chosen = plan.kernels[setting]
+        info.update(kernel={"name": chosen.name, **chosen.params}, sweep=plan.settings[setting],
+                    noise_variance=chosen.noise_variance,
+                    targets=[{**t, "eps": float(e)} for t, e in zip(info["targets"], plan.eps_table[setting])])
+        work["shared_by_settings"] = plan.size
+    traced = None if trace is None else {k: v[rows] for k, v in traces.split(run.trace, trace).items()}
+    result = RaceResult(target_names=tuple(t.name for t in targets), outcome=run.outcome[rows],
+                        stop_step=stop_step, state={k: v[rows] for k, v in run.final_state.items()},
+                        config=info, work=work, trace=traced,
+                        trace_steps=None if trace is None else np.asarray(trace.steps),
                         structure=jax.tree.structure(position) if validate.is_pytree_position(position) else None)
     for message in result.warnings:
-        warnings.warn(f"race: {message}", RaceWarning, stacklevel=3)
+        label = f"race (sweep setting {plan.settings[setting]})" if config.sweep is not None else "race"
+        warnings.warn(f"{label}: {message}", RaceWarning, stacklevel=4)
     return result
 
 

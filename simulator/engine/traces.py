@@ -44,7 +44,7 @@ class TraceSpec(NamedTuple):
     names: tuple            # observable names, in buffer order
     sizes: tuple            # entries of each (1 for a scalar, the size of a position leaf)
     shapes: tuple           # shape of each: () for a scalar, a position leaf's shape
-    observe: Callable       # (position, residuals) -> (width,) vector
+    observe: Callable       # (position, residuals, potential) -> (width,) vector
     width: int
     slots: int              # draws one lane can record in one block: block_size // every + 1
 
@@ -82,9 +82,9 @@ def build_trace(trace_every, observables, trace_position, *, kernel, targets, po
         trace_position = size <= POSITION_SIZE_LIMIT
     names = [f"residual_{t.name}" for t in targets]
     fns = []
-    if kernel.potential is not None:
+    if kernel.potential is not None:   # the lane's own kernel's potential (a sweep may change it)
         names.append("potential")
-        fns.append(kernel.potential)
+        fns.append("potential")
     names.append("norm")
     fns.append(lambda x: jnp.sqrt(sum(jnp.sum(a * a) for a in jax.tree.leaves(x))))
     for name, fn in observables.items():
@@ -108,9 +108,10 @@ def build_trace(trace_every, observables, trace_position, *, kernel, targets, po
                          f"({n_chains} chains x {n_draws} draws x {width} values), above the limit of "
                          f"{limit / 2**30:.2f} GiB; record less often or raise trace_memory_limit")
 
-    def observe(x, r):
+    def observe(x, r, potential):
         dtype = jax.tree.leaves(x)[0].dtype
-        parts = [r.astype(dtype)] + [jnp.reshape(fn(x), (1,)).astype(dtype) for fn in fns]
+        parts = [r.astype(dtype)] + [jnp.reshape((potential if fn == "potential" else fn)(x), (1,)).astype(dtype)
+                                     for fn in fns]
         if trace_position:
             parts += [leaf.ravel() for leaf in jax.tree.leaves(x)]
         return jnp.concatenate(parts)
