@@ -131,3 +131,11 @@ def test_show_prints_the_summary_of_a_result_saved_from_python(tmp_path):
     shown = stabsim("show", str(tmp_path / "r"))
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.splitlines()[0].startswith("outcome") and "censored" in shown.stdout
+
+
+def test_list_aligns_its_columns_and_errors_name_the_setting():
+    lines = stabsim("list").stdout.splitlines()
+    starts = {len(line) - len(line.split("  ", 1)[1].lstrip()) for line in lines}
+    assert len(lines) == 5 and len(starts) == 1, lines
+    out = stabsim("run", "annulus", "--set", "scale=abc")
+    assert out.returncode == 2 and "setting scale expects float, got 'abc'" in out.stderr, out.stderr
