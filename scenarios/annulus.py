@@ -28,7 +28,7 @@ from simulator import cli
 from simulator.theory import exact
 
 from scenarios import common
-from scenarios.common import check_values, race_plots, setting, write_summary, write_traces
+from scenarios.common import check_values, finish, race_plots, setting, write_report
 
 NAME = "annulus"
 SUMMARY = "Brownian annulus race vs the exact harmonic-measure formula, with and without the bridge"
@@ -92,10 +92,7 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
             })
     summary = {"scenario": NAME, "chains": chains, "max_steps": steps, "seed": seed,
                "settings": settings.as_dict(), "rows": rows}
-    write_summary(out, summary)
-    write_traces(out, results)
-    render(summary, out)
-    return summary
+    return finish(out, summary, results, render)
 
 
 def render(summary: dict, out) -> None:
@@ -103,7 +100,7 @@ def render(summary: dict, out) -> None:
     out = Path(out)
     results = {row["run"]: sim.load_result(out / row["run"]) for row in summary["rows"]}
     plots = race_plots(out, results)
-    (out / "report.md").write_text(report(summary) + "\n" + "\n".join(f"![{p}]({p})" for p in plots) + "\n")
+    write_report(out, report(summary) + "\n" + "\n".join(f"![{p}]({p})" for p in plots) + "\n")
 
 
 def report(summary: dict) -> str:

@@ -186,6 +186,21 @@ def write_summary(out, summary: dict) -> None:
     atomic_write(Path(out) / "result.json", lambda f: f.write(text.encode()))
 
 
+def write_report(out, text: str) -> None:
+    """``out/report.md``, written atomically."""
+    atomic_write(Path(out) / "report.md", lambda f: f.write(text.encode()))
+
+
+def finish(out, summary: dict, traced: dict, render) -> dict:
+    """The end of every scenario's run: result.json, the combined trace.nc of ``traced`` races (if any),
+    then ``render(summary, out)`` (report.md and plots, which ``stabsim report DIR`` rebuilds alone)."""
+    write_summary(out, summary)
+    if traced:
+        write_traces(out, traced)
+    render(summary, out)
+    return summary
+
+
 def write_traces(out, results: dict) -> None:
     """One ``out/trace.nc`` for several races with the same number of chains.
 

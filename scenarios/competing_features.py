@@ -48,7 +48,7 @@ from simulator import cli, stats
 from simulator.io.plots import figure, save
 
 from scenarios import common
-from scenarios.common import check_values, fmt_interval, setting, write_summary, write_traces
+from scenarios.common import check_values, finish, fmt_interval, setting, write_report
 
 NAME = "competing-features"
 SUMMARY = "Autoencoders trained on a rectangle outline race to edge vs L-shape features (the paper's Figure 2)"
@@ -237,17 +237,13 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
                      "chain0_features": np.asarray(model.features(jnp.asarray(result.position[0]))).round(4).tolist()})
     summary = {"scenario": NAME, "chains": chains, "max_steps": steps, "seed": seed, "eps": eps,
                "settings": settings.as_dict(), "initialisation_mass": volumes, "rows": rows}
-    write_summary(out, summary)
-    if traced:
-        write_traces(out, traced)
-    render(summary, out)
-    return summary
+    return finish(out, summary, traced, render)
 
 
 def render(summary: dict, out) -> None:
     """report.md and the plots, from the summary alone (``stabsim report DIR`` calls this)."""
     plot(summary, Path(out) / "features.png")
-    (Path(out) / "report.md").write_text(report(summary))
+    write_report(out, report(summary))
 
 
 # ---- report ---------------------------------------------------------------------

@@ -45,7 +45,7 @@ from simulator.theory.laplace import laplace_mass
 from simulator.io.plots import figure, save
 
 from scenarios import common
-from scenarios.common import FAR, check_values, fmt_interval, learning_kernel, setting, write_summary, write_traces
+from scenarios.common import FAR, check_values, finish, fmt_interval, learning_kernel, setting, write_report
 
 NAME = "degenerate-minima"
 SUMMARY = "SGD/SGLD race to a 1-D manifold of minima vs an isolated minimum: odds vs volume and Laplace"
@@ -191,17 +191,13 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
                                            for k in ("manifold", "point")}})
     summary = {"scenario": NAME, "chains": chains, "max_steps": steps, "seed": seed,
                "settings": settings.as_dict(), "point": POINT.tolist(), "rows": rows}
-    write_summary(out, summary)
-    if traced:
-        write_traces(out, traced)
-    render(summary, out)
-    return summary
+    return finish(out, summary, traced, render)
 
 
 def render(summary: dict, out) -> None:
     """report.md and the plots, from the summary alone (``stabsim report DIR`` calls this)."""
     plot(summary, Path(out) / "odds.png")
-    (Path(out) / "report.md").write_text(report(summary))
+    write_report(out, report(summary))
 
 
 

@@ -47,7 +47,7 @@ from simulator.theory.nuts import nuts_occupation
 from simulator.io.plots import figure, save
 
 from scenarios import common
-from scenarios.common import FAR, KERNELS, check_values, fmt_interval, learning_kernel, setting, write_summary, write_traces
+from scenarios.common import FAR, KERNELS, check_values, finish, fmt_interval, learning_kernel, setting, write_report
 
 NAME = "double-well"
 SUMMARY = "Langevin, SGLD and SGD on asymmetric double wells vs exact committor, MFPT, Kramers, Laplace and NUTS"
@@ -261,16 +261,13 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
                                         stationary))
     summary = {"scenario": NAME, "chains": chains, "max_steps": steps, "seed": seed,
                "settings": settings.as_dict(), "references": references, "rows": rows}
-    write_summary(out, summary)
-    write_traces(out, stationary)
-    render(summary, out)
-    return summary
+    return finish(out, summary, stationary, render)
 
 
 def render(summary: dict, out) -> None:
     """report.md and the plots, from the summary alone (``stabsim report DIR`` calls this)."""
     plot(summary, Path(out) / "double_well.png")
-    (Path(out) / "report.md").write_text(report(summary))
+    write_report(out, report(summary))
 
 
 

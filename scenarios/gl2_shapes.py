@@ -40,7 +40,7 @@ from simulator.stabilizers import laws as predictions, shapes as figures, volume
 from simulator.io.plots import figure, gallery, save
 
 from scenarios import common
-from scenarios.common import check_values, fmt_interval, setting, write_summary, write_traces
+from scenarios.common import check_values, finish, fmt_interval, setting, write_report
 
 NAME = "gl2-shapes"
 SUMMARY = "GL(2) walks race to stabilizers of shapes: odds vs Haar-volume, flux and capacity laws"
@@ -171,11 +171,7 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
                "tube_law": _tube_law_rows(geometry, haar, targets, volume_eps),
                "slopes": fit_slopes(rows)}
     summary["verdict"] = verdicts(summary)
-    write_summary(out, summary)
-    if traced:
-        write_traces(out, traced)
-    render(summary, out)
-    return summary
+    return finish(out, summary, traced, render)
 
 
 def race_label(row) -> str:
@@ -195,7 +191,7 @@ def render(summary: dict, out) -> None:
                 out / "gallery.png", title=f"{race_label(first)}: f (grey) and g.f at the hit (colour)")
         text += ("\n## What stabilized means\n\nEach panel: the figure (grey) and its image under the chain's "
                  f"group element at the hit (colour), race {race_label(first)}.\n\n![gallery](gallery.png)\n")
-    (out / "report.md").write_text(text)
+    write_report(out, text)
 
 
 def _batched(residual):

@@ -13,7 +13,6 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jax
 import numpy as np
 
 from . import outcomes, stats, trees
@@ -88,29 +87,20 @@ class RaceResult:
         An array, or for a pytree position the same pytree with batched leaves (after ``load_result``:
         nested dicts keyed by the leaves' paths).
         """
-        if "position" in self.state:
-            return self.state["position"]
-        leaves = {k[len("position."):]: v for k, v in self.state.items() if k.startswith("position.")}
-        if self.structure is not None:
-            return jax.tree.unflatten(self.structure, list(leaves.values()))
-        return trees.nest(leaves)
+        return trees.assemble(trees.position_leaves(self.state), self.structure)
 
     def unravel(self, flat):
         """A flat vector (..., D), as ``jax.flatten_util.ravel_pytree`` orders a position, in the position's
         structure (for an array position: reshaped to its shape)."""
+        leaves = trees.position_leaves(self.state)
+        shapes = [np.shape(v)[1:] for v in leaves.values()]
+        sizes = [int(np.prod(shape)) for shape in shapes]
         flat = np.asarray(flat)
-        leaves = [v for k, v in self.state.items() if k == "position" or k.startswith("position.")]
-        sizes = [int(np.prod(v.shape[1:])) for v in leaves]
-        if flat.shape[-1] != sum(sizes):
+        if flat.shape[-1:] != (sum(sizes),):
             raise ValueError(f"flat must end in {sum(sizes)} entries (the position's size), got shape {flat.shape}")
         parts = np.split(flat, np.cumsum(sizes)[:-1], axis=-1)
-        parts = [p.reshape(flat.shape[:-1] + v.shape[1:]) for p, v in zip(parts, leaves)]
-        if "position" in self.state:
-            return parts[0]
-        names = [k[len("position."):] for k in self.state if k.startswith("position.")]
-        if self.structure is not None:
-            return jax.tree.unflatten(self.structure, parts)
-        return trees.nest(dict(zip(names, parts)))
+        return trees.assemble({name: part.reshape(flat.shape[:-1] + shape)
+                               for name, part, shape in zip(leaves, parts, shapes)}, self.structure)
 
     @property
     def labels(self) -> dict:

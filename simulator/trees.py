@@ -37,3 +37,21 @@ def nest(flat: dict) -> dict:
             node = node.setdefault(part, {})
         node[last] = value
     return out
+
+
+def position_leaves(state: dict) -> dict:
+    """The position's entries of a flattened kernel state: ``{"": array}`` for an array position
+    (state key ``position``), else ``{leaf path: array}`` (state keys ``position.<path>``)."""
+    if "position" in state:
+        return {"": state["position"]}
+    return {k[len("position."):]: v for k, v in state.items() if k.startswith("position.")}
+
+
+def assemble(leaves: dict, structure=None):
+    """The position from ``position_leaves``-style entries: the array itself, the pytree of ``structure``
+    (a treedef), or nested dicts by path when the structure is unknown (a loaded result)."""
+    if list(leaves) == [""]:
+        return leaves[""]
+    if structure is not None:
+        return jax.tree.unflatten(structure, list(leaves.values()))
+    return nest(leaves)

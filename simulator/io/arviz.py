@@ -23,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from .. import outcomes
+from .. import outcomes, trees
 from ..version import __version__
 from .files import atomic_path
 
@@ -120,8 +120,7 @@ def _final_positions(result, outcome: str | None):
     import xarray as xr
     labels = result.labels
     chains = np.arange(result.n_chains) if outcome is None else np.flatnonzero(result.outcome == result._code(outcome))
-    leaves = {("position" if k == "position" else k[len("position."):]): v
-              for k, v in result.state.items() if k == "position" or k.startswith("position.")}
+    leaves = {name or "position": v for name, v in trees.position_leaves(result.state).items()}
     data = {"stop_step": (["chain", "draw"], result.stop_step[chains][None])}
     for name, leaf in leaves.items():
         values = np.asarray(leaf, float)[chains][None]
