@@ -16,6 +16,17 @@ from .block import CLEAR, KEEP
 from .placement import Placement
 
 
+@jax.jit
+def gather_rows(tree, index):
+    """Rows ``index`` of every leaf of ``tree`` (lane axis first), on the device."""
+    return jax.tree.map(lambda a: a[index], tree)
+
+
+def fetch(tree):
+    """Copy lane data to the host: the one place the harvest moves kernel states (tests count it)."""
+    return jax.device_get(tree)
+
+
 @contextlib.contextmanager
 def deferred_interrupt():
     """Hold the first Ctrl-C (SIGINT) until the loop asks ``interrupted()`` at a block boundary, so a
@@ -161,18 +172,30 @@ class HostLoop:
             self.outcome[ids] = np.where(status[lanes_done] == RUNNING, CENSORED, status[lanes_done])
             self.stop_step[ids] = steps[lanes_done]
             self.finished_work += int(steps[lanes_done].sum())
-            state = named_leaves(jax.device_get(self.lanes.state))
+            state = named_leaves(self._finished_states(lanes_done))
             if self.final_state is None:
                 self.final_state = {name: np.zeros((self.n_chains,) + leaf.shape[1:], leaf.dtype)
                                     for name, leaf in state.items()}
             for name, leaf in state.items():
-                self.final_state[name][ids] = leaf[lanes_done]
+                self.final_state[name][ids] = leaf[: lanes_done.size]
 
         running = occupied & ~done
         self.stopped_fraction = done.sum() / max(1, occupied.sum())
         self.running_work = int(steps[running].sum())
         self._assign(~running)
         return int(running.sum()) + int((self.order >= 0).sum())
+
+    def _finished_states(self, lanes_done):
+        """The kernel states of the lanes ``lanes_done``, gathered on the device and copied alone.
+
+        The index is padded to a power of two (repeating its first lane), so the gather compiles
+        for at most log2(lanes) + 1 sizes; host traffic scales with the chains that finished, not
+        with the lanes (an optimizer state can be most of a lane).
+        """
+        size = min(self.order.size, 1 << max(0, (lanes_done.size - 1).bit_length()))
+        index = np.full(size, lanes_done[0], np.int32)
+        index[: lanes_done.size] = lanes_done
+        return fetch(gather_rows(self.lanes.state, self.place.replicated(index)))
 
     def _compact(self, n_running):
         # Busy lanes: running chains (KEEP) and lanes just ordered to start one of the last
