@@ -74,7 +74,7 @@ class HostLoop:
         self.batch_sizes = [batch_size]
         self.wall_seconds = 0.0
         self.compiled, self.compile_seconds = {}, {}
-        self.block_seconds = None   # wall time of the last block that compiled nothing
+        self.block_seconds = None   # wall time of the last block's run (compile and harvest excluded)
         self.drain_blocks = 0       # blocks run since the last chain started
         self.length = block_size    # steps in the next block
         self.saver = saver          # a checkpoint.Saver, or None
@@ -97,16 +97,17 @@ class HostLoop:
     def _run_blocks(self, t0, interrupted):
         try:
             while True:
+                executable = self._executable()      # compiles a new lane count (timed apart)
                 t_block = time.perf_counter()
                 self.started = self.order >= 0
                 self.steps_before = self.prev_steps
-                self.lanes = self._executable()(self.lanes, self.place.lanes(self.order), self.args,
-                                                np.int32(self.length))
+                self.lanes = executable(self.lanes, self.place.lanes(self.order), self.args, np.int32(self.length))
                 self.lane_steps += self.order.size * self.length
                 self.blocks += 1
                 n_running = self._harvest()  # waits for the block
                 self._adapt_length()
-                self.block_seconds = time.perf_counter() - t_block
+                # what compaction saves is block time; harvest work (and its gathers' compiles) is not
+                self.block_seconds = self.block_done - t_block
                 self._report(n_running, time.perf_counter() - t0)
                 if n_running == 0 and self.next_chain == self.n_chains:
                     break
@@ -135,7 +136,6 @@ class HostLoop:
             self.compiled[width] = self.block.lower(self.lanes, self.place.lanes(self.order), self.args,
                                                     np.int32(self.length)).compile()
             self.compile_seconds[width] = time.perf_counter() - t
-            self.block_seconds = None
         return self.compiled[width]
 
     def _should_compact(self, n_running) -> bool:
@@ -159,6 +159,7 @@ class HostLoop:
     def _harvest(self) -> int:
         """Record finished chains, order the next block; return how many chains run on."""
         chain, status, steps = jax.device_get((self.lanes.chain, self.lanes.status, self.lanes.steps))
+        self.block_done = time.perf_counter()     # the block itself is done (it had to be, to read these)
         occupied = chain >= 0
         if self.trace is not None:
             first = np.where(self.started, 0, self.steps_before // self.trace_spec.every + 1)
