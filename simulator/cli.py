@@ -163,7 +163,7 @@ def _format(path: Path):
     return summary.get("format") if isinstance(summary, dict) else None
 
 
-BENCHMARKS = ("vs_numpy", "vs_blackjax", "compaction", "scaling", "memory")
+BENCHMARKS = ("vs_numpy", "vs_blackjax", "vs_optax_loop", "compaction", "scaling", "memory")
 
 
 def cmd_bench(args):
