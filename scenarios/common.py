@@ -58,10 +58,6 @@ class Settings:
         """Refuse values the scenario cannot run (a ValueError naming the setting)."""
 
     @classmethod
-    def types(cls) -> dict:
-        return {f.name: hint for f, hint in zip(fields(cls), get_type_hints(cls).values()) if f.init}
-
-    @classmethod
     def describe(cls) -> list[tuple[str, str, str, str]]:
         """(name, type, default, help) of every setting."""
         hints = get_type_hints(cls)

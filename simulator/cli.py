@@ -125,10 +125,7 @@ def _saved_summary(directory) -> tuple[dict, object]:
     path = Path(directory) / "result.json"
     if not path.is_file():
         raise UsageError(f"no result.json in {directory}")
-    try:
-        summary = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise UsageError(f"{path} is not valid JSON: {err}") from None
+    summary = _read_json(path)
     found = _scenarios()
     name = summary.get("scenario")
     if name not in found:
@@ -145,7 +142,7 @@ def cmd_report(args):
 def cmd_show(args):
     """A result saved from Python (RaceResult.save): its summary table; a scenario's run: its report."""
     path = Path(args.directory)
-    if (path / "result.json").is_file() and _format(path / "result.json") == RESULT_FORMAT:
+    if (path / "result.json").is_file() and _read_json(path / "result.json").get("format") == RESULT_FORMAT:
         print(load_result(path).summary())
         return
     for name in ("report.md", "result.json"):
@@ -155,12 +152,15 @@ def cmd_show(args):
     raise UsageError(f"no report.md or result.json in {path}")
 
 
-def _format(path: Path):
+def _read_json(path: Path) -> dict:
+    """A result.json as a dict, or a UsageError naming the file."""
     try:
         summary = json.loads(path.read_text())
     except json.JSONDecodeError as err:
         raise UsageError(f"{path} is not valid JSON: {err}") from None
-    return summary.get("format") if isinstance(summary, dict) else None
+    if not isinstance(summary, dict):
+        raise UsageError(f"{path} holds no JSON object")
+    return summary
 
 
 BENCHMARKS = ("vs_numpy", "vs_blackjax", "vs_optax_loop", "compaction", "scaling", "memory")

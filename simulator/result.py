@@ -9,7 +9,6 @@ human-readable), ``chains.npz`` (the per-chain arrays) and, for a traced race,
 from __future__ import annotations
 
 import json
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import numpy as np
 
 from . import outcomes, stats, trees
 from .io import arviz as arviz_io
-from .io.files import recover_folder, replace_folder
+from .io.files import read_npz, recover_folder, replace_folder
 from .stats import Estimate
 
 FORMAT = "stabsim.race/1"
@@ -261,13 +260,11 @@ def load_result(directory) -> RaceResult:
         except Exception as err:   # h5py/netCDF raise many types for a damaged file
             raise ValueError(f"directory: {directory / 'trace.nc'} is not readable ({type(err).__name__}: "
                              f"{err})") from None
-    try:
-        with np.load(directory / "chains.npz", allow_pickle=False) as data:
-            outcome, stop_step = data["outcome"], data["stop_step"]
-            state = {k.split(".", 1)[1]: data[k] for k in data.files if k.startswith("state.")}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-        raise ValueError(f"directory: {directory / 'chains.npz'} is not readable ({type(err).__name__}: "
-                         f"{err})") from None
+    data = read_npz(directory / "chains.npz", "directory")
+    if "outcome" not in data or "stop_step" not in data:
+        raise ValueError(f"directory: {directory / 'chains.npz'} is not readable (it lacks outcome or stop_step)")
+    outcome, stop_step = data["outcome"], data["stop_step"]
+    state = {k.split(".", 1)[1]: v for k, v in data.items() if k.startswith("state.")}
     try:
         result = RaceResult(tuple(summary["target_names"]), outcome, stop_step, state,
                             summary["config"], summary["work"], trace, steps)

@@ -21,6 +21,7 @@ from .bridge import crossing_probability
 KEEP = -1
 CLEAR = -2
 
+
 class RunArgs(NamedTuple):
     """Per-race inputs of the compiled block."""
 

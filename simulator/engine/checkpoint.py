@@ -24,13 +24,12 @@ import contextlib
 import os
 import time
 import warnings
-import zipfile
 from pathlib import Path
 
 import jax
 import numpy as np
 
-from ..io.files import atomic_path, writable_folder
+from ..io.files import atomic_path, read_npz, writable_folder
 
 FILE = "checkpoint.npz"
 _ROOT: list = []          # stack of (root folder, resume) set by ``checkpointing``
@@ -154,10 +153,4 @@ class Saver:
 def load(folder: Path, keys=None) -> dict:
     """The arrays of ``folder``'s checkpoint (only ``keys`` if given); a ValueError naming the file
     if it is truncated or damaged."""
-    path = folder / FILE
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in (data.files if keys is None else keys)}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-        raise ValueError(f"checkpoint: {path} is not readable ({type(err).__name__}: {err}); "
-                         "delete it to start afresh") from None
+    return read_npz(folder / FILE, "checkpoint", keys, hint="; delete it to start afresh")

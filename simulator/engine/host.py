@@ -193,7 +193,7 @@ class HostLoop:
         for at most log2(lanes) + 1 sizes; host traffic scales with the chains that finished, not
         with the lanes (an optimizer state can be most of a lane).
         """
-        size = min(self.order.size, 1 << max(0, (lanes_done.size - 1).bit_length()))
+        size = min(self.order.size, policy.power_of_two(lanes_done.size))
         index = np.full(size, lanes_done[0], np.int32)
         index[: lanes_done.size] = lanes_done
         return fetch(gather_rows(self.lanes.state, self.place.replicated(index)))

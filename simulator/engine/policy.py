@@ -43,9 +43,14 @@ def next_block_length(length: int, stopped_fraction: float, block_size: int) -> 
     return length
 
 
+def power_of_two(n: int) -> int:
+    """The smallest power of two >= n (1 for n <= 1)."""
+    return 1 << max(0, (n - 1).bit_length())
+
+
 def compacted_width(n_running: int, n_devices: int = 1) -> int:
     """Lanes for ``n_running`` chains: a power of two >= MIN_BATCH, a multiple of ``n_devices``."""
-    lanes = max(MIN_BATCH, 1 << max(0, (n_running - 1).bit_length()))
+    lanes = max(MIN_BATCH, power_of_two(n_running))
     return -(-lanes // n_devices) * n_devices
 
 

@@ -48,6 +48,7 @@ from .config import RaceConfig
 from .host import HostLoop
 from .placement import Placement, check_devices
 
+
 def _check_domain(domain):
     """A callable position -> bool, from a Frobenius ball or a function; None stays None."""
     if domain is None or callable(domain):
@@ -61,7 +62,7 @@ def _check_domain(domain):
 def _progress_bar(n_chains: int, progress):
     if progress is False:
         return None
-        # progress=None/True: show the bar only once the run has lasted 2 s.
+    # progress=None/True: show the bar only once the run has lasted 2 s.
     return tqdm(total=n_chains, unit="chain", desc="race", delay=0 if progress == "always" else 2.0,
                 leave=False)
 
@@ -195,11 +196,12 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
     lost = int(np.sum(run.outcome == RUNNING))
     if lost:  # every chain must end in exactly one outcome; never drop one silently
         raise RuntimeError(f"engine bug: {lost} of {total} chains finished the run without an outcome")
-    results = [_result(run, config, plan, s, n_chains, targets, trace, position) for s in range(plan.size)]
+    traced = None if trace is None else traces.split(run.trace, trace)
+    results = [_result(run, config, plan, s, n_chains, targets, traced, trace, position) for s in range(plan.size)]
     return results[0] if sweep is None else SweepResult(plan.settings, tuple(results))
 
 
-def _result(run: HostLoop, config: RaceConfig, plan, setting: int, n_chains: int, targets, trace,
+def _result(run: HostLoop, config: RaceConfig, plan, setting: int, n_chains: int, targets, traced, trace,
             position) -> RaceResult:
     """The RaceResult of one setting (chains setting * n_chains ...) of a finished host loop."""
     rows = slice(setting * n_chains, (setting + 1) * n_chains)
@@ -216,10 +218,9 @@ def _result(run: HostLoop, config: RaceConfig, plan, setting: int, n_chains: int
                     noise_variance=chosen.noise_variance,
                     targets=[{**t, "eps": float(e)} for t, e in zip(info["targets"], plan.eps_table[setting])])
         work["shared_by_settings"] = plan.size
-    traced = None if trace is None else {k: v[rows] for k, v in traces.split(run.trace, trace).items()}
     result = RaceResult(target_names=tuple(t.name for t in targets), outcome=run.outcome[rows],
                         stop_step=stop_step, state={k: v[rows] for k, v in run.final_state.items()},
-                        config=info, work=work, trace=traced,
+                        config=info, work=work, trace=None if traced is None else {k: v[rows] for k, v in traced.items()},
                         trace_steps=None if trace is None else np.asarray(trace.steps),
                         structure=jax.tree.structure(position) if validate.is_pytree_position(position) else None)
     for message in result.warnings:

@@ -47,7 +47,10 @@ def check(sweep, kernel, targets) -> SweepSpec:
     for name, values in sweep.items():
         if not isinstance(name, str):
             raise TypeError(f"sweep: names must be strings, got {name!r}")
-        values = np.asarray(values, dtype=float) if not isinstance(values, str) else np.array([])
+        try:
+            values = np.asarray(values, dtype=float) if not isinstance(values, str) else np.array([])
+        except (TypeError, ValueError):
+            values = np.array([])          # refused just below, naming the setting
         if values.ndim != 1 or values.size == 0 or not np.all(np.isfinite(values)):
             raise ValueError(f"sweep[{name!r}] must be a non-empty 1-D list of finite numbers, got {sweep[name]!r}")
         grid[name] = values

@@ -118,7 +118,6 @@ def _final_positions(result, outcome: str | None):
     """Final positions (a variable per leaf of a pytree position) and stop steps over (chain = 0,
     draw = race chain), with an ``outcome`` coordinate on ``draw``; only ``outcome``'s chains if given."""
     import xarray as xr
-    labels = result.labels
     chains = np.arange(result.n_chains) if outcome is None else np.flatnonzero(result.outcome == result._code(outcome))
     leaves = {name or "position": v for name, v in trees.position_leaves(result.state).items()}
     data = {"stop_step": (["chain", "draw"], result.stop_step[chains][None])}
@@ -126,7 +125,7 @@ def _final_positions(result, outcome: str | None):
         values = np.asarray(leaf, float)[chains][None]
         data[name] = (["chain", "draw"] + [f"{name}_dim_{i}" for i in range(values.ndim - 2)], values)
     return xr.Dataset(data, coords={"chain": [0], "draw": chains,
-                                    "outcome": ("draw", [labels[int(c)] for c in result.outcome[chains]])})
+                                    "outcome": ("draw", _labels(result)[chains].astype(str))})
 
 
 def trace_from_inference_data(idata) -> tuple[dict | None, np.ndarray | None]:

@@ -18,7 +18,10 @@ import contextlib
 import os
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
+
+import numpy as np
 
 
 def _umask() -> int:
@@ -58,6 +61,16 @@ def atomic_write(path: Path, write) -> None:
     """Write through ``write(file)`` to a temporary file, then rename it over ``path``."""
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         write(f)
+
+
+def read_npz(path, name: str, keys=None, hint: str = "") -> dict:
+    """The arrays of an ``.npz`` file (only ``keys`` if given); a ValueError naming the argument ``name``
+    and the file if it is truncated, damaged or lacks a key (``hint`` says what to do about it)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in (data.files if keys is None else keys)}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{name}: {path} is not readable ({type(err).__name__}: {err}){hint}") from None
 
 
 def writable_folder(name: str, path) -> Path:

@@ -83,3 +83,8 @@ def test_a_sweep_resumes_from_its_checkpoint(tmp_path):
         np.testing.assert_array_equal(a.outcome, b.outcome)
     with pytest.raises(ValueError, match="different configuration"):
         sim.race(factory, TARGETS, jnp.array([0.0]), resume=True, **{**args, "sweep": {"temperature": [0.3, 0.7]}})
+
+
+def test_a_sweep_of_words_names_the_setting(no_compile):
+    with pytest.raises(ValueError, match="sweep\\['temperature'\\]"):
+        sim.race(factory, TARGETS, jnp.array([0.0]), sweep={"temperature": ["warm", "cold"]}, **RUN)
