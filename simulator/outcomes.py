@@ -13,6 +13,7 @@ code  label      meaning
  -4   censored   still running after ``max_steps`` steps
  -5   escaped    left the race's ``domain`` (e.g. the ball B_r) before any hit
  -6   empty      internal: a lane that holds no chain
+ -7   failure    entered the ``failure`` set of a splitting run (never in a race)
 ====  =========  ==========================================================
 """
 RUNNING = -1
@@ -21,10 +22,12 @@ DIVERGED = -3
 CENSORED = -4
 ESCAPED = -5
 EMPTY = -6
+FAILURE = -7
 
 ENGINE_LABELS = {TIE: "tie", ESCAPED: "escaped", DIVERGED: "diverged", CENSORED: "censored"}
 
 
-def labels(target_names) -> dict[int, str]:
-    """Map every code that can appear in a finished result to its label."""
-    return {**{k: name for k, name in enumerate(target_names)}, **ENGINE_LABELS}
+def labels(target_names, failure: bool = False) -> dict[int, str]:
+    """Map every code that can appear in a finished result to its label (``failure``: a splitting run's too)."""
+    extra = {FAILURE: "failure"} if failure else {}
+    return {**{k: name for k, name in enumerate(target_names)}, **ENGINE_LABELS, **extra}

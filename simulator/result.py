@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import outcomes, stats, trees
+from . import outcomes, splitting_result, stats, trees
 from .io import arviz as arviz_io
 from .io.files import read_npz, recover_folder, replace_folder
 from .stats import Estimate
@@ -227,8 +227,9 @@ class RaceResult:
         return directory
 
 
-def load_result(directory) -> RaceResult:
-    """Read a result written by ``RaceResult.save``, checking that its files belong together.
+def load_result(directory):
+    """Read a result written by ``RaceResult.save`` (or ``SplittingResult.save``), checking that its files
+    belong together.
 
     Raises FileNotFoundError without result.json, and a ValueError naming the file for anything
     truncated, of another format, or inconsistent (counts, chain numbers, trace shapes, file list).
@@ -242,6 +243,8 @@ def load_result(directory) -> RaceResult:
         summary = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"directory: {path} is not readable JSON (truncated or corrupted): {err}") from None
+    if isinstance(summary, dict) and summary.get("format") == splitting_result.FORMAT:
+        return splitting_result.from_summary(directory, summary)
     if not isinstance(summary, dict) or summary.get("format") != FORMAT:
         found = summary.get("format") if isinstance(summary, dict) else type(summary).__name__
         raise ValueError(f"directory: {path} has format {found!r}, expected {FORMAT!r}")

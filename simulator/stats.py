@@ -14,6 +14,10 @@ Every function returns point values together with a two-sided interval at
 * cumulative incidence: all chains share one horizon (``max_steps``), so the
   Aalen-Johansen estimator reduces exactly to F_k(t) = #{T <= t, cause k}/n;
   each point carries a Wilson interval (pointwise, not a simultaneous band).
+* ratio of two means over the same independent runs (splitting): the delta
+  method, se(R) = sd(x_i - R y_i) / (sqrt(m) mean(y)), with a Student-t
+  quantile on m - 1 degrees of freedom (the runs are paired, so the
+  correlation of x and y enters through the differences).
 * mean hitting step: Student-t interval; quantiles: the distribution-free
   order-statistic interval (binomial), e.g. Hollander & Wolfe, ch. 3.
 """
@@ -146,6 +150,22 @@ def mean_interval(x, level: float = 0.95) -> Estimate:
         return Estimate(mean, -math.inf, math.inf)
     half = float(_st.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
     return Estimate(mean, mean - half, mean + half)
+
+
+def ratio_of_means(x, y, level: float = 0.95) -> Estimate:
+    """mean(x) / mean(y) over m paired runs, with the delta-method Student-t interval (low clipped at 0
+    for non-negative data); NaN when mean(y) is 0."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    m = x.size
+    if m < 2 or y.mean() <= 0:
+        return Estimate(math.nan, math.nan, math.nan)
+    value = float(x.mean() / y.mean())
+    se = float(np.std(x - value * y, ddof=1) / (math.sqrt(m) * y.mean()))
+    half = float(_st.t.ppf(0.5 + level / 2, m - 1)) * se
+    low = value - half
+    if np.all(x >= 0) and np.all(y >= 0):
+        low = max(low, 0.0)
+    return Estimate(value, low, value + half)
 
 
 def quantile_interval(x, q: float, level: float = 0.95) -> Estimate:

@@ -16,7 +16,7 @@ from .validate import non_negative
 Residual = Callable[[jax.Array], jax.Array]
 
 #: Outcome labels that name engine outcomes; no target may use them.
-RESERVED_NAMES = frozenset({"tie", "diverged", "censored", "escaped", "running"})
+RESERVED_NAMES = frozenset({"tie", "diverged", "censored", "escaped", "running", "failure"})
 
 
 @dataclass(frozen=True)

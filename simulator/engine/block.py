@@ -13,9 +13,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..outcomes import DIVERGED, EMPTY, ESCAPED, RUNNING, TIE
+from ..outcomes import EMPTY, RUNNING
 from . import streams
 from .bridge import crossing_probability
+from .classify import classifier, residual_function
 
 # Orders for a lane at the start of a block, besides a chain index >= 0 (start that chain).
 KEEP = -1
@@ -60,19 +61,8 @@ def build_block(kernel, targets, *, batched, bridge, dtype, domain=None, trace=N
     bridged = np.array([bridge and t.distance for t in targets])
     use_bridge = bool(bridged.any())
 
-    def residuals(x):
-        return jnp.stack([jnp.asarray(t.residual(x), dtype) for t in targets])
-
-    def classify(position, r, entered):
-        """Priority: diverged, then escaped (hits count inside the domain only), tie, hit."""
-        finite = jnp.all(jnp.isfinite(r))
-        for leaf in jax.tree.leaves(position):
-            finite &= jnp.all(jnp.isfinite(leaf))
-        n_entered = jnp.sum(entered)
-        code = jnp.where(n_entered > 1, TIE, jnp.where(n_entered == 1, jnp.argmax(entered), RUNNING))
-        if domain is not None:
-            code = jnp.where(domain(position), code, ESCAPED)
-        return jnp.where(finite, code, DIVERGED).astype(jnp.int32)
+    residuals = residual_function(targets, dtype)
+    classify = classifier(domain)
 
     def kernel_of(setting, run):
         """The kernel of one setting (the fixed kernel without a sweep)."""

@@ -135,10 +135,11 @@ def restore(loop, data: dict) -> None:
 
 
 class Saver:
-    """Saves a host loop's ``snapshot`` to ``folder`` at most every ``every`` seconds, and at the end."""
+    """Saves a host loop's ``snapshot`` (``snapshot(loop, elapsed) -> arrays``; a race's by default) to
+    ``folder`` at most every ``every`` seconds, and at the end."""
 
-    def __init__(self, folder: Path, every: float, digest: str):
-        self.folder, self.every, self.digest = folder, every, digest
+    def __init__(self, folder: Path, every: float, digest: str, snapshot=snapshot):
+        self.folder, self.every, self.digest, self.snapshot = folder, every, digest, snapshot
         self.last = time.perf_counter()
 
     def maybe_save(self, loop, elapsed: float) -> None:
@@ -146,7 +147,7 @@ class Saver:
             self.save(loop, elapsed)
 
     def save(self, loop, elapsed: float, done: bool = False) -> None:
-        save(self.folder, snapshot(loop, elapsed), self.digest, done)
+        save(self.folder, self.snapshot(loop, elapsed), self.digest, done)
         self.last = time.perf_counter()
 
 

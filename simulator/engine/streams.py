@@ -1,7 +1,7 @@
 """Per-chain random streams: a chain's randomness depends only on (seed, chain index).
 
     root         = jax.random.key(seed)
-    stream s     = fold_in(root, s)          s = 0: kernel moves, 1: bridge draws
+    stream s     = fold_in(root, s)          s = 0: kernel moves, 1: bridge draws, 2: splitting
     chain key    = fold_in(stream s, i)      i = global chain index
     step key     = fold_in(chain key, t)     t = 1, 2, ... the chain's own step
 
@@ -18,6 +18,7 @@ from jax.extend.random import threefry_2x32
 
 KERNEL_STREAM = 0
 BRIDGE_STREAM = 1
+SPLITTING_STREAM = 2
 
 
 def chain_keys(seed: int, stream: int, chain_index: jax.Array) -> jax.Array:
@@ -34,3 +35,16 @@ def step_key(chain_key: jax.Array, step: jax.Array) -> jax.Array:
     """
     count = jnp.stack([jnp.zeros((), jnp.uint32), jnp.asarray(step, jnp.uint32)])
     return jax.random.wrap_key_data(threefry_2x32(jax.random.key_data(chain_key), count))
+
+
+def segment_keys(seed: int, run: jax.Array, iteration: jax.Array, replica: jax.Array) -> jax.Array:
+    """Raw key data of splitting segments: fold_in(fold_in(fold_in(stream 2, run), iteration), replica).
+
+    A replica's segment of one splitting iteration (iteration 0: the first paths) gets its own
+    stream; its step t uses ``step_key(segment key, t)``, t counted from the segment's start.
+    """
+    base = jax.random.fold_in(jax.random.key(seed), SPLITTING_STREAM)
+
+    def one(r, q, i):
+        return jax.random.key_data(jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(base, r), q), i))
+    return jax.vmap(one)(run, iteration, replica)

@@ -9,8 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 TESTS = str(Path(__file__).resolve().parent.parent)
 
 FIRST = """

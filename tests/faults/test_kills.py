@@ -103,3 +103,44 @@ def test_a_killed_checkpoint_resumes_bitwise(tmp_path, uninterrupted):
 @pytest.mark.slow
 def test_a_killed_checkpoint_resumes_bitwise_many_times(tmp_path, uninterrupted):
     kill_checkpoints(tmp_path, uninterrupted, kills=10, seed=1)
+
+
+SPLITTER = """
+import sys
+sys.path.insert(0, {tests!r})
+import simulator as sim
+from splitting_cases import ruin
+kernel, targets, start, options = ruin(16)
+sim.splitting(kernel, targets, start, checkpoint={folder!r}, checkpoint_every=0.0, **options, **{settings!r})
+"""
+SPLITTING_SETTINGS = dict(n_replicas=200, n_runs=6, max_steps=10**6, seed=2, progress=False)
+
+
+def kill_splitting(tmp_path, kills, seed):
+    from splitting_cases import ruin
+    kernel, targets, start, options = ruin(16)
+    whole = sim.splitting(kernel, targets, start, **options, **SPLITTING_SETTINGS)
+    rng = random.Random(seed)
+    for k in range(kills):
+        folder = tmp_path / f"split{k}"
+        child = spawn(SPLITTER.format(tests=TESTS, folder=str(folder), settings=SPLITTING_SETTINGS))
+        deadline = time.time() + 120
+        while not (folder / ckpt.FILE).is_file() and child.poll() is None and time.time() < deadline:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 1.0))
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        resumed = sim.splitting(kernel, targets, start, checkpoint=folder, resume=True, **options,
+                                **SPLITTING_SETTINGS)
+        for key in whole.runs:
+            np.testing.assert_array_equal(whole.runs[key], resumed.runs[key])
+        assert not [p for p in folder.iterdir() if p.name != ckpt.FILE]
+
+
+def test_a_killed_splitting_run_resumes_bitwise(tmp_path):
+    kill_splitting(tmp_path, kills=1, seed=0)
+
+
+@pytest.mark.slow
+def test_a_killed_splitting_run_resumes_bitwise_many_times(tmp_path):
+    kill_splitting(tmp_path, kills=6, seed=1)

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import simulator as sim
-from simulator.engine import traces
 
 NEVER = [sim.Target("never", lambda x: jnp.asarray(1.0, x.dtype))]
 ANNULUS = [sim.Target("inner", lambda x: jnp.linalg.norm(x) - 1.0), sim.Target("outer", lambda x: 3.0 - jnp.linalg.norm(x))]
