@@ -67,8 +67,14 @@ class Settings(common.Settings):
     sublevel: float = setting(0.3, "sublevel eps of the stationary mass")
     relaxation_times: float = setting(8.0, "length of the stationary runs, in relaxation times")
     nuts_samples: int = setting(4000, "NUTS draws of the occupation reference")
+    rare: bool = setting(False, "add the low-temperature committor by splitting (sim.splitting)")
+    rare_temperature: float = setting(0.05, "temperature of the rare row")
+    rare_start: float = setting(-0.9, "start of the rare row, just right of the left minimum")
+    rare_replicas: int = setting(200, "splitting replicas per run of the rare row")
+    rare_runs: int = setting(20, "independent splitting runs of the rare row")
 
-    QUICK: ClassVar[dict] = {"dims": (1,), "chains": 400, "nuts_samples": 500, "relaxation_times": 3.0}
+    QUICK: ClassVar[dict] = {"dims": (1,), "chains": 400, "nuts_samples": 500, "relaxation_times": 3.0,
+                             "rare_replicas": 100, "rare_runs": 10}
 
     def check(self):
         check_values("dims", self.dims, allowed=(1, 2))
@@ -78,6 +84,13 @@ class Settings(common.Settings):
             check_values(name, (getattr(self, name),), low=0)
         if not -1 < self.start < 1:
             raise ValueError(f"setting start must lie between the minima (-1, 1), got {self.start}")
+        if not isinstance(self.rare, bool):
+            raise ValueError(f"setting rare must be true or false, got {self.rare!r}")
+        check_values("rare_temperature", (self.rare_temperature,), low=0)
+        if not -1 < self.rare_start < 1:
+            raise ValueError(f"setting rare_start must lie between the minima (-1, 1), got {self.rare_start}")
+        for name in ("rare_replicas", "rare_runs"):
+            check_values(name, (getattr(self, name),), low=1)
 
 
 # ---- the model ------------------------------------------------------------------
@@ -159,6 +172,39 @@ def committor_row(name, kernel, temps, c, x0, h, run):
             "measured": list(measured), "exact": p,
             "first_order_discrete": exact.committor_1d(well_1d(c), -1 - shift, 1 + shift, x0, T),
             "z": (measured.value - p) / math.sqrt(p * (1 - p) / result.n_chains), "counts": result.counts}
+
+
+def rare_committor_row(c, T, h, x0, replicas, runs, seed, progress, precision):
+    """P(x >= +1 before x <= -1) from x0 near the left minimum at low T, by splitting (Langevin).
+
+    The score is ln of the exact committor (the ideal importance function; the estimate is unbiased for
+    any score, the score only sets the variance). Beside it: the scale-function committor, its
+    first-order discrete version, the Eyring-Kramers and exact mean times from -1 to +1, and the
+    chain-steps a direct race would need for the same relative error."""
+    v = potential(c, 1)
+    kernel = sim.dynamics.langevin(v, h, T)
+    grid, log_q = exact.log_committor_1d(well_1d(c), -1.0, 1.0, T)
+    g, table = jnp.asarray(grid), jnp.asarray(log_q)
+    result = sim.splitting(kernel, [sim.Target("right", lambda th: 1.0 - th[0])], jnp.asarray([x0]),
+                           score=lambda th: jnp.interp(th[0], g, table), failure=lambda th: th[0] <= -1.0,
+                           n_replicas=replicas, n_runs=runs, max_steps=10**8, seed=seed, progress=progress,
+                           precision="float64")
+    p = exact.committor_1d(well_1d(c), -1.0, 1.0, x0, T)
+    shift = exact.SIEGMUND_BETA * math.sqrt(2 * h * T)
+    measured = result.probability("right")
+    se = stats.standard_error(measured)
+    work = result.work["chain_steps"] + result.work["replay_steps"]
+    rel = result.relative_error("right")
+    return {"kind": "rare_committor", "kernel": "langevin", "method": "splitting", "dim": 1, "T": T, "start": x0,
+            "measured": list(measured), "exact": p,
+            "first_order_discrete": exact.committor_1d(well_1d(c), -1 - shift, 1 + shift, x0, T),
+            "z": (measured.value - p) / se if se > 0 else math.nan,
+            "kramers_time": kramers_time(v, -np.eye(1)[0], [saddle(c)], T),
+            "exact_time": exact.mean_first_passage_1d(well_1d(c), -1.0, 1.0, T, lower=-3.0),
+            "replicas": replicas, "runs": runs, "relative_se": rel, "work": work,
+            "replay_fraction": result.work["replay_fraction"], "iterations": result.work["iterations"],
+            "wall_seconds": result.work["wall_seconds"],
+            "direct_chains_for_same_error": (1 - p) / (p * rel ** 2) if rel > 0 else math.nan}
 
 
 def passage_row(name, kernel, temps, v, dim, c, h, run, exact_time):
@@ -259,6 +305,9 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
                                     mfpt["left_to_right"] if mfpt else None))
             rows.extend(stationary_rows(name, kernel, temps, v, dim, c, eps, stationary_steps, x0, race, refs,
                                         stationary))
+    if settings.rare:
+        rows.append(rare_committor_row(c, settings.rare_temperature, h, settings.rare_start, settings.rare_replicas,
+                                       settings.rare_runs, seed, progress, precision))
     summary = {"scenario": NAME, "chains": chains, "max_steps": steps, "seed": seed,
                "settings": settings.as_dict(), "references": references, "rows": rows}
     return finish(out, summary, stationary, render)
@@ -279,7 +328,8 @@ def verdict(summary) -> str:
     """One paragraph from the numbers: how many rows agree with their reference within 3 SE."""
     rows = summary["rows"]
     parts = []
-    for kind, label in (("committor", "committor"), ("mean_first_passage", "mean first-passage time"),
+    for kind, label in (("committor", "committor"), ("rare_committor", "low-temperature committor (splitting)"),
+                        ("mean_first_passage", "mean first-passage time"),
                         ("stationary_mass", "stationary sublevel mass")):
         sel = [r for r in rows if r["kind"] == kind and math.isfinite(r["z"])]
         if not sel:
@@ -320,6 +370,20 @@ def report(summary: dict) -> str:
         if r["kind"] == "committor":
             lines.append(f"| {r['kernel']} | {_temps(r)} | {fmt_interval(r['measured'], 4)} | {r['exact']:.4f} | "
                          f"{r['first_order_discrete']:.4f} | {r['z']:+.1f} | {r['counts']['censored']} |")
+    rare = [r for r in summary["rows"] if r["kind"] == "rare_committor"]
+    if rare:
+        lines += ["", "## Rare: committor at low temperature, by splitting (`--set rare=true`)", "",
+                  "Langevin from x0 just right of the left minimum: P(x >= +1 before x <= -1), estimated by "
+                  "generalized AMS (`sim.splitting`, score = ln of the exact committor); a direct race would need "
+                  "the chains in the last column for the same relative error.", "",
+                  "| T | x0 | method | measured [95%] | exact | first-order discrete | z | Kramers time -1 -> +1 | "
+                  "exact time | runs x replicas | chain-steps (replays) | direct chains for same error |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in rare:
+            lines.append(f"| {r['T']} | {r['start']} | {r['method']} | {fmt_interval(r['measured'], 3)} | "
+                         f"{r['exact']:.3g} | {r['first_order_discrete']:.3g} | {r['z']:+.1f} | {r['kramers_time']:.3g} | "
+                         f"{r['exact_time']:.3g} | {r['runs']} x {r['replicas']} | {r['work']:.3g} "
+                         f"({100 * r['replay_fraction']:.0f} %) | {r['direct_chains_for_same_error']:.3g} |")
     lines += ["", "## Mean first-passage time from -1 to +1 (time units = steps x h)", "",
               "| dim | kernel | T | measured [95%] | exact | Kramers | measured / Kramers | z vs exact | censored |",
               "|---|---|---|---|---|---|---|---|---|"]

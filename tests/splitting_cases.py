@@ -16,14 +16,6 @@ class WalkState(NamedTuple):
     position: jax.Array
 
 
-def biased_walk(p_up: float) -> Kernel:
-    """x -> x + 1 with probability p_up, else x - 1 (a float position holding an integer)."""
-    def step(key, state):
-        up = jax.random.uniform(key, state.position.shape) < p_up
-        return WalkState(state.position + jnp.where(up, 1.0, -1.0))
-    return Kernel(WalkState, step, "biased_walk", {"p_up": p_up}, None)
-
-
 def ruin_probability(p_up: float, n: int, start: int = 1) -> float:
     """P(reach n before 0 from start), (1 - r^start) / (1 - r^n) with r = q/p (gambler's ruin)."""
     r = (1 - p_up) / p_up
@@ -32,7 +24,7 @@ def ruin_probability(p_up: float, n: int, start: int = 1) -> float:
 
 def ruin(n: int, p_up: float = 0.3):
     """(kernel, targets, start, options) of gambler's ruin from 1 to n before 0, scored by x itself."""
-    return (biased_walk(p_up), [sim.Target("top", lambda x: n - x[0])], jnp.array([1.0]),
+    return (sim.dynamics.lattice_walk(p_up), [sim.Target("top", lambda x: n - x[0])], jnp.array([1.0]),
             dict(score=lambda x: x[0], failure=lambda x: x[0] <= 0))
 
 

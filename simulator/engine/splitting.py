@@ -81,14 +81,18 @@ def default_score(targets):
     return score
 
 
-def build_advance(kernel, targets, *, dtype, domain, failure, score):
+def build_advance(kernel, targets, *, dtype, domain, failure, score, top=None):
     """``advance(batch, max_steps, eps, n_steps) -> (batch, loops)``: step every lane that runs and has not
-    passed its level, up to ``n_steps`` steps or until none does (a ``lax.while_loop``)."""
+    passed its level, up to ``n_steps`` steps or until none does (a ``lax.while_loop``). ``top``: which
+    targets are the top level (+inf); entering another ends the path like a failure (-inf)."""
     residuals = residual_function(targets, dtype)
     classify = classifier(domain)
+    top = np.ones(len(targets), bool) if top is None else np.asarray(top, bool)
+    top_codes = jnp.asarray(top)
 
     def xi(x, r, code):
-        inside = (code >= 0) | (code == TIE)
+        # The top level: entering a ``top`` target (a tie counts when every target is on top).
+        inside = ((code >= 0) & top_codes[jnp.maximum(code, 0)]) | ((code == TIE) & bool(top.all()))
         alive = (code == RUNNING) | (code == CENSORED)
         s = jnp.asarray(score(x, r), dtype)
         s = jnp.where(jnp.isnan(s), -jnp.inf, s)
@@ -176,15 +180,17 @@ def _check_k(k, n_replicas):
 
 
 def splitting(kernel, targets, start, *, score=None, n_replicas: int = 1000, k: int | None = None,
-              n_runs: int = 20, max_steps: int, seed: int = 0, domain=None, failure=None,
+              n_runs: int = 20, max_steps: int, seed: int = 0, domain=None, failure=None, top=None,
               precision: str = "float32", block_size: int = policy.DEFAULT_BLOCK_SIZE,
               max_iterations: int = MAX_ITERATIONS, progress: bool | None = None, checkpoint=None,
               checkpoint_every: float = 60.0, resume: bool = False) -> SplittingResult:
     """Probabilities of rare first hits by generalized AMS: ``n_runs`` independent runs of ``n_replicas``.
 
     Args:
-        kernel, targets, start, max_steps, seed, domain, precision, block_size, progress,
-            checkpoint, checkpoint_every, resume: as for ``sim.race`` (``start``: one position).
+        kernel, targets, max_steps, seed, domain, precision, block_size, progress,
+            checkpoint, checkpoint_every, resume: as for ``sim.race``.
+        start: one position, or a batch of ``n_runs * n_replicas`` (replica i of run r starts at
+            ``start[r * n_replicas + i]``: i.i.d. draws of a start distribution, e.g. uniform in a ball).
         score: ``fn(position) -> float scalar``, larger nearer a target; entering a target counts as
             +inf. Default: -min_k (r_k - eps_k)/eps_k (needs every eps > 0).
         n_replicas: replicas per run (n); the relative variance of one run's estimate is about
@@ -195,6 +201,9 @@ def splitting(kernel, targets, start, *, score=None, n_replicas: int = 1000, k: 
         failure: optional set ending a path, e.g. the start's basin (a ``sim.Target`` or
             ``fn(position) -> bool``); outcome ``failure``.
         max_iterations: a run still going after this many iterations stops, with a warning.
+        top: names of the targets that are the top level (default: all). Entering another target ends
+            the path as a failure does; its probability is still estimated (from the mass killed there),
+            so a rare target can be split for while a common one competes with it.
 
     Returns:
         A ``SplittingResult``: ``probability(name)``, ``ratio(a, b)``, ``runs``, ``work``.
@@ -222,31 +231,40 @@ def splitting(kernel, targets, start, *, score=None, n_replicas: int = 1000, k: 
     x64 = jax.enable_x64(True) if precision == "float64" else contextlib.nullcontext()
     with x64, jax.threefry_partitionable(True):
         dtype = jnp.dtype(precision)
-        start, batched = validate.resolve_start(start, 1, False, dtype)
-        position = validate.position_shapes(start, False, dtype)
+        L = n_runs * n_replicas
+        start, batched = validate.resolve_start(start, L, None, dtype)
+        position = validate.position_shapes(start, batched, dtype)
         validate.check_shapes(kernel, targets, position)
         for name, fn in (("domain", domain_fn), ("failure", failure_fn)):
             if fn is not None:
                 validate.check_predicate(name, fn, position)
         score_fn, score_name = _check_score(score, targets, position)
         eps = jnp.asarray([t.eps for t in targets], dtype)
+        top_mask = _check_top(top, targets)
         advance, first = build_advance(kernel, targets, dtype=dtype, domain=domain_fn, failure=failure_fn,
-                                       score=score_fn)
-        state0, code0, score0 = first(jax.tree.map(jnp.asarray, start), eps, jnp.int32(max_steps))
-        _check_start(int(code0), targets)
+                                       score=score_fn, top=top_mask)
+        starts = jax.tree.map(jnp.asarray, start)
+        if batched:
+            state0, code0, score0 = jax.vmap(first, (0, None, None))(starts, eps, jnp.int32(max_steps))
+        else:
+            state0, code0, score0 = jax.tree.map(lambda a: a[None], first(starts, eps, jnp.int32(max_steps)))
+        _check_start(np.asarray(code0), targets)
         config = {"method": "generalized AMS (Brehier et al. 2016)", "kernel": {"name": kernel.name, **kernel.params},
                   "targets": [{"name": t.name, "eps": t.eps} for t in targets],
-                  "start": jax.tree.map(lambda a: a.tolist(), start), "score": score_name,
+                  "start": "batched" if batched else jax.tree.map(lambda a: a.tolist(), start), "score": score_name,
+                  "top": [t.name for t, on in zip(targets, top_mask) if on],
                   "n_replicas": n_replicas, "k": k, "n_runs": n_runs, "max_steps": max_steps, "seed": seed,
                   "domain": _describe_domain(domain), "failure": None if failure is None else describe(
                       failure_fn if not isinstance(failure, Target) else failure.residual),
                   "precision": precision, "max_iterations": max_iterations,
                   "jax_version": jax.__version__, "device": str(jax.devices()[0])}
-        digest = hashlib.sha256(json.dumps({k_: v for k_, v in config.items() if k_ not in ("device",)},
-                                           sort_keys=True, default=str).encode()).hexdigest()[:16]
+        identity = json.dumps({k_: v for k_, v in config.items() if k_ not in ("device",)}, sort_keys=True,
+                              default=str).encode()
+        data = b"".join(np.ascontiguousarray(leaf).tobytes() for leaf in jax.tree.leaves(start))
+        digest = hashlib.sha256(identity + data).hexdigest()[:16]
         folder, resume = ckpt.resolve(checkpoint, resume, digest)
         saved = ckpt.prepare_folder(folder, resume, digest, checkpoint is not None) if folder is not None else False
-        loop = SplittingLoop(advance, targets, state0, float(score0), n_runs=n_runs, n_replicas=n_replicas, k=k,
+        loop = SplittingLoop(advance, targets, state0, np.asarray(score0, np.float64), n_runs=n_runs, n_replicas=n_replicas, k=k,
                              max_steps=max_steps, seed=seed, eps=eps, block_size=block_size,
                              max_iterations=max_iterations, dtype=dtype,
                              saver=None if folder is None else ckpt.Saver(folder, checkpoint_every, digest,
@@ -268,8 +286,38 @@ class SplittingWarning(UserWarning):
     """A splitting run whose estimate means less than it seems (``SplittingResult.warnings``)."""
 
 
-def _check_start(code: int, targets) -> None:
+def _check_top(top, targets) -> np.ndarray:
+    """Mask of the top-level targets from a list of names (None: all)."""
+    names = [t.name for t in targets]
+    if top is None:
+        return np.ones(len(targets), bool)
+    if isinstance(top, str):
+        top = [top]
+    try:
+        top = list(top)
+    except TypeError:
+        raise TypeError(f"top must be a list of target names, got {type(top).__name__}") from None
+    unknown = [name for name in top if name not in names]
+    if unknown or not top:
+        raise ValueError(f"top must name one or more of the targets {names}, got {top!r}")
+    return np.array([name in top for name in names])
+
+
+def _check_start(codes: np.ndarray, targets) -> None:
     """A start inside a target or the failure set has a trivial answer: say so rather than run."""
+    bad = np.flatnonzero(codes != RUNNING)
+    if bad.size == 0:
+        return
+    where = "start" if codes.size == 1 else f"start[{bad[0]}] (and {bad.size - 1} more)" if bad.size > 1 \
+        else f"start[{bad[0]}]"
+    code = int(codes[bad[0]])
+    try:
+        _refuse(code, targets)
+    except ValueError as err:
+        raise ValueError(str(err).replace("start", where, 1)) from None
+
+
+def _refuse(code: int, targets) -> None:
     if code >= 0:
         raise ValueError(f"start is already inside target {targets[code].name!r}: P({targets[code].name}) = 1, "
                          "nothing to estimate")
@@ -297,15 +345,16 @@ class SplittingLoop:
         self.max_steps, self.seed, self.eps, self.block_size = max_steps, seed, eps, block_size
         self.max_iterations, self.dtype, self.saver, self.bar = max_iterations, dtype, saver, bar
         L = n_runs * n_replicas
-        tile = lambda a: jnp.broadcast_to(a, (L,) + jnp.shape(a))   # noqa: E731
+        tile = lambda a: jnp.broadcast_to(a, (L,) + jnp.shape(a)[1:])   # noqa: E731  (one start, or L of them)
         self.state = jax.tree.map(lambda a: jnp.array(tile(a)), state0)
         self.origin = jax.tree.map(lambda a: jnp.array(tile(a)), state0)
+        score0 = np.broadcast_to(score0, (L,))
         self.steps = np.zeros(L, np.int32)
         self.status = np.full(L, RUNNING, np.int32)
-        self.path_max = np.full(L, score0, np.float64)
+        self.path_max = np.array(score0, np.float64)
         self.origin_step = np.zeros(L, np.int32)
         self.origin_status = np.full(L, RUNNING, np.int32)
-        self.origin_score = np.full(L, score0, np.float64)
+        self.origin_score = np.array(score0, np.float64)
         runs, replicas = np.divmod(np.arange(L), n_replicas)
         self.key = self._keys(runs, np.zeros(L, np.int64), replicas)
         self.columns = outcome_columns(len(targets))

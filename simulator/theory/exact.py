@@ -60,6 +60,16 @@ def committor_1d(potential, a: float, b: float, x: float, temperature: float = 1
     return num / den
 
 
+def log_committor_1d(potential, a: float, b: float, temperature: float = 1.0, n: int = 4001):
+    """(grid, ln q(grid)): the committor of ``committor_1d`` on ``n`` points of [a, b] (trapezoid rule),
+    floored at ln 1e-300 (finite, so that interpolation never meets -inf). ``jnp.interp(x, grid, ln q)``
+    is then the ideal splitting score."""
+    grid = np.linspace(a, b, n)
+    v = np.array([float(potential(g)) for g in grid]) / temperature
+    q = cumulative_trapezoid(np.exp(v - v.max()), grid, initial=0.0)
+    return grid, np.log(np.maximum(q / q[-1], 1e-300))
+
+
 def _grid_potential(potential, lower: float, upper: float, n: int):
     x = np.linspace(lower, upper, n)
     v = np.array([float(potential(xi)) for xi in x]) if n <= 4001 else np.asarray(potential(x), float)

@@ -16,7 +16,7 @@ from simulator.engine import checkpoint as ckpt
 from simulator.engine import splitting as engine_splitting
 from simulator.stats import standard_error
 from simulator.theory import exact
-from splitting_cases import biased_walk, ruin, ruin_probability, star_case, star_exact
+from splitting_cases import ruin, ruin_probability, star_case, star_exact
 
 QUICK = dict(n_replicas=200, n_runs=20, max_steps=10**6, progress=False)
 
@@ -58,14 +58,33 @@ def test_several_targets_failure_and_escape_match_a_linear_solve():
     assert odds.low <= truth["A"] / truth["B"] <= odds.high or odds.value == pytest.approx(truth["A"] / truth["B"], rel=0.5)
 
 
+def test_splitting_for_one_rare_target_still_estimates_the_others():
+    # top=["B"]: only the rarer branch is the top level; A ends a path like a failure, and its
+    # probability comes from the mass killed there. All four outcomes match the linear solve.
+    truth = star_exact()
+    kernel, targets, start, options = star_case()
+    result = sim.splitting(kernel, targets, start, seed=2, top=["B"], **options, **QUICK)
+    for name in ("A", "B", "failure", "escaped"):
+        within(result, name, truth[name])
+    sums_to_one(result)
+    assert result.config["top"] == ["B"]
+
+
+def test_a_batch_of_starts_gives_each_replica_its_own():
+    # Replicas start at 1 or 2 alternately (a start distribution with mass 1/2 on each), so the
+    # probability is the average of the two closed forms.
+    kernel, targets, _, options = ruin(15)
+    n, runs = QUICK["n_replicas"], QUICK["n_runs"]
+    starts = jnp.asarray(1.0 + (np.arange(n * runs) % 2))[:, None]
+    result = sim.splitting(kernel, targets, starts, seed=4, **options, **QUICK)
+    within(result, "top", (ruin_probability(0.3, 15, 1) + ruin_probability(0.3, 15, 2)) / 2)
+    assert result.config["start"] == "batched"
+
+
 def committor_score(potential, a, b, T):
-    """ln of the exact committor on a grid, as a JAX function of the position (the ideal score)."""
-    from scipy.integrate import cumulative_trapezoid
-    grid = np.linspace(a, b, 4001)
-    weight = np.exp((np.array([potential(g) for g in grid]) - 1.0) / T)
-    q = cumulative_trapezoid(weight, grid, initial=0.0)
-    table = jnp.asarray(np.log(np.maximum(q / q[-1], 1e-300)))
-    return lambda x: jnp.interp(x[0], jnp.asarray(grid), table)
+    """ln of the exact committor, interpolated: the ideal score."""
+    grid, log_q = exact.log_committor_1d(potential, a, b, T)
+    return lambda x: jnp.interp(x[0], jnp.asarray(grid), jnp.asarray(log_q))
 
 
 def test_langevin_double_well_committor_at_low_temperature():
@@ -108,7 +127,7 @@ def test_a_score_that_never_rises_goes_extinct_at_once():
 def test_diverged_replicas_are_counted():
     # A walk that blows up (NaN) with probability 0.2 per step once x >= 3: some replicas diverge
     # and their mass is reported, not dropped or folded into a target.
-    inner = biased_walk(0.4)
+    inner = sim.dynamics.lattice_walk(0.4)
 
     def step(key, state):
         new = inner.step(key, state)
@@ -196,6 +215,8 @@ def test_estimates_below_float64_stay_exact_in_log_space():
     (dict(start=jnp.array([0.0])), ValueError, "failure set"),
     (dict(start=jnp.array([12.0])), ValueError, "already inside target 'top'"),
     (dict(score=None), ValueError, "eps > 0"),
+    (dict(top=["nope"]), ValueError, "top must name"),
+    (dict(start=jnp.asarray([[1.0]] * 3999 + [[0.0]])), ValueError, r"start\[3999\] is already inside the failure"),
 ])
 def test_bad_input_is_refused_before_running(change, error, words):
     kernel, targets, start, options = ruin(12)
