@@ -129,7 +129,9 @@ class SplittingResult:
             if p.value > 0:
                 lines.append(f"  P({name}) = {p}")
         lines.append(f"  work: {self.work.get('chain_steps', 0) + self.work.get('replay_steps', 0):,} chain-steps "
-                     f"({100 * self.work.get('replay_fraction', 0):.1f} % replays)")
+                     f"({100 * self.work.get('replay_fraction', 0):.1f} % replays"
+                     + (f"; {self.work['replay_mismatches']} replays ended at the survivor's maximum, rounded "
+                        "differently in another batch width" if self.work.get("replay_mismatches") else "") + ")")
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 

@@ -64,9 +64,17 @@ class Branch(NamedTuple):
     status: jax.Array        # outcome code; RUNNING while the path goes on
     score: jax.Array         # xi at the current step (+inf in a target, -inf at failure/escape/divergence)
     path_max: jax.Array      # the largest score so far
+    max_step: jax.Array      # the step at which the path first reached path_max
     level: jax.Array         # the lane stops once score > level (a replay); +inf while simulating
+    stop_at: jax.Array       # ... or once it has taken this many steps (a replay: the survivor's max_step)
     key: jax.Array           # raw key data of the segment's stream
     origin_step: jax.Array   # step at which the segment began; its step t uses step_key(key, t - origin_step)
+
+
+# Per-lane fields of a Branch besides the kernel state, with the value that pads an idle lane.
+FIELDS = {"steps": 0, "status": EMPTY, "score": -np.inf, "path_max": -np.inf, "max_step": 0, "level": np.inf,
+          "stop_at": 0, "key": 0, "origin_step": 0}
+FLOATS = ("score", "path_max", "level")
 
 
 def default_score(targets):
@@ -105,7 +113,7 @@ def build_advance(kernel, targets, *, dtype, domain, failure, score, top=None):
         return jnp.where((code == RUNNING) & (t >= max_steps), CENSORED, code)
 
     def going(lane):
-        return (lane.status == RUNNING) & ~(lane.score > lane.level)
+        return (lane.status == RUNNING) & ~(lane.score > lane.level) & (lane.steps < lane.stop_at)
 
     def step(lane, max_steps, eps):
         active = going(lane)
@@ -117,9 +125,11 @@ def build_advance(kernel, targets, *, dtype, domain, failure, score, top=None):
 
         def keep(a, b):
             return jnp.where(active, a, b)
+        record = active & (s > lane.path_max)
         return lane._replace(state=jax.tree.map(keep, new, lane.state), steps=keep(t, lane.steps),
                              status=keep(code, lane.status), score=keep(s, lane.score),
-                             path_max=keep(jnp.maximum(lane.path_max, s), lane.path_max))
+                             path_max=keep(jnp.maximum(lane.path_max, s), lane.path_max),
+                             max_step=jnp.where(record, t, lane.max_step))
 
     def advance(batch, max_steps, eps, n_steps):
         step_all = jax.vmap(step, (0, None, None))
@@ -353,6 +363,7 @@ class SplittingLoop:
         self.status = np.full(L, RUNNING, np.int32)
         self.path_max = np.array(score0, np.float64)
         self.origin_step = np.zeros(L, np.int32)
+        self.max_step = np.zeros(L, np.int32)
         self.origin_status = np.full(L, RUNNING, np.int32)
         self.origin_score = np.array(score0, np.float64)
         runs, replicas = np.divmod(np.arange(L), n_replicas)
@@ -367,7 +378,7 @@ class SplittingLoop:
         self.iterations = np.zeros(n_runs, np.int64)
         self.levels = [[] for _ in range(n_runs)]
         self.killed = [[] for _ in range(n_runs)]
-        self.work = {"chain_steps": 0, "replay_steps": 0, "lane_steps": 0, "device_calls": 0}
+        self.work = {"chain_steps": 0, "replay_steps": 0, "replay_mismatches": 0, "lane_steps": 0, "device_calls": 0}
         self.widths = set()
         self.elapsed_before = 0.0
         self.simulated = False          # the current population's running paths have been run
@@ -378,75 +389,83 @@ class SplittingLoop:
                                                jnp.asarray(replicas, jnp.uint32)))
 
     # -- running a set of lanes ------------------------------------------------------------------
-    def _run_lanes(self, source, src, steps, status, score, path_max, level, key, origin_step):
-        """Advance lanes ``source[src]`` (a device pytree of kernel states; numpy per-lane fields) until
-        each stops.
+    def _run_lanes(self, source, src, fields: dict):
+        """Advance lanes ``source[src]`` (a device pytree of kernel states; ``fields``: numpy per-lane
+        arrays named as in ``FIELDS``) until each stops.
 
         Batches are padded to a power of two, so each width compiles once (gathers and scatters
         too); blocks grow from ``MIN_BLOCK`` steps to ``block_size``, and between blocks the batch is
         compacted once at most half its lanes still go, so lane-steps track chain-steps. Returns the
-        final states (padded: rows ``len(src)`` on are filler), the per-lane fields, and the chain-steps."""
+        final states (padded: rows ``len(src)`` on are filler), the advanced fields, and the chain-steps."""
         count = src.size
         width = self._width(count)
-        host = {"steps": steps.copy(), "status": status.copy(), "score": score.copy(), "path_max": path_max.copy()}
-        before = steps.astype(np.int64).sum()
+        host = {name: np.array(values) for name, values in fields.items()}
+        before = host["steps"].astype(np.int64).sum()
         index = _padded_index(src, width)
         out_state = _take(source, index)      # a copy of its own: ``advance`` donates the batch's
         rows = np.concatenate([np.arange(count), np.full(width - count, -1)])   # output row; -1: filler
-        batch = self._batch(_take(source, index), steps, status, score, path_max, level, key, origin_step)
+        batch = self._batch(_take(source, index), host)
         n_steps = policy.MIN_BLOCK
         while True:
             batch, loops = self.advance(batch, jnp.int32(self.max_steps), self.eps, jnp.int32(n_steps))
             n_steps = min(2 * n_steps, self.block_size)
             self.work["lane_steps"] += int(loops) * rows.size
             self.work["device_calls"] += 1
-            fields = jax.device_get((batch.steps, batch.status, batch.score, batch.path_max, batch.level,
-                                     batch.key, batch.origin_step))
-            b_steps, b_status, b_score, b_max, b_level, b_key, b_origin = (np.asarray(a) for a in fields)
-            go = (b_status == RUNNING) & ~(b_score > b_level) & (rows >= 0)
+            now = {name: np.asarray(a) for name, a in jax.device_get(batch._asdict()).items() if name != "state"}
+            go = (now["status"] == RUNNING) & ~(now["score"] > now["level"]) & (now["steps"] < now["stop_at"]) \
+                & (rows >= 0)
             n_go = int(go.sum())
             if n_go and (n_go > rows.size // 2 or rows.size <= policy.MIN_BATCH):
                 continue
             real = np.flatnonzero(rows >= 0)
-            for name, values in zip(("steps", "status", "score", "path_max"), (b_steps, b_status, b_score, b_max)):
-                host[name][rows[real]] = values[real]
+            for name in host:
+                host[name][rows[real]] = now[name][real]
             out_state = _put(out_state, jnp.asarray(np.where(rows >= 0, rows, width)), batch.state)
             if not n_go:
                 break
             keep = np.flatnonzero(go)
             narrow = self._width(n_go)
-            batch = self._batch(_take(batch.state, _padded_index(keep, narrow)), b_steps[keep], b_status[keep],
-                                b_score[keep], b_max[keep], b_level[keep], b_key[keep], b_origin[keep])
+            batch = self._batch(_take(batch.state, _padded_index(keep, narrow)),
+                                {name: now[name][keep] for name in host})
             rows = np.concatenate([rows[keep], np.full(narrow - n_go, -1)])
         work = int(host["steps"].astype(np.int64).sum() - before)
-        return out_state, host["steps"], host["status"], host["score"], host["path_max"], work
+        return out_state, host, work
 
     @staticmethod
     def _width(count: int) -> int:
         return max(policy.MIN_BATCH, policy.power_of_two(count))
 
-    def _batch(self, state, steps, status, score, path_max, level, key, origin_step) -> Branch:
+    def _batch(self, state, fields: dict) -> Branch:
         """A device batch: ``state`` already has the padded width; the fields are padded with idle lanes."""
         width = jax.tree.leaves(state)[0].shape[0]
-        pad = width - steps.size
         self.widths.add(width)
 
-        def padded(a, fill, dtype=None):
-            a = np.asarray(a, dtype)
-            return jnp.asarray(np.concatenate([a, np.full((pad,) + a.shape[1:], fill, a.dtype)]) if pad else a)
-        return Branch(state=state, steps=padded(steps, 0), status=padded(status, EMPTY),
-                      score=padded(score, -np.inf, self.dtype), path_max=padded(path_max, -np.inf, self.dtype),
-                      level=padded(level, np.inf, self.dtype), key=padded(key, 0), origin_step=padded(origin_step, 0))
+        def padded(name):
+            a = np.asarray(fields[name], np.float64 if name in FLOATS else None)
+            pad = np.full((width - a.shape[0],) + a.shape[1:], FIELDS[name], a.dtype)
+            return jnp.asarray(np.concatenate([a, pad]), self.dtype if name in FLOATS else None)
+        return Branch(state=state, **{name: padded(name) for name in FIELDS})
+
+    def _lane_fields(self, lanes, origin: bool, level=None, stop_at=None) -> dict:
+        """The fields of ``lanes``: at their current step, or (``origin``) at their segment's start."""
+        at = self.origin_step[lanes]
+        return {"steps": at if origin else self.steps[lanes],
+                "status": self.origin_status[lanes] if origin else self.status[lanes],
+                "score": self.origin_score[lanes],   # a running lane is at its segment's start, too
+                "path_max": self.origin_score[lanes] if origin else self.path_max[lanes],
+                "max_step": at if origin else self.max_step[lanes],
+                "level": np.full(lanes.size, np.inf) if level is None else level,
+                "stop_at": np.full(lanes.size, np.iinfo(np.int32).max) if stop_at is None else stop_at,
+                "key": self.key[lanes], "origin_step": at}
 
     def _simulate(self):
         """Run every lane whose path goes on to its end."""
         lanes = np.flatnonzero(self.status == RUNNING)
         if lanes.size:
-            state, steps, status, _, path_max, work = self._run_lanes(
-                self.state, lanes, self.steps[lanes], self.status[lanes], self._current_score(lanes),
-                self.path_max[lanes], np.full(lanes.size, np.inf), self.key[lanes], self.origin_step[lanes])
+            state, out, work = self._run_lanes(self.state, lanes, self._lane_fields(lanes, origin=False))
             self.state = _put(self.state, self._destination(lanes, state), state)
-            self.steps[lanes], self.status[lanes], self.path_max[lanes] = steps, status, path_max
+            for name in ("steps", "status", "path_max", "max_step"):
+                getattr(self, name)[lanes] = out[name]
             self.work["chain_steps"] += work
         self.simulated = True
 
@@ -454,11 +473,6 @@ class SplittingLoop:
         """Scatter rows for ``lanes``, padded to the batch's width with an out-of-range row (dropped)."""
         width = jax.tree.leaves(padded_state)[0].shape[0]
         return jnp.asarray(np.concatenate([lanes, np.full(width - lanes.size, self.steps.size)]))
-
-    def _current_score(self, lanes):
-        # A running lane's current step is its segment's start (a clone) or the path's start: its score is
-        # the origin score, the only score of the segment not yet exceeded by a step.
-        return self.origin_score[lanes]
 
     # -- one iteration ---------------------------------------------------------------------------
     def _iterate(self):
@@ -496,20 +510,20 @@ class SplittingLoop:
         if not victims:
             return
         victims, parents, levels = map(np.concatenate, (victims, parents, levels))
-        # Replay each chosen survivor's own segment from its branch point to its first step above Z.
-        state, steps, status, score, _, work = self._run_lanes(
-            self.origin, parents, self.origin_step[parents], self.origin_status[parents],
-            self.origin_score[parents], self.origin_score[parents], levels, self.key[parents],
-            self.origin_step[parents])
-        if not np.all(score > levels):
-            raise RuntimeError("engine bug: a replay did not reproduce its survivor's path above the level")
+        # Replay each chosen survivor's own segment from its branch point to its first step above Z. It
+        # stops at the latest at the step where the survivor reached its maximum: a batch of another
+        # width may round a float kernel differently in the last bit (counted as ``replay_mismatches``).
+        state, out, work = self._run_lanes(self.origin, parents,
+                                           self._lane_fields(parents, origin=True, level=levels,
+                                                             stop_at=self.max_step[parents]))
         self.work["replay_steps"] += work
+        self.work["replay_mismatches"] += int(np.sum(~(out["score"] > levels)))
         rows = self._destination(victims, state)
         self.state = _put(self.state, rows, state)
         self.origin = _put(self.origin, rows, state)
-        self.steps[victims] = self.origin_step[victims] = steps
-        self.status[victims] = self.origin_status[victims] = status
-        self.path_max[victims] = self.origin_score[victims] = score
+        self.steps[victims] = self.origin_step[victims] = self.max_step[victims] = out["steps"]
+        self.status[victims] = self.origin_status[victims] = out["status"]
+        self.path_max[victims] = self.origin_score[victims] = out["score"]
         runs, replicas = np.divmod(victims, n)
         self.key[victims] = self._keys(runs, np.full(victims.size, q + 1), replicas)
         self.simulated = False
@@ -549,7 +563,7 @@ class SplittingLoop:
             self.saver.save(self, self.wall_seconds, done=True)
 
     # -- checkpoints (``checkpoint.Saver`` calls ``snapshot``) --------------------------------------
-    HOST = ("steps", "status", "path_max", "origin_step", "origin_status", "origin_score", "key", "log_weight",
+    HOST = ("steps", "status", "path_max", "max_step", "origin_step", "origin_status", "origin_score", "key", "log_weight",
             "log_mass", "finished", "extinct", "stopped_early", "iterations")
 
     def snapshot(self, elapsed):

@@ -77,17 +77,22 @@ def uninterrupted():
     return sim.race(HEAVY_TAILED, HEAVY_TAILED_TARGETS, jnp.array([1.0]), **HEAVY_TAILED_SETTINGS)
 
 
+def kill_after_first_checkpoint(child, folder, delay: float) -> None:
+    """SIGKILL ``child`` ``delay`` seconds after its first checkpoint appears in ``folder`` (or it ends)."""
+    deadline = time.time() + 120
+    while not (folder / ckpt.FILE).is_file() and child.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(delay)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+
+
 def kill_checkpoints(tmp_path, uninterrupted, kills, seed):
     rng = random.Random(seed)
     for k in range(kills):
         folder = tmp_path / f"ck{k}"
-        child = spawn(RACER.format(tests=TESTS, folder=str(folder)))
-        deadline = time.time() + 120
-        while not (folder / ckpt.FILE).is_file() and child.poll() is None and time.time() < deadline:
-            time.sleep(0.02)
-        time.sleep(rng.uniform(0.0, 1.5))
-        child.send_signal(signal.SIGKILL)
-        child.wait()
+        kill_after_first_checkpoint(spawn(RACER.format(tests=TESTS, folder=str(folder))), folder,
+                                    rng.uniform(0.0, 1.5))
         data = ckpt.load(folder)                     # loadable, whatever moment the kill hit
         assert str(data["meta.hash"]) and data["outcome"].shape == (HEAVY_TAILED_SETTINGS["n_chains"],)
         resumed = sim.race(HEAVY_TAILED, HEAVY_TAILED_TARGETS, jnp.array([1.0]), checkpoint=folder, resume=True,
@@ -123,13 +128,8 @@ def kill_splitting(tmp_path, kills, seed):
     rng = random.Random(seed)
     for k in range(kills):
         folder = tmp_path / f"split{k}"
-        child = spawn(SPLITTER.format(tests=TESTS, folder=str(folder), settings=SPLITTING_SETTINGS))
-        deadline = time.time() + 120
-        while not (folder / ckpt.FILE).is_file() and child.poll() is None and time.time() < deadline:
-            time.sleep(0.02)
-        time.sleep(rng.uniform(0.0, 1.0))
-        child.send_signal(signal.SIGKILL)
-        child.wait()
+        kill_after_first_checkpoint(spawn(SPLITTER.format(tests=TESTS, folder=str(folder),
+                                                          settings=SPLITTING_SETTINGS)), folder, rng.uniform(0.0, 1.0))
         resumed = sim.splitting(kernel, targets, start, checkpoint=folder, resume=True, **options,
                                 **SPLITTING_SETTINGS)
         for key in whole.runs:
