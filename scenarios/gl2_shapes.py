@@ -355,11 +355,14 @@ def verdicts(summary):
                f"dimension (95% interval of the odds excludes 1 in the claimed direction).")
     rare = summary.get("rare") or []
     if rare:
-        both = sum(r["ratio"][1] > 1 for r in rare)
-        inside = sum(r["ratio"][1] <= r["haar_volume_ratio"][0] <= r["ratio"][2] for r in rare
+        reliable = [r for r in rare if r["extinct_runs"] <= r["runs"] // 2]
+        both = sum(r["ratio"][1] > 1 for r in reliable)
+        inside = sum(r["ratio"][1] <= r["haar_volume_ratio"][0] <= r["ratio"][2] for r in reliable
                      if math.isfinite(r["ratio"][0]) and math.isfinite(r["haar_volume_ratio"][0]))
-        out.append(f"Rare side (splitting, segment vs square): the segment is significantly first in {both} of "
-                   f"{len(rare)} rows; the Haar-volume ratio lies inside the odds' 95% interval in {inside} of them.")
+        out.append(f"Rare side (splitting, segment vs square): {len(rare) - len(reliable)} of {len(rare)} rows are "
+                   "unreliable (more than half their runs went extinct, so the t-interval of a few nonzero runs "
+                   f"means little); of the other {len(reliable)}, the segment is significantly first in {both} and "
+                   f"the Haar-volume ratio lies inside the odds' 95% interval in {inside}.")
     return out
 
 
@@ -405,7 +408,8 @@ def report(summary: dict) -> str:
                          f"| {fmt_interval(r['p_f'])} | {fmt_interval(r['p_h'])} | {fmt_interval(r['ratio'])} "
                          f"| {fmt_interval(r['haar_volume_ratio'])} | {fmt_interval(r['flux_ratio'])} "
                          f"| {fmt_interval(r['capacity_ratio'])} | {fmt_interval(r['p_tie'])} "
-                         f"| {r['runs']} x {r['replicas']} ({r['extinct_runs']}) "
+                         f"| {r['runs']} x {r['replicas']} ({r['extinct_runs']}"
+                         + (", unreliable" if r["extinct_runs"] > r["runs"] // 2 else "") + ") "
                          f"| {r['work']:.3g} ({100 * r['replay_fraction']:.0f} %) |")
     lines += ["", "## Tube law vs Monte Carlo (Haar volume of S^eps ∩ B)", "",
               "| figure | k | c | eps | tube law | Monte Carlo |", "|---|---|---|---|---|---|"]
