@@ -12,13 +12,15 @@ The public names, and nothing else. The subpackages show the architecture:
 """
 import warnings as _warnings
 
-from . import dynamics, groups, outcomes, stats
+from . import dynamics, groups, outcomes, spaces as space, stats
 from .engine.checkpoint import checkpointing
 from .engine.multihost import merge_results, process_share
 from .engine.race import RaceWarning, race
+from .engine.nested import volume_curve
 from .engine.splitting import SplittingWarning, splitting
 from .result import RaceResult, SweepResult, load_result
 from .splitting_result import SplittingResult
+from .volume_curve import VolumeCurve
 from .stabilizers import laws, shapes, volumes
 from .stabilizers.algebra import orbit_dimension, stabilizer, stabilizer_dimension
 from .stabilizers.volumes import haar_volume, haar_volume_ratio
@@ -43,7 +45,7 @@ def __getattr__(name):
     raise AttributeError(f"module 'simulator' has no attribute {name!r}")
 
 
-__all__ = ["race", "RaceWarning", "splitting", "SplittingWarning", "SplittingResult", "Target", "RaceResult", "SweepResult", "load_result", "Estimate", "dynamics", "stats",
+__all__ = ["race", "RaceWarning", "splitting", "SplittingWarning", "SplittingResult", "volume_curve", "VolumeCurve", "space", "Target", "RaceResult", "SweepResult", "load_result", "Estimate", "dynamics", "stats",
            "outcomes", "laws", "groups", "shapes", "volumes", "stabilizer", "stabilizer_dimension",
            "orbit_dimension", "haar_volume", "haar_volume_ratio", "exact", "laplace", "kramers", "nuts",
            "laplace_mass", "kramers_time", "nuts_occupation", "checkpointing", "merge_results", "process_share",

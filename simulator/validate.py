@@ -156,8 +156,9 @@ def check_shapes(kernel, targets, position) -> None:
                          f"to {describe_shape(new.position)}; check the potential")
 
 
-def check_predicate(name: str, fn, position: jax.ShapeDtypeStruct) -> None:
-    """``fn(position)`` must trace to a scalar (bool or number)."""
+def check_predicate(name: str, fn, position: jax.ShapeDtypeStruct) -> jax.ShapeDtypeStruct:
+    """``fn(position)`` must trace (not compile) to a scalar (bool or number); returns its shape and dtype.
+    A ValueError names ``name`` (e.g. "domain", "score", "space: target 't''s residual") otherwise."""
     try:
         out = jax.eval_shape(fn, position)
     except Exception as err:
@@ -166,3 +167,21 @@ def check_predicate(name: str, fn, position: jax.ShapeDtypeStruct) -> None:
     if getattr(out, "shape", None) != ():
         raise ValueError(f"{name} must return a scalar for one position, got shape "
                          f"{getattr(out, 'shape', type(out).__name__)}")
+    return out
+
+
+def check_domain(domain):
+    """A callable position -> bool, from a Frobenius ball or a function; None stays None."""
+    if domain is None or callable(domain):
+        return domain
+    if hasattr(domain, "contains") and getattr(domain, "kind", None) == "frobenius":
+        return domain.contains
+    raise TypeError("domain must be a Frobenius ball or a function position -> bool, "
+                    f"got {type(domain).__name__}")
+
+
+def describe_domain(domain):
+    """The domain as plain data for a result's config."""
+    if domain is None:
+        return None
+    return domain.describe() if hasattr(domain, "describe") else getattr(domain, "__name__", repr(domain))

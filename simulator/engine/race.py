@@ -49,16 +49,6 @@ from .host import HostLoop
 from .placement import Placement, check_devices
 
 
-def _check_domain(domain):
-    """A callable position -> bool, from a Frobenius ball or a function; None stays None."""
-    if domain is None or callable(domain):
-        return domain
-    if hasattr(domain, "contains") and getattr(domain, "kind", None) == "frobenius":
-        return domain.contains
-    raise TypeError("domain must be a Frobenius ball or a function position -> bool, "
-                    f"got {type(domain).__name__}")
-
-
 def _progress_bar(n_chains: int, progress):
     if progress is False:
         return None
@@ -146,7 +136,7 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
     compaction = validate.choice("compaction", compaction, (True, False, "auto"))
     for each in plan.kernels:
         _check_bridge(bridge, each, targets)
-    domain_fn = _check_domain(domain)
+    domain_fn = validate.check_domain(domain)
     checkpoint_every = validate.non_negative("checkpoint_every", checkpoint_every)
 
     x64 = jax.enable_x64(True) if precision == "float64" else contextlib.nullcontext()
@@ -170,7 +160,7 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
             start="batched" if batched else jax.tree.map(lambda a: a.tolist(), start), n_chains=n_chains,
             first_chain=first_chain,
             max_steps=max_steps, seed=seed, bridge=bridge, precision=precision,
-            domain=_describe_domain(domain), trace_every=trace_every,
+            domain=validate.describe_domain(domain), trace_every=trace_every,
             observables=None if trace is None else tuple(trace.names),
             sweep=None if sweep is None else {k: [s[k] for s in plan.settings] for k in plan.settings[0]},
             block_size=block_size, batch_size=batch_size, compaction=compaction,
@@ -249,9 +239,3 @@ def _check_bridge(bridge, kernel, targets) -> None:
                          "(noise_variance is None), so the bridge correction does not apply")
     if bridge and not any(t.distance for t in targets):
         raise ValueError("bridge=True but no target has distance=True")
-
-
-def _describe_domain(domain):
-    if domain is None:
-        return None
-    return domain.describe() if hasattr(domain, "describe") else getattr(domain, "__name__", repr(domain))

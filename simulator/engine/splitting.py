@@ -167,13 +167,7 @@ def _check_score(score, targets, position):
         return default_score(targets), "default: -min_k (r_k - eps_k)/eps_k"
     if not callable(score):
         raise TypeError(f"score must be a function position -> scalar, got {type(score).__name__}")
-    try:
-        out = jax.eval_shape(score, position)
-    except Exception as err:
-        raise ValueError(f"score cannot be evaluated on a position of shape {validate.describe_shape(position)}: "
-                         f"{type(err).__name__}: {err}") from err
-    if getattr(out, "shape", None) != ():
-        raise ValueError(f"score must return a scalar for one position, got shape {getattr(out, 'shape', out)}")
+    out = validate.check_predicate("score", score, position)
     if not jnp.issubdtype(out.dtype, jnp.floating):
         raise TypeError(f"score must return a floating-point scalar, got {out.dtype}")
     return (lambda x, r: score(x)), describe(score)
@@ -234,8 +228,7 @@ def splitting(kernel, targets, start, *, score=None, n_replicas: int = 1000, k: 
     precision = validate.choice("precision", precision, ("float32", "float64"))
     checkpoint_every = validate.non_negative("checkpoint_every", checkpoint_every)
     failure_fn = _check_failure(failure)
-    from .race import _check_domain, _describe_domain
-    domain_fn = _check_domain(domain)
+    domain_fn = validate.check_domain(domain)
     cache.enable_persistent_cache()
 
     x64 = jax.enable_x64(True) if precision == "float64" else contextlib.nullcontext()
@@ -264,7 +257,7 @@ def splitting(kernel, targets, start, *, score=None, n_replicas: int = 1000, k: 
                   "start": "batched" if batched else jax.tree.map(lambda a: a.tolist(), start), "score": score_name,
                   "top": [t.name for t, on in zip(targets, top_mask) if on],
                   "n_replicas": n_replicas, "k": k, "n_runs": n_runs, "max_steps": max_steps, "seed": seed,
-                  "domain": _describe_domain(domain), "failure": None if failure is None else describe(
+                  "domain": validate.describe_domain(domain), "failure": None if failure is None else describe(
                       failure_fn if not isinstance(failure, Target) else failure.residual),
                   "precision": precision, "max_iterations": max_iterations,
                   "jax_version": jax.__version__, "device": str(jax.devices()[0])}

@@ -178,6 +178,10 @@ CONSTRUCTOR_CASES = [
     (lambda: sim.kramers_time(lambda x: x**2, 0.0, 1.0, NAN), ValueError, "temperature"),
     (lambda: sim.kramers_time(lambda x: -(x**2), 0.0, 1.0, 1.0), ValueError, "minimum"),
     (lambda: sim.nuts_occupation(lambda x: x @ x, [RING], np.zeros(2), temperature=-1.0), ValueError, "temperature"),
+    # rare events and volumes (full cases: tests/engine/test_splitting.py, test_nested.py)
+    (lambda: sim.splitting(sim.dynamics.random_walk(0.1), [RING], np.zeros(2), max_steps=10, n_runs=1), ValueError,
+     "n_runs"),
+    (lambda: sim.volume_curve([RING], sim.space.gaussian(2), [0.1, 0.2]), ValueError, "eps"),
     # multi-host
     (lambda: sim.merge_results([]), ValueError, "parts"),
     (lambda: sim.process_share(10, 3, 2), ValueError, "process_index"),

@@ -24,7 +24,20 @@ def test_quick_run_writes_tables_plot_and_json(tmp_path):
 
 
 def test_bad_settings_are_refused_with_status_2():
-    for setting in ("kernels=adamw", "dims=3", "start=2.0", "temperature=-1"):
+    for setting in ("kernels=adamw", "dims=3", "start=2.0", "temperature=-1", "rare=maybe", "rare_start=-1.5"):
         out = stabsim("run", "double-well", "--set", setting, "--no-progress")
         assert out.returncode == 2, (setting, out.stderr)
         assert "Traceback" not in out.stderr
+
+
+def test_the_rare_row_matches_the_committor_by_splitting():
+    # T = 0.1 from x0 = -0.9: p = committor ~ 1e-5; the row must lie within 4 SE of the exact value plus
+    # the first-order discretisation allowance |first_order_discrete - exact| (the Euler step h = 0.01).
+    from scenarios import double_well
+    row = double_well.rare_committor_row(0.5, 0.1, 0.01, -0.9, 100, 10, seed=0, progress=False, precision="float32")
+    value, low, high = row["measured"]
+    se = (high - low) / (2 * 2.262)                       # the t-interval of 10 runs (t_0.975, 9 dof = 2.262)
+    allowance = abs(row["first_order_discrete"] - row["exact"])
+    assert 1e-7 < row["exact"] < 1e-3
+    assert abs(value - row["exact"]) <= 4 * se + allowance, row
+    assert row["method"] == "splitting" and row["work"] > 0 and row["kramers_time"] > 0

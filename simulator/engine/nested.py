@@ -1,0 +1,258 @@
+"""Volume curves V(eps) = mu(r <= eps) by nested sampling: adaptive multilevel splitting on a static variable.
+
+Estimator (Cérou, Del Moral, Furon & Guyader 2012, "Sequential Monte Carlo for rare event
+estimation"; the static case of generalized AMS, Bréhier et al. 2016). A run holds n live points
+drawn from the prior. Iteration q: Z_q = the k-th largest residual among them; for every eps in
+[Z_q, Z_{q-1}) record V(eps) = X_{q-1} #{live with r <= eps}/n; kill every point with r >= Z_q
+(K_q of them, ties included: plateaus such as r = 0 never stall); X_q = X_{q-1} (1 - K_q/n), kept as a
+logarithm; replace each killed point by a copy of a uniformly chosen survivor moved by
+``n_moves`` Metropolis steps that leave the prior restricted to {r < Z_q} invariant. A run stops once
+Z_q <= min eps, where the remaining eps are read from the live points. All K_q = n (every live
+point on one plateau) ends the run: its V is 0 below that level, counted as ``extinct``.
+
+Moves. Constrained sets are thin and curved (tubes around stabilizers, neighbourhoods of zero-loss
+manifolds), so an isotropic step would have to be as small as the tube's width. The proposal is
+x' = x + s L z with L L^T the covariance of the run's surviving live points (the set's own shape,
+as in MultiNest/dynesty) and s adapted per run toward acceptance 0.25; accepted with probability
+min(1, pi(x')/pi(x)) when r(x') < Z_q. The acceptance of every iteration is kept; a run whose
+acceptance falls below ``MIN_ACCEPTANCE`` is reported (``VolumeCurve.warnings``): its clones
+stay near their parents and the estimate's variance grows.
+
+Why not BlackJAX's nested sampling: its ``ns`` module (1.6+) runs one live set with a prior given by
+``logprior_fn`` and constrains the log-likelihood; a Haar ball and a residual fit that, but it keeps
+no per-eps bookkeeping and no independent runs batched in one program, which is where the intervals
+come from here; the replacement moves above are 40 lines.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import validate
+from ..spaces import Space, ball_volume
+from ..targets import check_targets
+from ..volume_curve import VolumeCurve
+from . import cache, policy
+
+TARGET_ACCEPTANCE = 0.25
+
+
+def build_moves(space: Space, residual, dtype):
+    """``moves(key, x, logp, level, chol, sd, scale, n_moves) -> (x, logp, r, accepted)`` for a batch of points,
+    each with its own level, Cholesky factor, coordinate scales ``sd`` and step scales (full, coordinate).
+
+    Each step is, with probability 1/2 each, a full move x + s_full L z or a move of one random
+    coordinate j by s_coord sd_j z (sets that are unions of thin slabs, such as the neighbourhoods of
+    normal crossings, let single coordinates move where a full move is refused)."""
+
+    def r_of(x):
+        return jnp.asarray(residual(space.unflatten(x)), dtype)
+
+    def one(key, x, logp, level, chol, sd, scale, n_moves):
+        def body(i, carry):
+            x, logp, accepted = carry
+            k1, k2, k3, k4 = jax.random.split(jax.random.fold_in(key, i), 4)
+            z = jax.random.normal(k1, x.shape, dtype)
+            coordinate = jax.random.bernoulli(k3)
+            j = jax.random.randint(k4, (), 0, x.shape[0])
+            single = jnp.zeros_like(x).at[j].set(scale[1] * sd[j] * z[0])
+            proposal = x + jnp.where(coordinate, single, scale[0] * (chol @ z))
+            lp = jnp.asarray(space.logpdf(proposal), dtype)
+            ok = (jnp.log(jax.random.uniform(k2, (), dtype)) < lp - logp) & (r_of(proposal) < level) \
+                & jnp.isfinite(lp)
+            kind = jnp.where(coordinate, 1, 0)
+            return jnp.where(ok, proposal, x), jnp.where(ok, lp, logp), accepted.at[kind].add(ok)
+        x, logp, accepted = jax.lax.fori_loop(0, n_moves, body, (x, logp, jnp.zeros(2, jnp.int32)))
+        return x, logp, r_of(x), accepted
+
+    batch = jax.vmap(one, (0, 0, 0, 0, 0, 0, 0, None))
+    evaluate = jax.vmap(lambda x: (jnp.asarray(space.logpdf(x), dtype), r_of(x)))
+    return jax.jit(batch), jax.jit(evaluate)
+
+
+def _check_eps(eps) -> np.ndarray:
+    try:
+        grid = np.asarray(eps, float)
+    except (TypeError, ValueError):
+        raise TypeError(f"eps must be a sequence of numbers, got {type(eps).__name__}") from None
+    if grid.ndim != 1 or grid.size < 1:
+        raise ValueError(f"eps must be a 1-D sequence of tolerances, got shape {grid.shape}")
+    if not np.all(np.isfinite(grid)) or np.any(grid <= 0):
+        raise ValueError(f"eps must be finite and > 0, got {eps!r}")
+    if np.any(np.diff(grid) >= 0):
+        raise ValueError("eps must be strictly decreasing (the curve runs from large to small tolerances)")
+    return grid
+
+
+def volume_curve(targets, space: Space, eps, *, n_live: int = 1000, n_runs: int = 10, k: int | None = None,
+                 n_moves: int | None = None, seed: int = 0, precision: str = "float64", progress: bool | None = None):
+    """ln V(eps) = ln mu(r_target <= eps) under ``space``'s prior, for every target and eps, by nested sampling.
+
+    Args:
+        targets: ``sim.Target`` list (their own eps are ignored; ``eps`` is used).
+        space: ``sim.space.gaussian / box / prior / group_ball``.
+        eps: strictly decreasing tolerances > 0 (e.g. ``np.geomspace(1e-1, 1e-6, 26)``).
+        n_live: live points per run (>= 2); k: points killed per iteration at least (default n_live // 10).
+        n_runs: independent runs (>= 2); intervals come from their spread.
+        n_moves: constrained Metropolis steps per replacement point (default max(50, 5 D): measured on
+            Gaussian tubes, 50 steps left a +20 % bias at D = 50 that 250 removed).
+
+    Returns:
+        A ``VolumeCurve``.
+    """
+    targets = check_targets(targets)
+    if not isinstance(space, Space):
+        raise TypeError(f"space must be a sim.space (gaussian, box, prior, group_ball), got {type(space).__name__}")
+    grid = _check_eps(eps)
+    n_live = validate.positive_int("n_live", n_live)
+    if n_live < 2:
+        raise ValueError(f"n_live must be >= 2, got {n_live}")
+    n_runs = validate.positive_int("n_runs", n_runs)
+    if n_runs < 2:
+        raise ValueError(f"n_runs must be >= 2 (intervals come from the spread across runs), got {n_runs}")
+    if k is None:
+        k = max(1, n_live // 10)
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k < n_live:
+        raise ValueError(f"k must be an int with 1 <= k < n_live = {n_live}, got {k!r}")
+    n_moves = max(50, 5 * space.dim) if n_moves is None else validate.positive_int("n_moves", n_moves)
+    seed = validate.check_seed(seed)
+    precision = validate.choice("precision", precision, ("float32", "float64"))
+    cache.enable_persistent_cache()
+    x64 = jax.enable_x64(True) if precision == "float64" else contextlib.nullcontext()
+    with x64, jax.threefry_partitionable(True):
+        dtype = jnp.dtype(precision)
+        position = jax.ShapeDtypeStruct(space.shape or (space.dim,), dtype)
+        for t in targets:   # a space whose points do not fit the residual is named
+            validate.check_predicate(f"space (dimension {space.dim}) with target {t.name!r}'s residual", t.residual,
+                                     position)
+        try:
+            drawn = jax.eval_shape(lambda key: space.sample(key, 2), jax.eval_shape(lambda: jax.random.key(0)))
+        except Exception as err:
+            raise ValueError(f"space: its sampler fails: {type(err).__name__}: {err}") from err
+        if getattr(drawn, "shape", None) != (2, space.dim):
+            raise ValueError(f"space: sample(key, n) must return shape (n, {space.dim}), got "
+                             f"{getattr(drawn, 'shape', drawn)}")
+        t0 = time.perf_counter()
+        per_target, work, acceptance = {}, {}, {}
+        for index, target in enumerate(targets):
+            runner = _NestedRuns(space, target.residual, grid, n_live, n_runs, k, n_moves, seed, index, dtype)
+            runner.run(progress, target.name)
+            per_target[target.name] = runner.log_volume
+            work[target.name] = {"evaluations": runner.evaluations, "iterations": runner.iterations.tolist(),
+                                 "extinct": runner.extinct.tolist()}
+            acceptance[target.name] = runner.acceptance
+    config = {"method": "nested sampling (static AMS)", "space": space.describe(), "n_live": n_live, "k": k,
+              "n_runs": n_runs, "n_moves": n_moves, "seed": seed, "precision": precision,
+              "targets": [t.name for t in targets], "jax_version": jax.__version__}
+    ball = None
+    if space.ball is not None:
+        ball = ball_volume(space.ball, seed=seed)
+    return VolumeCurve(eps=grid, log_volume_runs=per_target, config=config,
+                       work={"per_target": work, "wall_seconds": time.perf_counter() - t0},
+                       acceptance=acceptance, ball_volume=None if ball is None else tuple(ball))
+
+
+class _NestedRuns:
+    """n_runs independent nested-sampling runs of one target, their live points in one batch."""
+
+    def __init__(self, space, residual, grid, n_live, n_runs, k, n_moves, seed, index, dtype):
+        self.space, self.grid, self.n, self.R, self.k, self.n_moves = space, grid, n_live, n_runs, k, n_moves
+        self.seed, self.index, self.dtype = seed, index, dtype
+        self.moves, self.evaluate = build_moves(space, residual, dtype)
+        self.root = jax.random.fold_in(jax.random.key(seed), index)
+        keys = jax.random.split(jax.random.fold_in(self.root, 0), n_runs)
+        x = jnp.concatenate([space.sample(key, n_live) for key in keys]).astype(dtype)
+        logp, r = self.evaluate(x)
+        self.x = np.array(x).reshape(n_runs, n_live, space.dim)
+        self.logp = np.array(logp, np.float64).reshape(n_runs, n_live)
+        self.r = np.array(r, np.float64).reshape(n_runs, n_live)
+        if not np.all(np.isfinite(self.logp)):
+            raise ValueError("space: its sampler drew points where its logpdf is -inf or nan")
+        self.log_x = np.zeros(n_runs)
+        self.level = np.full(n_runs, np.inf)
+        self.scale = np.full((n_runs, 2), 1.0)       # (full move, coordinate move) step scales
+        self.log_volume = np.full((n_runs, grid.size), np.nan)
+        self.done = np.zeros(n_runs, bool)
+        self.extinct = np.zeros(n_runs, bool)
+        self.iterations = np.zeros(n_runs, np.int64)
+        self.evaluations = n_runs * n_live
+        self.acceptance = [[] for _ in range(n_runs)]
+
+    def _record(self, r, below: np.ndarray):
+        """V(eps) for the eps flagged in ``below`` from run r's live points: X #{r <= eps}/n."""
+        counts = (self.r[r][:, None] <= self.grid[None, below]).sum(axis=0)
+        with np.errstate(divide="ignore"):
+            self.log_volume[r, below] = self.log_x[r] + np.log(counts / self.n)
+
+    def run(self, progress, name):
+        q = 0
+        while not self.done.all():
+            clones, parents, levels, runs = [], [], [], []
+            for r in np.flatnonzero(~self.done):
+                Z = np.partition(self.r[r], self.n - self.k)[self.n - self.k]     # k-th largest
+                open_ = np.isnan(self.log_volume[r])
+                if Z <= self.grid[-1]:
+                    self._record(r, open_)
+                    self.done[r] = True
+                    continue
+                self._record(r, open_ & (self.grid >= Z))
+                killed = self.r[r] >= Z
+                K = int(killed.sum())
+                self.iterations[r] += 1
+                if K == self.n:
+                    self.log_volume[r, np.isnan(self.log_volume[r])] = -np.inf
+                    self.extinct[r] = self.done[r] = True
+                    continue
+                self.log_x[r] += math.log1p(-K / self.n)
+                survivors = np.flatnonzero(~killed)
+                rng = np.random.default_rng([self.seed, self.index, r, q])
+                victims = np.flatnonzero(killed)
+                clones.append(victims)
+                parents.append(survivors[rng.integers(0, survivors.size, K)])
+                levels.append(np.full(K, Z))
+                runs.append(np.full(K, r))
+            if clones:
+                self._replace(q, np.concatenate(clones), np.concatenate(parents), np.concatenate(levels),
+                              np.concatenate(runs))
+            q += 1
+
+    def _replace(self, q, victims, parents, levels, runs):
+        """Copies of the parents moved inside {r < level}, written over the victims."""
+        chol = np.zeros((self.R, self.space.dim, self.space.dim))
+        sd = np.ones((self.R, self.space.dim))
+        for r in np.unique(runs):
+            alive = self.r[r] < levels[runs == r][0]
+            pts = self.x[r][alive]
+            cov = np.cov(pts.T) if pts.shape[0] > 1 else np.eye(self.space.dim)
+            cov = np.atleast_2d(cov) + 1e-12 * np.trace(np.atleast_2d(cov)) / self.space.dim * np.eye(self.space.dim)
+            chol[r] = np.linalg.cholesky(cov + 1e-300 * np.eye(self.space.dim))
+            sd[r] = np.sqrt(np.diag(cov))
+        m = victims.size
+        width = max(policy.MIN_BATCH, policy.power_of_two(m))
+        pad = width - m
+
+        def padded(a):
+            return np.concatenate([a, np.repeat(a[:1], pad, 0)]) if pad else a
+        x0 = padded(self.x[runs, parents])
+        keys = jax.random.split(jax.random.fold_in(self.root, q + 1), width)
+        x, logp, r_new, accepted = self.moves(keys, jnp.asarray(x0, self.dtype),
+                                              jnp.asarray(padded(self.logp[runs, parents]), self.dtype),
+                                              jnp.asarray(padded(levels), self.dtype),
+                                              jnp.asarray(padded(chol[runs]), self.dtype),
+                                              jnp.asarray(padded(sd[runs]), self.dtype),
+                                              jnp.asarray(padded(self.scale[runs]), self.dtype), self.n_moves)
+        x, logp, r_new, accepted = (np.asarray(a)[:m] for a in (x, logp, r_new, accepted))
+        self.x[runs, victims] = x
+        self.logp[runs, victims] = logp
+        self.r[runs, victims] = r_new
+        self.evaluations += m * self.n_moves
+        for r in np.unique(runs):
+            mine = accepted[runs == r]
+            self.acceptance[r].append(float(mine.sum() / (mine.shape[0] * self.n_moves)))
+            rates = mine.mean(axis=0) / (self.n_moves / 2)        # per move kind (each is chosen half the time)
+            self.scale[r] *= np.exp(np.clip(rates - TARGET_ACCEPTANCE, -0.5, 0.5) * 2)

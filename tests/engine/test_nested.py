@@ -1,0 +1,117 @@
+"""Nested-sampling volume curves (``sim.volume_curve``) against exact volumes and exponents.
+
+Tolerances: a volume passes when |mean - exact| <= 4 SE, SE the standard error of the mean over the
+independent runs (sd / sqrt(runs)); an exponent passes when it lies within 4 standard errors of the
+exact one, its SE taken as the half-width of the 95 % whole-curve resampling interval / 1.96.
+"""
+import math
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import integrate, stats as st
+from scipy.special import gamma
+
+import simulator as sim
+from simulator.stats import standard_error
+
+
+def check_volumes(curve, name, exact):
+    for e, truth in zip(curve.eps, exact):
+        v = curve.volume(name, e)
+        assert abs(v.value - truth) <= 4 * standard_error(v), f"V({e:.3g}) = {v}, exact {truth:.6g}"
+
+
+def check_exponent(estimate, truth):
+    se = (estimate.high - estimate.low) / (2 * 1.96)
+    assert abs(estimate.value - truth) <= 4 * se, f"exponent {estimate}, exact {truth}"
+
+
+@pytest.mark.parametrize("D, k, eps", [
+    (10, 2, np.geomspace(2.0, 0.03, 12)),
+    pytest.param(50, 40, np.geomspace(4.0, 0.12, 10), marks=pytest.mark.slow),   # 250 moves per point: ~2-3 min
+])
+def test_gaussian_measure_of_a_tube_is_a_chi_square_cdf(D, k, eps):
+    # r(x) = distance to a k-dimensional subspace; under N(0, I_D) r^2 ~ chi2(D - k), so
+    # V(eps) = chi2_cdf(eps^2, D - k) (down to 1.7e-15 and 1e-12 here) and ln V ~ (D - k) ln eps.
+    curve = sim.volume_curve([sim.Target("tube", lambda x: jnp.linalg.norm(x[k:]))], sim.space.gaussian(D), eps,
+                             n_live=400, n_runs=20, seed=D)
+    exact = st.chi2.cdf(eps ** 2, D - k)
+    assert exact[-1] < 1e-11
+    check_volumes(curve, "tube", exact)
+    check_exponent(curve.exponent("tube", fit=(eps[-1], eps[-3])),
+                   np.polyfit(np.log(eps[-3:]), np.log(exact[-3:]), 1)[0])   # the exact local slope, -> D - k
+    assert not curve.warnings
+
+
+def test_sum_of_powers_has_the_exact_learning_coefficient():
+    # L(w) = w1^2 + w2^4 + w3^6 on the box [-1, 1]^3: for eps <= 1 the set {L <= eps} is
+    # eps^(1/2, 1/4, 1/6) times {L <= 1}, so V = C eps^(11/12) exactly, lambda = 11/12, m = 1, with
+    # C = Gamma(3/2) Gamma(5/4) Gamma(7/6) / Gamma(23/12) (the volume of {sum |u_i|^p_i <= 1} over 8).
+    eps = np.geomspace(1.0, 1e-8, 9)
+    curve = sim.volume_curve([sim.Target("L", lambda w: w[0] ** 2 + w[1] ** 4 + w[2] ** 6)],
+                             sim.space.box([-1.0] * 3, [1.0] * 3), eps, n_live=400, n_runs=20, seed=1)
+    C = gamma(1.5) * gamma(1.25) * gamma(7 / 6) / gamma(23 / 12)
+    check_volumes(curve, "L", C * eps ** (11 / 12))
+    check_exponent(curve.exponent("L", fit=(1e-8, 1e-1)), 11 / 12)
+
+
+def test_normal_crossing_matches_its_exact_tail():
+    # L(w) = w1^2 w2^2 w3^4 on [-1, 1]^3: -ln|w_i| are independent Exp(1), so -ln L = 2E1 + 2E2 + 4E3 and
+    # V(eps) = P(G + 4 E3 >= s), s = -ln eps, G ~ Gamma(2, scale 2): lambda = min 1/(2 k_i) = 1/4, m = 1.
+    def exact(e):
+        s, G = -math.log(e), st.gamma(2, scale=2)
+        return G.sf(s) + integrate.quad(lambda g: G.pdf(g) * math.exp(-(s - g) / 4), 0, s)[0]
+    eps = np.geomspace(1e-2, 1e-40, 10)
+    curve = sim.volume_curve([sim.Target("L", lambda w: w[0] ** 2 * w[1] ** 2 * w[2] ** 4)],
+                             sim.space.box([-1.0] * 3, [1.0] * 3), eps, n_live=400, n_runs=20, seed=2)
+    check_volumes(curve, "L", [exact(e) for e in eps])
+    check_exponent(curve.exponent("L", fit=(1e-40, 1e-20)), 0.25)
+
+
+def test_a_plateau_of_zero_residuals_does_not_stall():
+    # r = max(|x| - 1/2, 0) under U[-1, 1]: half the prior has r = 0 exactly (a tie at every level
+    # below 1/2), and V(eps) = min(1, 1/2 + eps) exactly.
+    eps = np.array([0.4, 0.1, 0.01, 1e-4, 1e-8])
+    curve = sim.volume_curve([sim.Target("flat", lambda x: jnp.maximum(jnp.abs(x[0]) - 0.5, 0.0))],
+                             sim.space.box(-1.0, 1.0), eps, n_live=200, n_runs=10, seed=3)
+    check_volumes(curve, "flat", np.minimum(1, 0.5 + eps))
+    assert max(curve.work["per_target"]["flat"]["iterations"]) < 20
+
+
+def test_ratio_and_band_come_from_the_same_curves():
+    eps = np.geomspace(1.0, 0.05, 5)
+    # Tubes of codimension 3 and 2 in R^5: the ratio of their Gaussian measures is a ratio of chi-square cdfs.
+    targets = [sim.Target("codim3", lambda x: jnp.linalg.norm(x[2:])),
+               sim.Target("codim2", lambda x: jnp.linalg.norm(x[3:]))]
+    curve = sim.volume_curve(targets, sim.space.gaussian(5), eps, n_live=200, n_runs=10, seed=4)
+    exact = st.chi2.cdf(eps ** 2, 2) / st.chi2.cdf(eps ** 2, 3)
+    for estimate, truth in zip(curve.ratio("codim2", "codim3"), exact):
+        assert estimate.low <= estimate.value <= estimate.high
+        se = (math.log(estimate.high) - math.log(estimate.low)) / (2 * 1.96)
+        assert abs(math.log(estimate.value) - math.log(truth)) <= 4 * se
+    low, high = curve.band("codim3")
+    assert np.all(low <= curve.log_volume["codim3"] + 1e-12) and np.all(curve.log_volume["codim3"] <= high + 1e-12)
+
+
+@pytest.mark.parametrize("change, error, words", [
+    (dict(eps=[0.1, 0.2]), ValueError, "decreasing"),
+    (dict(eps=[0.1, 0.0]), ValueError, "> 0"),
+    (dict(eps=[0.1, -1.0]), ValueError, "> 0"),
+    (dict(n_live=1), ValueError, "n_live"),
+    (dict(n_runs=1), ValueError, "n_runs"),
+    (dict(k=0), ValueError, "k must"),
+    (dict(space=sim.space.gaussian(2)), ValueError, r"space \(dimension 2\) with target 't'"),
+    (dict(space="gaussian"), TypeError, "space must be"),
+])
+def test_bad_input_is_refused_before_running(change, error, words):
+    args = dict(targets=[sim.Target("t", lambda x: jnp.abs(x @ jnp.ones(5)))], space=sim.space.gaussian(5),
+                eps=[0.5, 0.1], n_live=20, n_runs=2)
+    args.update(change)
+    with pytest.raises(error, match=words):
+        sim.volume_curve(**args)
+
+
+def test_a_prior_without_a_sampler_is_refused():
+    with pytest.raises(TypeError, match="sample"):
+        sim.space.prior(lambda x: -jnp.sum(x ** 2), None, 3)
