@@ -182,6 +182,8 @@ CONSTRUCTOR_CASES = [
     (lambda: sim.splitting(sim.dynamics.random_walk(0.1), [RING], np.zeros(2), max_steps=10, n_runs=1), ValueError,
      "n_runs"),
     (lambda: sim.volume_curve([RING], sim.space.gaussian(2), [0.1, 0.2]), ValueError, "eps"),
+    (lambda: sim.learning_coefficient(lambda w, b: jnp.mean(b @ w), np.ones((5, 2)), np.zeros(2), n_chains=1),
+     ValueError, "n_chains"),
     # multi-host
     (lambda: sim.merge_results([]), ValueError, "parts"),
     (lambda: sim.process_share(10, 3, 2), ValueError, "process_index"),
