@@ -130,8 +130,8 @@ def volume_curve(targets, space: Space, eps, *, n_live: int = 1000, n_runs: int 
         for t in targets:   # a space whose points do not fit the residual is named
             validate.check_predicate(f"space (dimension {space.dim}) with target {t.name!r}'s residual", t.residual,
                                      position)
-        try:
-            drawn = jax.eval_shape(lambda key: space.sample(key, 2), jax.eval_shape(lambda: jax.random.key(0)))
+        try:   # two points, eagerly: a sampler may run on the host (a group ball's rejection sampler)
+            drawn = np.asarray(space.sample(jax.random.key(0), 2))
         except Exception as err:
             raise ValueError(f"space: its sampler fails: {type(err).__name__}: {err}") from err
         if getattr(drawn, "shape", None) != (2, space.dim):
