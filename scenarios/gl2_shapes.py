@@ -48,6 +48,8 @@ DEFAULT_CHAINS = 1000
 DEFAULT_STEPS = 50_000
 CENTER = np.array([[1.2, 0.2], [0.1, 0.9]])
 DIMENSION_EPS = (0.1, 0.05, 0.025)
+CURVE_EPS = (0.01, 0.005, 0.0025, 0.001)        # where the volume curve goes beyond the races' eps
+CURVE_FIT = (0.001, 0.005)                       # the slope fitted there: the codimension 4 - dim S_f
 FIGURES = {"segment": figures.segment, "circle": figures.circle, "ellipse": lambda: figures.ellipse(2.0, 1.0),
            "square": figures.square, "line": figures.line}
 METRIC = {"group": "haar", "entry": "entry"}
@@ -67,6 +69,8 @@ class Settings(common.Settings):
     volume_samples: int = setting(2_000_000, "Haar samples for the volume and flux columns")
     geometry_points: int = setting(4000, "manifold points for the tube geometry (capacity law)")
 
+    curve_live: int = setting(200, "live points per nested-sampling run of the volume curve")
+    curve_runs: int = setting(10, "independent nested-sampling runs of the volume curve")
     rare: bool = setting(False, "add the rare side by splitting (sim.splitting): segment vs square at every eps")
     rare_walks: tuple[str, ...] = setting(("group", "entry"), "walks of the rare rows")
     rare_replicas: int = setting(200, "splitting replicas per run of a rare row")
@@ -74,6 +78,7 @@ class Settings(common.Settings):
 
     QUICK: ClassVar[dict] = {"eps": (0.1,), "pairs": ("segment:circle", "line:circle"), "volume_samples": 200_000,
                              "geometry_points": 500, "chains": 200, "steps": 4000, "rare_walks": ("group",),
+                             "curve_live": 100, "curve_runs": 5,
                              "rare_replicas": 100}
 
     def check(self):
@@ -86,7 +91,7 @@ class Settings(common.Settings):
         check_values("regimes", self.regimes, allowed=("jump", "diffusive"))
         check_values("radius", (self.radius,), low=0, high=1)
         for name in ("jump_scale", "diffusive_divisor", "volume_samples", "geometry_points", "rare_replicas",
-                     "rare_runs"):
+                     "rare_runs", "curve_live", "curve_runs"):
             check_values(name, (getattr(self, name),), low=0)
         if not isinstance(self.rare, bool):
             raise ValueError(f"setting rare must be true or false, got {self.rare!r}")
@@ -127,13 +132,21 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
     volume_eps = sorted(set(eps_grid) | set(DIMENSION_EPS), reverse=True)
     n_mc = settings.volume_samples
     haar = volumes.tube_volumes(ball, list(targets.values()), volume_eps, n_mc, seed=seed + 1)
-    dimension = {}
+    # The volume curve (nested sampling) down to eps = 1e-3: the Haar-volume columns and the slopes.
+    curve_eps = sorted(set(volume_eps) | set(CURVE_EPS), reverse=True)
+    curve = sim.volume_curve([sim.Target(name, t.residual, 0.1, distance=False) for name, t in targets.items()],
+                             sim.space.group_ball(ball), curve_eps, n_live=settings.curve_live,
+                             n_runs=settings.curve_runs, seed=seed + 5)
+    dimension, volume_curve = {}, {}
     for name, fig in figs.items():
-        vols = [haar["volume"][targets[name].name][volume_eps.index(e)] for e in DIMENSION_EPS]
-        slope = volumes.fit_power(DIMENSION_EPS, vols)
+        slope = curve.exponent(name, fit=CURVE_FIT)
         dimension[name] = {"analytic": sim.stabilizer_dimension(G, fig),
                            "numeric": G.dim - slope.value,
                            "numeric_interval": [G.dim - slope.high, G.dim - slope.low]}
+        low, high = curve.band(name)
+        volume_curve[name] = {"eps": curve_eps, "volume": [list(curve.volume(name, e)) for e in curve_eps],
+                              "log_band": [low.tolist(), high.tolist()], "slope": list(slope)}
+    curve_ratio = {(f, h): curve.ratio(f, h) for f in figs for h in figs if f != h}
     geometry, flux = {}, {}
     for walk in walks:
         geometry[walk] = {name: predictions.tube_geometry(G, fig, ball, METRIC[walk],
@@ -169,7 +182,8 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
                         "counts": result.counts,
                         "p_f": list(result.probability(f)), "p_h": list(result.probability(h)),
                         "ratio": list(result.ratio(f, h)),
-                        "haar_volume_ratio": list(haar["ratio"][(tf, th)][i]),
+                        "haar_volume_ratio": list(curve_ratio[(f, h)][curve_eps.index(eps)]),
+                        "haar_volume_ratio_mc": list(haar["ratio"][(tf, th)][i]),
                         "flux_ratio": list(flux[walk]["exclusive_ratio"][(tf, th)][i]),
                         "capacity_ratio": list(stats.ratio_of_estimates(geo_f.capacity(eps), geo_h.capacity(eps))),
                         "mean_hit_step": _mean_hit_step(result),
@@ -179,10 +193,12 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
     for walk in settings.rare_walks if settings.rare else ():
         for eps in eps_grid:
             rare_rows.append(rare_row(walk, eps, settings, ball, targets, residual, steps, seed, progress, precision,
-                                      haar, flux, geometry, volume_eps))
+                                      curve_ratio[RARE_PAIR][curve_eps.index(eps)], flux, geometry, volume_eps))
     summary = {"scenario": NAME, "chains": chains, "max_steps": steps, "seed": seed,
                "settings": settings.as_dict(), "center": CENTER.tolist(),
-               "races": rows, "rare": rare_rows, "stabilizer_dimension": dimension,
+               "races": rows, "rare": rare_rows, "stabilizer_dimension": dimension, "volume_curve": volume_curve,
+               "volume_curve_settings": {"n_live": settings.curve_live, "n_runs": settings.curve_runs,
+                                         "fit": list(CURVE_FIT), "warnings": curve.warnings},
                "codimension": {name: G.dim - d["analytic"] for name, d in dimension.items()},
                "tube_law": _tube_law_rows(geometry, haar, targets, volume_eps),
                "slopes": fit_slopes(rows)}
@@ -193,8 +209,8 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
 RARE_PAIR = ("segment", "square")
 
 
-def rare_row(walk, eps, settings, ball, targets, residual, steps, seed, progress, precision, haar, flux, geometry,
-             volume_eps):
+def rare_row(walk, eps, settings, ball, targets, residual, steps, seed, progress, precision, volume_ratio, flux,
+             geometry, volume_eps):
     """Segment vs square in the jump regime by splitting, split for the square (``top``), its score
     -(r_square - eps)/eps; the segment's probability comes from the mass killed there."""
     f, h = RARE_PAIR
@@ -213,7 +229,7 @@ def rare_row(walk, eps, settings, ball, targets, residual, steps, seed, progress
             "method": "splitting", "p_f": list(result.probability(f)), "p_h": list(result.probability(h)),
             "ratio": list(result.ratio(f, h)), "p_tie": list(result.probability("tie")),
             "p_censored": list(result.probability("censored")),
-            "haar_volume_ratio": list(haar["ratio"][(tf, th)][i]),
+            "haar_volume_ratio": list(volume_ratio),
             "flux_ratio": list(flux[walk]["exclusive_ratio"][(tf, th)][i]),
             "capacity_ratio": list(stats.ratio_of_estimates(geometry[walk][f].capacity(eps),
                                                             geometry[walk][h].capacity(eps))),
@@ -232,6 +248,8 @@ def render(summary: dict, out) -> None:
     and a gallery of g.f at the hit for the first group-walk race (its folder under races/)."""
     out = Path(out)
     plot(summary, out / "odds_vs_eps.png")
+    if summary.get("volume_curve"):
+        plot_volume_curve(summary, out / "volume_curve.png")
     text = report(summary)
     first = next((r for r in summary["races"] if r["walk"] == "group"), None)
     if first is not None and (out / "races" / race_label(first) / "result.json").is_file():
@@ -371,10 +389,25 @@ def report(summary: dict) -> str:
     lines = [f"# {NAME}: {SUMMARY}", "", __doc__.split("\n\n")[1].replace("\n", " "), "",
              f"{summary['chains']} chains per race, budget {summary['max_steps']} steps, seed {summary['seed']}.",
              "", "## Stabilizer dimensions in GL(2) (dim 4)", "",
-             "| figure | analytic (Lie algebra) | numeric 4 - slope [95%] |", "|---|---|---|"]
+             "| figure | analytic (Lie algebra) | numeric 4 - slope [95%] (volume curve, eps 1e-3..5e-3) |",
+             "|---|---|---|"]
     for name, d in summary["stabilizer_dimension"].items():
         lo, hi = d["numeric_interval"]
         lines.append(f"| {name} | {d['analytic']} | {d['numeric']:.2f} [{lo:.2f}, {hi:.2f}] |")
+    if summary.get("volume_curve"):
+        vc = summary["volume_curve"]
+        cs = summary["volume_curve_settings"]
+        eps_cols = next(iter(vc.values()))["eps"]
+        lines += ["", "## Volume curve: Haar fraction V(eps) of each tube in B (nested sampling)", "",
+                  f"`sim.volume_curve` on the normalised Haar measure of B, {cs['n_runs']} runs x {cs['n_live']} live "
+                  "points; mean over runs [95 % t-interval]. The Haar-volume ratios of the race tables come from "
+                  "these curves (interval from resampled whole curves).", "",
+                  "| figure | " + " | ".join(f"eps {e:g}" for e in eps_cols) + " | slope [95%] |",
+                  "|---|" + "---|" * (len(eps_cols) + 1)]
+        for name, c in vc.items():
+            lines.append(f"| {name} | " + " | ".join(fmt_interval(v, 3) for v in c["volume"])
+                         + f" | {fmt_interval(c['slope'], 3)} |")
+        lines += ["", "![volume curves](volume_curve.png)"] + [f"\nWarning: {w}" for w in cs.get("warnings", [])]
     lines += ["", "## Races", "",
               "| f | h | walk | regime | eps | method | P_f | P_h | odds P_f/P_h | Haar-volume ratio | flux law "
               "| capacity law | tie/escaped/censored |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -418,6 +451,23 @@ def report(summary: dict) -> str:
                      f"| {fmt_interval(t['monte_carlo'])} |")
     lines += ["", "![odds vs eps](odds_vs_eps.png)", "", "## Verdict", ""] + [f"- {v}" for v in summary["verdict"]]
     return "\n".join(lines) + "\n"
+
+
+def plot_volume_curve(summary: dict, path) -> None:
+    """ln V against ln eps per figure, with the resampling band and the fitted codimension."""
+    fig, axes = figure(1, 1, figsize=(5.5, 4.2), squeeze=False)
+    ax = axes[0][0]
+    for name, c in summary["volume_curve"].items():
+        eps = np.array(c["eps"])
+        v = np.array([x[0] for x in c["volume"]])
+        low, high = np.exp(np.array(c["log_band"]))
+        line, = ax.plot(eps, v, "o-", label=f"{name}: slope {c['slope'][0]:.2f} "
+                        f"(codim {4 - summary['stabilizer_dimension'][name]['analytic']})")
+        ax.fill_between(eps, low, high, color=line.get_color(), alpha=0.2)
+    ax.set(xscale="log", yscale="log", xlabel="eps", ylabel="Haar fraction V(eps) of B",
+           title="volume curves (nested sampling)")
+    ax.legend(fontsize=7)
+    save(fig, path)
 
 
 def plot(summary: dict, path) -> None:

@@ -163,7 +163,7 @@ def _read_json(path: Path) -> dict:
     return summary
 
 
-BENCHMARKS = ("vs_numpy", "vs_blackjax", "vs_optax_loop", "splitting", "compaction", "scaling", "memory")
+BENCHMARKS = ("vs_numpy", "vs_blackjax", "vs_optax_loop", "splitting", "volumes", "compaction", "scaling", "memory")
 
 
 def cmd_bench(args):
