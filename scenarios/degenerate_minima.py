@@ -64,16 +64,19 @@ class Settings(common.Settings):
     sgd_noise_variance: float = setting(25.0, "per-coordinate variance of the data behind the minibatch noise")
     radius: float = setting(2.5, "starting disc |w| <= radius (> sqrt 2: it holds both minima)")
     volume_samples: int = setting(2_000_000, "uniform samples for the volume ratio")
+    curve_live: int = setting(200, "live points per nested-sampling run of the volume curves")
+    curve_runs: int = setting(10, "independent nested-sampling runs of the volume curves")
 
     QUICK: ClassVar[dict] = {"eps": (0.02,), "sgld_temperatures": (0.1,), "sgd_learning_rates": (0.004,),
-                             "sgd_batch_sizes": (4,), "volume_samples": 200_000, "chains": 400}
+                             "sgd_batch_sizes": (4,), "volume_samples": 200_000, "chains": 400, "curve_live": 100,
+                             "curve_runs": 5}
 
     def check(self):
         check_values("eps", self.eps, low=0)
         check_values("sgld_temperatures", self.sgld_temperatures, low=0, at_least=0)
         check_values("sgd_learning_rates", self.sgd_learning_rates, low=0, at_least=0)
         check_values("sgd_batch_sizes", self.sgd_batch_sizes, low=0, at_least=0)
-        for name in ("sgld_step_size", "sgd_noise_variance", "volume_samples"):
+        for name in ("sgld_step_size", "sgd_noise_variance", "volume_samples", "curve_live", "curve_runs"):
             check_values(name, (getattr(self, name),), low=0)
         if not self.radius > math.sqrt(2):
             raise ValueError(f"setting radius must exceed sqrt(2) so that the disc holds both components, "
@@ -136,6 +139,34 @@ def laplace_ratio(eps, temperature, radius, n_samples=4000, seed=0):
     return list(stats.ratio_of_estimates(manifold, point))
 
 
+# Exact exponents of V(eps) = mu({L <= eps} near each set): the hyperbola is a smooth curve of
+# minima with L quadratic across it (codimension 1: lambda = 1/2); the point is a non-degenerate
+# minimum in the plane (lambda = d/2 = 1).
+EXACT_LAMBDA = {"manifold": 0.5, "point": 1.0}
+CURVE_EPS = (0.1, 0.03, 0.01, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8)
+CURVE_FIT = (1e-8, 1e-4)
+
+
+def learning_coefficients(radius, eps_grid, n_live, n_runs, seed):
+    """Volume curves of both sets under the uniform disc (nested sampling): each set's V at the race eps
+    with intervals, the curve's exponent (the learning coefficient), and the volume ratio from the curves."""
+    grid = sorted(set(CURVE_EPS) | set(eps_grid), reverse=True)
+
+    def sample(key, n):
+        r = radius * jnp.sqrt(jax.random.uniform(jax.random.fold_in(key, 0), (n,)))
+        a = 2 * jnp.pi * jax.random.uniform(jax.random.fold_in(key, 1), (n,))
+        return jnp.stack([r * jnp.cos(a), r * jnp.sin(a)], axis=1)
+
+    disc = sim.space.prior(lambda w: jnp.where(jnp.sum(w * w) <= radius * radius, 0.0, -jnp.inf), sample, 2)
+    curve = sim.volume_curve(targets(1.0), disc, grid, n_live=n_live, n_runs=n_runs, seed=seed)
+    out = {"eps": grid, "exact_lambda": EXACT_LAMBDA, "fit": list(CURVE_FIT), "warnings": curve.warnings}
+    for name in ("manifold", "point"):
+        out[name] = {"lambda": list(curve.exponent(name, fit=CURVE_FIT)),
+                     "volume": [list(curve.volume(name, e)) for e in grid]}
+    out["ratio"] = {f"{e:g}": list(r) for e, r in zip(grid, curve.ratio("manifold", "point"))}
+    return out
+
+
 def start_points(n, radius, eps, seed):
     """Uniform in the disc, outside both targets (rejection)."""
     rng = np.random.default_rng(seed + 1)
@@ -190,7 +221,9 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
                          "mean_hit_step": {k: list(result.hitting_time(k).mean) if result.counts[k] else None
                                            for k in ("manifold", "point")}})
     summary = {"scenario": NAME, "chains": chains, "max_steps": steps, "seed": seed,
-               "settings": settings.as_dict(), "point": POINT.tolist(), "rows": rows}
+               "settings": settings.as_dict(), "point": POINT.tolist(), "rows": rows,
+               "learning_coefficients": learning_coefficients(radius, eps_grid, settings.curve_live,
+                                                              settings.curve_runs, seed)}
     return finish(out, summary, traced, render)
 
 
@@ -239,6 +272,13 @@ def verdict(summary) -> str:
     escaped = sum(r["counts"]["escaped"] for r in rows)
     censored = sum(r["counts"]["censored"] for r in rows)
     text += f" Escaped chains in all races: {escaped}; censored: {censored} (shown per row, never counted as hits)."
+    lc = summary.get("learning_coefficients")
+    if lc:
+        smaller = min(("manifold", "point"), key=lambda n: lc[n]["lambda"][0])
+        wins = manifold_first if smaller == "manifold" else point_first
+        text += (f" Singular-learning form of the volume argument: the set with the smaller learning coefficient "
+                 f"({smaller}, lambda {lc[smaller]['lambda'][0]:.3f}) should win; it is significantly first in "
+                 f"{len(wins)} of {len(rows)} races.")
     return text
 
 
@@ -256,6 +296,22 @@ def report(summary) -> str:
                      f"{r['T_injected']:.3g} + {r['T_minibatch']:.3g} | {fmt_interval(r['p_manifold'])} | {fmt_interval(r['p_point'])} | "
                      f"{r['counts']['escaped']} | {r['counts']['censored']} | {fmt_interval(r['ratio'])} | "
                      f"{fmt_interval(r['volume_ratio'])} | {fmt_interval(r['laplace_ratio']) if r['laplace_ratio'] else '—'} |")
+    lc = summary.get("learning_coefficients")
+    if lc:
+        race_eps = sorted({r["eps"] for r in summary["rows"]}, reverse=True)
+        lines += ["", "## Volume curves and learning coefficients (nested sampling)", "",
+                  f"`sim.volume_curve` under the uniform disc, {st['curve_runs']} runs x {st['curve_live']} live points; "
+                  f"lambda = slope of ln V on ln eps over eps {lc['fit'][0]:g}..{lc['fit'][1]:g} (interval from resampled "
+                  "curves), exact: 1/2 for the hyperbola (a smooth curve of minima, codimension 1), 1 for the point "
+                  "(d/2).", "",
+                  "| set | lambda [95%] | exact | " + " | ".join(f"V(eps {e:g})" for e in race_eps) + " |",
+                  "|---|---|---|" + "---|" * len(race_eps)]
+        for name in ("manifold", "point"):
+            vols = [lc[name]["volume"][lc["eps"].index(e)] for e in race_eps]
+            lines.append(f"| {name} | {fmt_interval(lc[name]['lambda'], 3)} | {lc['exact_lambda'][name]} | "
+                         + " | ".join(fmt_interval(v, 3) for v in vols) + " |")
+        lines.append("| ratio manifold / point | | | " + " | ".join(fmt_interval(lc["ratio"][f"{e:g}"], 3)
+                                                             for e in race_eps) + " |")
     lines += ["", "![odds](odds.png)", "", "## Verdict", "", verdict(summary), ""]
     return "\n".join(lines)
 

@@ -74,6 +74,14 @@ def test_quick_run(tmp_path, scenario, keys):
     report = (folder / "report.md").read_text()
     assert "## Verdict" in report
     assert any(p.suffix == ".png" and p.stat().st_size > 5000 for p in folder.iterdir())
+    if scenario == "degenerate-minima":
+        # The volume curves' exponents are the exact learning coefficients (1/2 for the hyperbola of minima,
+        # 1 for the isolated point) within 4 standard errors of the resampling interval.
+        lc = summary["learning_coefficients"]
+        for name, exact in (("manifold", 0.5), ("point", 1.0)):
+            value, low, high = lc[name]["lambda"]
+            assert abs(value - exact) <= 4 * (high - low) / (2 * 1.96), (name, lc[name]["lambda"])
+        assert "Singular-learning form" in report
 
 
 @pytest.mark.parametrize("scenario, setting", [
