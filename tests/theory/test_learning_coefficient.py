@@ -49,3 +49,24 @@ def test_bad_input(change, error, words):
     data = (np.ones((10, 2)), np.ones(10))
     with pytest.raises(error, match=words):
         sim.learning_coefficient(lambda w, b: jnp.mean((b[0] @ w - b[1]) ** 2), data, np.zeros(2), **change)
+
+
+def test_sum_of_powers_matches_its_exact_localized_expectation():
+    # L(w) = w1^2 + w2^4 + w3^6 factorises, so under exp(-n beta L - gamma |w|^2 / 2) the expectation
+    # n beta E[L] is a sum of three 1-D quadratures; as gamma -> 0 it is 1/2 + 1/4 + 1/6 = 11/12, the
+    # learning coefficient. The Euler step adds at most eps p / 4 ~ 0.5 % (p = 2 n beta + gamma on w1),
+    # far below the 4 SE tolerance (SE ~ 0.07 over 16 chains).
+    from scipy import integrate
+    n, eps, gamma = 10_000, 1e-5, 1.0
+    lc = sim.learning_coefficient(lambda w, b: w[0] ** 2 + w[1] ** 4 + w[2] ** 6 + 0.0 * jnp.mean(b),
+                                  np.zeros((n, 1)), np.zeros(3), n_chains=16, n_steps=20_000, step_size=eps,
+                                  localization=gamma, seed=1, precision="float64")
+    nb = n * lc.beta
+
+    def coordinate(p):
+        weight = lambda x: math.exp(-nb * x ** p - gamma * x * x / 2)   # noqa: E731
+        top = integrate.quad(lambda x: nb * x ** p * weight(x), -2, 2, points=[0.0], limit=200)[0]
+        return top / integrate.quad(weight, -2, 2, points=[0.0], limit=200)[0]
+    exact = sum(coordinate(p) for p in (2, 4, 6))
+    assert abs(exact - 11 / 12) < 0.03                     # the localization's small pull at this n
+    assert abs(lc.estimate.value - exact) <= 4 * standard_error(lc.estimate), (lc.estimate, exact)
