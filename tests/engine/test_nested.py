@@ -129,7 +129,7 @@ def test_gl2_tubes_agree_with_plain_monte_carlo_and_have_the_lie_algebra_codimen
     figs = {"segment": shapes.segment(), "circle": shapes.circle(), "line": shapes.line(), "square": shapes.square()}
     targets = [sim.Target(name, sim.stabilizer(fig, 0.1).residual, 0.1, distance=False) for name, fig in figs.items()]
     eps = np.array([0.1, 0.05, 0.025, 0.01, 0.005, 0.0025, 0.001])
-    curve = sim.volume_curve(targets, sim.space.group_ball(ball), eps, n_live=200, n_runs=10, seed=0)
+    curve = sim.volume_curve(targets, sim.space.group_ball(ball), eps, n_live=100, n_runs=8, seed=0)
     mc = volumes.tube_volumes(ball, targets, [0.1, 0.05], 400_000, seed=1)
     ball_volume = mc["ball_volume"].value
     for name, fig in figs.items():

@@ -33,7 +33,7 @@ def sums_to_one(result):
     np.testing.assert_allclose(totals, 1.0, rtol=1e-9)
 
 
-@pytest.mark.parametrize("n, p", [(15, 4.0e-6), (20, 5.8e-8)])
+@pytest.mark.parametrize("n, p", [(15, 4.0e-6), pytest.param(20, 5.8e-8, marks=pytest.mark.slow)])
 def test_gamblers_ruin_matches_the_closed_form(n, p):
     # The score x is an integer: ties at every level, which is what the kill-all-ties rule is for.
     kernel, targets, start, options = ruin(n)
@@ -148,8 +148,9 @@ def test_diverged_replicas_are_counted():
 
 def test_a_run_depends_only_on_seed_and_run_index():
     kernel, targets, start, options = ruin(12)
-    few = sim.splitting(kernel, targets, start, seed=3, **options, **{**QUICK, "n_runs": 2})
-    more = sim.splitting(kernel, targets, start, seed=3, block_size=7, **options, **{**QUICK, "n_runs": 3})
+    small = {**QUICK, "n_replicas": 100}
+    few = sim.splitting(kernel, targets, start, seed=3, **options, **{**small, "n_runs": 2})
+    more = sim.splitting(kernel, targets, start, seed=3, block_size=7, **options, **{**small, "n_runs": 3})
     np.testing.assert_array_equal(few.runs["log_estimate"], more.runs["log_estimate"][:2])
     np.testing.assert_array_equal(few.runs["levels"], more.runs["levels"][:2, :few.runs["levels"].shape[1]])
 

