@@ -137,10 +137,6 @@ def kill_splitting(tmp_path, kills, seed):
         assert not [p for p in folder.iterdir() if p.name != ckpt.FILE]
 
 
+@pytest.mark.slow     # the default suite resumes an in-process crash bitwise (tests/engine/test_splitting.py)
 def test_a_killed_splitting_run_resumes_bitwise(tmp_path):
-    kill_splitting(tmp_path, kills=1, seed=0)
-
-
-@pytest.mark.slow
-def test_a_killed_splitting_run_resumes_bitwise_many_times(tmp_path):
     kill_splitting(tmp_path, kills=6, seed=1)
