@@ -75,26 +75,15 @@ class SplittingResult:
         """Mean of the runs' estimates with the Student-t interval across runs (low end clipped at 0).
 
         Computed on the runs' estimates scaled by their largest, so it stays exact below 1e-300."""
-        log = self.log_per_run(name)
-        top = np.max(log)
-        if top == -np.inf:
-            return Estimate(0.0, 0.0, 0.0)
-        est = stats.mean_interval(np.exp(log - top), level)
+        est, top = stats.mean_interval_from_logs(self.log_per_run(name), level)
         scale = math.exp(top) if top > -700 else 0.0
-        return Estimate(est.value * scale, max(est.low, 0.0) * scale, est.high * scale)
+        return Estimate(*(v * scale for v in est))
 
     def log10_probability(self, name: str, level: float = 0.95) -> Estimate:
         """log10 of ``probability`` (value and ends), exact where P underflows float64."""
-        log = self.log_per_run(name)
-        top = np.max(log)
-        if top == -np.inf:
-            return Estimate(-math.inf, -math.inf, -math.inf)
-        est = stats.mean_interval(np.exp(log - top), level)
+        est, top = stats.mean_interval_from_logs(self.log_per_run(name), level)
         shift = top / math.log(10)
-
-        def lg(v):
-            return math.log10(v) + shift if v > 0 else -math.inf
-        return Estimate(lg(est.value), lg(max(est.low, 0.0)), lg(est.high))
+        return Estimate(*(math.log10(v) + shift if v > 0 else -math.inf for v in est))
 
     def ratio(self, a: str, b: str, level: float = 0.95) -> Estimate:
         """Odds P(a first) / P(b first): ratio of the run means, paired delta-method t interval."""

@@ -152,6 +152,18 @@ def mean_interval(x, level: float = 0.95) -> Estimate:
     return Estimate(mean, mean - half, mean + half)
 
 
+def mean_interval_from_logs(log_x, level: float = 0.95) -> tuple[Estimate, float]:
+    """The Student-t interval of mean(exp(log_x)) for non-negative x known by their logarithms, as
+    (interval of mean(x) / e^top with its low end clipped at 0, top = max log_x); (0, 0, 0), -inf when
+    every x is 0. Scaling by the largest keeps it exact where x underflows float64 (1e-300 and below)."""
+    log_x = np.asarray(log_x, dtype=float)
+    top = float(np.max(log_x))
+    if top == -math.inf:
+        return Estimate(0.0, 0.0, 0.0), top
+    est = mean_interval(np.exp(log_x - top), level)
+    return Estimate(est.value, max(est.low, 0.0), est.high), top
+
+
 def ratio_of_means(x, y, level: float = 0.95) -> Estimate:
     """mean(x) / mean(y) over m paired runs, with the delta-method Student-t interval (low clipped at 0
     for non-negative data); NaN when mean(y) is 0."""

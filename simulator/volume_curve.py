@@ -65,13 +65,8 @@ class VolumeCurve:
 
     def volume(self, name: str, eps: float, level: float = 0.95) -> Estimate:
         """V(eps): mean over runs, Student-t interval (low end clipped at 0)."""
-        log = self._runs(name)[:, self._index(eps)]
-        top = np.max(log)
-        if not np.isfinite(top):
-            return Estimate(0.0, 0.0, 0.0)
-        est = stats.mean_interval(np.exp(log - top), level)
-        scale = math.exp(top)
-        return Estimate(est.value * scale, max(est.low, 0.0) * scale, est.high * scale)
+        est, top = stats.mean_interval_from_logs(self._runs(name)[:, self._index(eps)], level)
+        return Estimate(*(v * math.exp(top) for v in est)) if top > -math.inf else est
 
     def _resampled(self, name, seed=0) -> np.ndarray:
         """(N_RESAMPLES, n_eps) ln mean V of whole curves resampled over runs."""

@@ -233,7 +233,7 @@ class _NestedRuns:
             chol[r] = np.linalg.cholesky(cov + 1e-300 * np.eye(self.space.dim))
             sd[r] = np.sqrt(np.diag(cov))
         m = victims.size
-        width = max(policy.MIN_BATCH, policy.power_of_two(m))
+        width = policy.compacted_width(m)
         pad = width - m
 
         def padded(a):

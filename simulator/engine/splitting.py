@@ -391,7 +391,7 @@ class SplittingLoop:
         compacted once at most half its lanes still go, so lane-steps track chain-steps. Returns the
         final states (padded: rows ``len(src)`` on are filler), the advanced fields, and the chain-steps."""
         count = src.size
-        width = self._width(count)
+        width = policy.compacted_width(count)
         host = {name: np.array(values) for name, values in fields.items()}
         before = host["steps"].astype(np.int64).sum()
         index = _padded_index(src, width)
@@ -404,7 +404,8 @@ class SplittingLoop:
             n_steps = min(2 * n_steps, self.block_size)
             self.work["lane_steps"] += int(loops) * rows.size
             self.work["device_calls"] += 1
-            now = {name: np.asarray(a) for name, a in jax.device_get(batch._asdict()).items() if name != "state"}
+            # only the per-lane numbers come to the host; the kernel states stay on the device
+            now = {name: np.asarray(a) for name, a in jax.device_get({k: getattr(batch, k) for k in FIELDS}).items()}
             go = (now["status"] == RUNNING) & ~(now["score"] > now["level"]) & (now["steps"] < now["stop_at"]) \
                 & (rows >= 0)
             n_go = int(go.sum())
@@ -417,16 +418,12 @@ class SplittingLoop:
             if not n_go:
                 break
             keep = np.flatnonzero(go)
-            narrow = self._width(n_go)
+            narrow = policy.compacted_width(n_go)
             batch = self._batch(_take(batch.state, _padded_index(keep, narrow)),
                                 {name: now[name][keep] for name in host})
             rows = np.concatenate([rows[keep], np.full(narrow - n_go, -1)])
         work = int(host["steps"].astype(np.int64).sum() - before)
         return out_state, host, work
-
-    @staticmethod
-    def _width(count: int) -> int:
-        return max(policy.MIN_BATCH, policy.power_of_two(count))
 
     def _batch(self, state, fields: dict) -> Branch:
         """A device batch: ``state`` already has the padded width; the fields are padded with idle lanes."""
