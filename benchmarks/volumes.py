@@ -6,7 +6,7 @@ measured residual evaluations (over ``--runs`` runs, live points and constrained
 times (relative SE / 0.1)^2; plain Monte Carlo needs (1 - V) / (0.01 V) evaluations for the same
 error (binomial variance, no run needed). Ratio = plain / nested.
 
-    python benchmarks/volumes.py [--dim D] [--plane k] [--live N] [--runs R]
+    python benchmarks/volumes.py [--dim D] [--plane k] [--live N] [--runs R] [--moves M]
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ def main():
     parser.add_argument("--live", type=int, default=400)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--volumes", type=float, nargs="+", default=[1e-4, 1e-8, 1e-12])
+    parser.add_argument("--moves", type=int, default=None, help="constrained moves per point (default max(50, 5 D))")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -35,13 +36,13 @@ def main():
     target = sim.Target("tube", lambda x: jnp.linalg.norm(x[k:]))
     rows = []
     print(f"{'V exact':>9} {'eps':>8} {'estimate [95 %]':>32} {'rel SE':>7} {'nested evals (10 %)':>20} "
-          f"{'plain MC evals (10 %)':>22} {'ratio':>9} {'seconds':>8}")
+          f"{'plain MC evals (10 %)':>22} {'ratio':>9} {'z vs exact':>10} {'seconds':>8}")
     for volume in args.volumes:
         eps = math.sqrt(st.chi2.ppf(volume, args.dim - k))
         exact = st.chi2.cdf(eps ** 2, args.dim - k)
         t = time.perf_counter()
         curve = sim.volume_curve([target], sim.space.gaussian(args.dim), [eps], n_live=args.live, n_runs=args.runs,
-                                 seed=args.seed)
+                                 n_moves=args.moves, seed=args.seed)
         seconds = time.perf_counter() - t
         estimate = curve.volume("tube", eps)
         runs = curve.log_volume_runs["tube"][:, 0]
@@ -54,10 +55,11 @@ def main():
         plain = (1 - exact) / (0.01 * exact)
         rows.append({"volume": exact, "eps": eps, "estimate": list(estimate), "relative_se": rse,
                      "evaluations": evaluations, "nested_for_10pct": nested, "plain_for_10pct": plain,
-                     "ratio": plain / nested, "seconds": seconds, "acceptance_min": min(min(a) for a in curve.acceptance["tube"])})
+                     "ratio": plain / nested, "z_vs_exact": (estimate.value - exact) / sim.stats.standard_error(estimate),
+                     "seconds": seconds, "acceptance_min": min(min(a) for a in curve.acceptance["tube"])})
         print(f"{exact:9.2e} {eps:8.4f} {estimate.value:10.3e} [{estimate.low:.3e}, {estimate.high:.3e}] {rse:7.3f} "
-              f"{nested:20.3g} {plain:22.3g} {plain / nested:9.3g} {seconds:8.1f}", flush=True)
-    print("wrote", write("volumes", {"args": vars(args), "rows": rows}))
+              f"{nested:20.3g} {plain:22.3g} {plain / nested:9.3g} {rows[-1]['z_vs_exact']:10.2f} {seconds:8.1f}", flush=True)
+    print("wrote", write("volumes" if args.moves is None else f"volumes-moves{args.moves}", {"args": vars(args), "rows": rows}))
 
 
 if __name__ == "__main__":

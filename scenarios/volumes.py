@@ -31,6 +31,7 @@ from scipy.special import gamma
 import simulator as sim
 from simulator import cli
 from simulator.io.plots import figure, save
+from simulator.theory import exact
 
 from scenarios import common
 from scenarios.common import check_values, finish, fmt_interval, setting, write_report
@@ -38,18 +39,6 @@ from scenarios.common import check_values, finish, fmt_interval, setting, write_
 NAME = "volumes"
 SUMMARY = "Volume curves by nested sampling: exponents vs exact codimensions and learning coefficients, and SGLD"
 CASES = ("tube", "sum-of-powers", "normal-crossing", "reduced-rank")
-
-
-def aoyagi_watanabe(M: int, H: int, N: int, r: int) -> float:
-    """Learning coefficient of reduced-rank regression (M inputs, H hidden, N outputs, true rank r)."""
-    if N + r <= M + H and M + r <= N + H and H + r <= M + N:
-        odd = 1 if (M + H + N + r) % 2 else 0
-        return (2 * (H + r) * (M + N) - (M - N) ** 2 - (H + r) ** 2 + odd) / 8
-    if M + H < N + r:
-        return (H * M - H * r + N * r) / 2
-    if N + H < M + r:
-        return (H * N - H * r + M * r) / 2
-    return M * N / 2
 
 
 RRR = (3, 2, 2, 1)      # M, H, N, r
@@ -98,7 +87,7 @@ def case(name: str) -> dict:
             return jnp.sum((B @ A - C0) ** 2)
         M, H, N, _ = RRR
         return dict(residual=K, space=sim.space.box([-2.0] * (H * (M + N)), [2.0] * (H * (M + N))),
-                    eps=np.geomspace(1e-1, 1e-12, 12), fit=(1e-12, 1e-6), exponent=aoyagi_watanabe(*RRR), exact=None,
+                    eps=np.geomspace(1e-1, 1e-12, 12), fit=(1e-12, 1e-6), exponent=exact.reduced_rank_learning_coefficient(*RRR), exact=None,
                     kind="lambda", sgld=dict(center=np.concatenate([B0.ravel(), A0.ravel()]), step_size=1e-5))
     raise ValueError(f"unknown case {name!r}")
 

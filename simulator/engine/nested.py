@@ -40,15 +40,19 @@ from ..volume_curve import VolumeCurve
 from . import cache, policy
 
 TARGET_ACCEPTANCE = 0.25
+N_KINDS = 3      # full, coordinate and stretch moves
 
 
 def build_moves(space: Space, residual, dtype):
     """``moves(key, x, logp, level, chol, sd, scale, n_moves) -> (x, logp, r, accepted)`` for a batch of points,
     each with its own level, Cholesky factor, coordinate scales ``sd`` and step scales (full, coordinate).
 
-    Each step is, with probability 1/2 each, a full move x + s_full L z or a move of one random
-    coordinate j by s_coord sd_j z (sets that are unions of thin slabs, such as the neighbourhoods of
-    normal crossings, let single coordinates move where a full move is refused)."""
+    Each step is, with probability 1/3 each, a full move x + s_full L z, a move of one random
+    coordinate j by s_coord sd_j z, or a stretch of one coordinate x_j e^(s_stretch z). Sets that are
+    unions of thin slabs, such as the neighbourhoods of normal crossings, let single coordinates move
+    where a full move is refused; in them a coordinate spans many scales (|w_2| from eps to 1 when
+    |w_1 w_2| <= eps), which additive steps of one size cross only slowly and the stretch crosses in
+    a few steps."""
 
     def r_of(x):
         return jnp.asarray(residual(space.unflatten(x)), dtype)
@@ -58,16 +62,19 @@ def build_moves(space: Space, residual, dtype):
             x, logp, accepted = carry
             k1, k2, k3, k4 = jax.random.split(jax.random.fold_in(key, i), 4)
             z = jax.random.normal(k1, x.shape, dtype)
-            coordinate = jax.random.bernoulli(k3)
+            kind = jax.random.randint(k3, (), 0, N_KINDS)
             j = jax.random.randint(k4, (), 0, x.shape[0])
-            single = jnp.zeros_like(x).at[j].set(scale[1] * sd[j] * z[0])
-            proposal = x + jnp.where(coordinate, single, scale[0] * (chol @ z))
+            full = x + scale[0] * (chol @ z)
+            single = x.at[j].add(scale[1] * sd[j] * z[0])
+            stretch = x.at[j].multiply(jnp.exp(scale[2] * z[0]))
+            proposal = jnp.where(kind == 0, full, jnp.where(kind == 1, single, stretch))
+            # the stretch x_j -> x_j e^u is a random walk in ln|x_j|: its Hastings factor is |x'_j / x_j| = e^u
+            log_hastings = jnp.where(kind == 2, scale[2] * z[0], 0.0)
             lp = jnp.asarray(space.logpdf(proposal), dtype)
-            ok = (jnp.log(jax.random.uniform(k2, (), dtype)) < lp - logp) & (r_of(proposal) < level) \
-                & jnp.isfinite(lp)
-            kind = jnp.where(coordinate, 1, 0)
+            ok = (jnp.log(jax.random.uniform(k2, (), dtype)) < lp - logp + log_hastings) \
+                & (r_of(proposal) < level) & jnp.isfinite(lp)
             return jnp.where(ok, proposal, x), jnp.where(ok, lp, logp), accepted.at[kind].add(ok)
-        x, logp, accepted = jax.lax.fori_loop(0, n_moves, body, (x, logp, jnp.zeros(2, jnp.int32)))
+        x, logp, accepted = jax.lax.fori_loop(0, n_moves, body, (x, logp, jnp.zeros(N_KINDS, jnp.int32)))
         return x, logp, r_of(x), accepted
 
     batch = jax.vmap(one, (0, 0, 0, 0, 0, 0, 0, None))
@@ -175,7 +182,7 @@ class _NestedRuns:
             raise ValueError("space: its sampler drew points where its logpdf is -inf or nan")
         self.log_x = np.zeros(n_runs)
         self.level = np.full(n_runs, np.inf)
-        self.scale = np.full((n_runs, 2), 1.0)       # (full move, coordinate move) step scales
+        self.scale = np.full((n_runs, N_KINDS), 1.0)   # (full, coordinate, stretch) step scales
         self.log_volume = np.full((n_runs, grid.size), np.nan)
         self.done = np.zeros(n_runs, bool)
         self.extinct = np.zeros(n_runs, bool)
@@ -254,5 +261,5 @@ class _NestedRuns:
         for r in np.unique(runs):
             mine = accepted[runs == r]
             self.acceptance[r].append(float(mine.sum() / (mine.shape[0] * self.n_moves)))
-            rates = mine.mean(axis=0) / (self.n_moves / 2)        # per move kind (each is chosen half the time)
+            rates = mine.mean(axis=0) / (self.n_moves / N_KINDS)   # per move kind (each is chosen 1/3 of the time)
             self.scale[r] *= np.exp(np.clip(rates - TARGET_ACCEPTANCE, -0.5, 0.5) * 2)

@@ -14,6 +14,8 @@
   flat boundary by beta*sigma on average, beta = -zeta(1/2)/sqrt(2 pi)
   ~= 0.5826 (Siegmund 1979): to first order the walk sees every boundary
   moved outward by beta*sigma.
+* Reduced-rank regression (M inputs, H hidden, N outputs, true rank r): the learning coefficient
+  of Aoyagi & Watanabe (2005), Main Theorem.
 """
 from __future__ import annotations
 
@@ -102,3 +104,19 @@ def gibbs_fraction_1d(potential, inside, lower: float, upper: float, temperature
     x, v = _grid_potential(potential, lower, upper, n)
     w = np.exp(-(v - v.min()) / temperature)
     return float(np.trapezoid(w * np.asarray(inside(x), float), x) / np.trapezoid(w, x))
+
+
+def reduced_rank_learning_coefficient(M: int, H: int, N: int, r: int) -> float:
+    """lambda of y = B A x (B: N x H, A: H x M) at a truth of rank r (Aoyagi & Watanabe 2005).
+
+    If N+r <= M+H, M+r <= N+H and H+r <= M+N: [2(H+r)(M+N) - (M-N)^2 - (H+r)^2 + (1 if M+H+N+r odd)]/8;
+    else if M+H < N+r: (HM - Hr + Nr)/2; else if N+H < M+r: (HN - Hr + Mr)/2; else MN/2.
+    """
+    if N + r <= M + H and M + r <= N + H and H + r <= M + N:
+        odd = 1 if (M + H + N + r) % 2 else 0
+        return (2 * (H + r) * (M + N) - (M - N) ** 2 - (H + r) ** 2 + odd) / 8
+    if M + H < N + r:
+        return (H * M - H * r + N * r) / 2
+    if N + H < M + r:
+        return (H * N - H * r + M * r) / 2
+    return M * N / 2

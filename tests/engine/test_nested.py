@@ -69,6 +69,30 @@ def test_normal_crossing_matches_its_exact_tail():
     check_exponent(curve.exponent("L", fit=(1e-40, 1e-20)), 0.25)
 
 
+def test_the_log_correction_is_detected_where_m_is_2_and_not_where_m_is_1():
+    # On [-1, 1]^2 (|w_i| independent U[0, 1]), with t = sqrt(eps):
+    #   w1^2 w2^2: V = P(|w1 w2| <= t) = t (1 + ln(1/t))        -> lambda = 1/2, m = 2,
+    #   w1^2 w2^4: V = P(|w1| w2^2 <= t) = 2 sqrt(t) - t         -> lambda = 1/4, m = 1.
+    # The fit ln V = a + lambda ln eps + (m - 1) ln(-ln eps) over eps in [1e-40, 1e-4] is compared with the same
+    # fit of the exact curve on the same grid (pre-asymptotic terms move it: (0.498, 0.871) and (0.251, 0.046)),
+    # within 4 SE (SE = half-width of the resampling interval / 1.96). Detection: for m = 2 the interval of
+    # m - 1 lies above 0. float64: in float32 products below 1.2e-38 are flushed to zero on CPU.
+    eps = np.geomspace(1e-4, 1e-40, 19)
+    targets = [sim.Target("m2", lambda w: w[0] ** 2 * w[1] ** 2), sim.Target("m1", lambda w: w[0] ** 2 * w[1] ** 4)]
+    curve = sim.volume_curve(targets, sim.space.box([-1.0] * 2, [1.0] * 2), eps, n_live=400, n_runs=20, seed=5,
+                             precision="float64")
+    t = np.sqrt(eps)
+    design = np.stack([np.ones_like(eps), np.log(eps), np.log(-np.log(eps))], axis=1)
+    for name, exact in [("m2", t * (1 + np.log(1 / t))), ("m1", 2 * np.sqrt(t) - t)]:
+        check_volumes(curve, name, exact)
+        reference = np.linalg.lstsq(design, np.log(exact), rcond=None)[0]
+        lam, m_minus_1 = curve.exponent(name, fit=(1e-40, 1e-4), log_correction=True)
+        check_exponent(lam, reference[1])
+        check_exponent(m_minus_1, reference[2])
+        if name == "m2":
+            assert m_minus_1.low > 0, f"m - 1 = {m_minus_1}: the log correction of m = 2 is not detected"
+
+
 def test_a_plateau_of_zero_residuals_does_not_stall():
     # r = max(|x| - 1/2, 0) under U[-1, 1]: half the prior has r = 0 exactly (a tie at every level
     # below 1/2), and V(eps) = min(1, 1/2 + eps) exactly.
