@@ -22,7 +22,7 @@ from .learning_coefficient import LearningCoefficient, learning_coefficient
 from .result import RaceResult, SweepResult, load_result
 from .splitting_result import SplittingResult
 from .volume_curve import VolumeCurve
-from .stabilizers import laws, shapes, volumes
+from .stabilizers import laws, moduli, shapes, volumes
 from .stabilizers.algebra import orbit_dimension, stabilizer, stabilizer_dimension
 from .stabilizers.volumes import haar_volume, haar_volume_ratio
 from .stats import Estimate
@@ -47,7 +47,7 @@ def __getattr__(name):
 
 
 __all__ = ["race", "RaceWarning", "splitting", "SplittingWarning", "SplittingResult", "volume_curve", "VolumeCurve", "space", "learning_coefficient", "LearningCoefficient", "Target", "RaceResult", "SweepResult", "load_result", "Estimate", "dynamics", "stats",
-           "outcomes", "laws", "groups", "shapes", "volumes", "stabilizer", "stabilizer_dimension",
+           "outcomes", "laws", "groups", "shapes", "moduli", "volumes", "stabilizer", "stabilizer_dimension",
            "orbit_dimension", "haar_volume", "haar_volume_ratio", "exact", "laplace", "kramers", "nuts",
            "laplace_mass", "kramers_time", "nuts_occupation", "checkpointing", "merge_results", "process_share",
            "__version__"]
