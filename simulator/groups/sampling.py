@@ -94,11 +94,17 @@ def min_det_near_identity(n: int, r: float) -> float:
     """A lower bound on |det(I + X)| over ||X||_F <= r < 1 (n x n).
 
     n = 2 (exact): det(I + X) = (1 - s)^2 - t^2 at the minimiser, giving
-    (1 - r/sqrt2)^2 for r <= 1/sqrt2 and (1 - r^2)/2 beyond. Otherwise every
-    singular value of I + X is >= 1 - r, so |det| >= (1 - r)^n.
+    (1 - r/sqrt2)^2 for r <= 1/sqrt2 and (1 - r^2)/2 beyond.
+    n >= 3, r <= 1/2: |det(I + X)| = prod |1 + lambda_i| >= prod (1 - t_i), t_i = |lambda_i(X)|, with
+    sum t_i^2 <= ||X||_F^2 <= r^2 (Schur). At a minimiser of sum ln(1 - t_i) on that set the constraint is
+    active and, by Lagrange, t_i (1 - t_i) is the same for every nonzero t_i; with t_i <= r <= 1/2 they
+    are equal, so the bound is min over k of (1 - r/sqrt k)^k, at k = n: (1 - r/sqrt n)^n.
+    Otherwise every singular value of I + X is >= 1 - r, so |det| >= (1 - r)^n.
     """
     if n == 2:
         return (1 - r / math.sqrt(2)) ** 2 if r <= 1 / math.sqrt(2) else (1 - r * r) / 2
+    if r <= 0.5:
+        return min((1 - r / math.sqrt(k)) ** k for k in range(1, n + 1))
     return (1 - r) ** n
 
 

@@ -181,3 +181,18 @@ def test_group_langevin_refuses_aff_and_bad_step():
         sim.dynamics.group_langevin(groups.GL(2), lambda g: jnp.sum(g), 0.0)
     with pytest.raises(TypeError, match="group"):
         sim.dynamics.group_langevin("GL2", lambda g: jnp.sum(g), 0.1)
+
+
+@pytest.mark.parametrize("n, r", [(3, 0.5), (4, 0.5), (4, 0.3), (3, 0.8)])
+def test_the_rejection_bound_on_det_holds_and_is_attained(n, r):
+    # The Haar sampler's weight bound rests on |det(I + X)| >= min_det_near_identity(n, r) on ||X||_F <= r:
+    # checked on 200,000 random X on the sphere ||X||_F = r and on the minimiser X = -(r / sqrt n) I, where
+    # the r <= 1/2 bound (1 - r/sqrt n)^n is attained (the (1 - r)^n bound beyond is only a bound).
+    from simulator.groups.sampling import min_det_near_identity
+    rng = np.random.default_rng(n)
+    X = rng.normal(size=(200_000, n, n))
+    X *= r / np.linalg.norm(X, axis=(1, 2))[:, None, None]
+    bound = min_det_near_identity(n, r)
+    assert np.abs(np.linalg.det(np.eye(n) + X)).min() >= bound
+    at = abs(np.linalg.det(np.eye(n) * (1 - r / math.sqrt(n))))
+    assert at >= bound and (r > 0.5 or at == pytest.approx(bound))
