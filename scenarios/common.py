@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import ClassVar, get_args, get_origin, get_type_hints
 
 import arviz as az
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -158,6 +159,23 @@ def learning_kernel(name: str, v, dim: int, step_size: float, injected_T: float,
     if name == "sgld":
         return sim.dynamics.sgld(loss, data, step_size, injected_T, batch_size=batch_size), injected_T, t_eff
     return sim.dynamics.sgd(loss, data, optax.sgd(step_size), batch_size), 0.0, t_eff
+
+
+def batched(residual):
+    """A jitted residual over a batch of positions (host arrays in, float32)."""
+    fn = jax.jit(jax.vmap(residual))
+    return lambda g: fn(np.asarray(g, np.float32))
+
+
+def start_outside(ball, residuals, eps: float, n: int, seed: int) -> np.ndarray:
+    """n Haar-uniform points of ``ball`` that lie outside every tube {residual <= eps}."""
+    found, batch = [], 0
+    while sum(map(len, found)) < n:
+        g = ball.group.sample(ball, 2 * n, seed=seed + 7919 * batch)
+        outside = np.all([np.asarray(r(g)) > eps for r in residuals], axis=0)
+        found.append(g[outside])
+        batch += 1
+    return np.concatenate(found)[:n]
 
 
 def fmt_interval(triple, digits: int = 3) -> str:

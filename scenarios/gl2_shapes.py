@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-import jax
 import matplotlib
 import numpy as np
 
@@ -103,17 +102,6 @@ def _kernel(walk, scale, ball):
     return sim.dynamics.confine(inner, ball)
 
 
-def _start(ball, residuals, eps, n, seed):
-    """n Haar-uniform points of the ball that lie outside every tube."""
-    found, batch = [], 0
-    while sum(map(len, found)) < n:
-        g = ball.group.sample(ball, 2 * n, seed=seed + 7919 * batch)
-        outside = np.all([np.asarray(r(g)) > eps for r in residuals], axis=0)
-        found.append(g[outside])
-        batch += 1
-    return np.concatenate(found)[:n]
-
-
 def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress=True,
         precision="float32") -> dict:
     eps_grid, walks, regimes = list(settings.eps), settings.walks, settings.regimes
@@ -126,7 +114,7 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
     names = sorted({name for pair in pairs + rare_pairs for name in pair})
     figs = {name: FIGURES[name]() for name in names}
     targets = {name: sim.stabilizer(fig, 0.1) for name, fig in figs.items()}
-    residual = {name: _batched(t.residual) for name, t in targets.items()}
+    residual = {name: common.batched(t.residual) for name, t in targets.items()}
 
     # --- theory: dimensions, Haar volumes, flux and capacity ---------------------------------
     volume_eps = sorted(set(eps_grid) | set(DIMENSION_EPS), reverse=True)
@@ -167,7 +155,7 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
                     scale = settings.jump_scale if regime == "jump" else eps / settings.diffusive_divisor
                     race_targets = [sim.Target(f, targets[f].residual, eps, distance=False),
                                     sim.Target(h, targets[h].residual, eps, distance=False)]
-                    start = _start(ball, [residual[f], residual[h]], eps, chains, seed + 11)
+                    start = common.start_outside(ball, [residual[f], residual[h]], eps, chains, seed + 11)
                     result = sim.race(_kernel(walk, scale, ball), race_targets, start, n_chains=chains,
                                       max_steps=steps, seed=seed, precision=precision, progress=progress,
                                       trace_every=trace_every)
@@ -215,7 +203,7 @@ def rare_row(walk, eps, settings, ball, targets, residual, steps, seed, progress
     -(r_square - eps)/eps; the segment's probability comes from the mass killed there."""
     f, h = RARE_PAIR
     n = settings.rare_replicas * settings.rare_runs
-    start = _start(ball, [residual[f], residual[h]], eps, n, seed + 13)
+    start = common.start_outside(ball, [residual[f], residual[h]], eps, n, seed + 13)
     square = targets[h].residual
     result = sim.splitting(_kernel(walk, settings.jump_scale, ball),
                            [sim.Target(f, targets[f].residual, eps, distance=False),
@@ -259,11 +247,6 @@ def render(summary: dict, out) -> None:
         text += ("\n## What stabilized means\n\nEach panel: the figure (grey) and its image under the chain's "
                  f"group element at the hit (colour), race {race_label(first)}.\n\n![gallery](gallery.png)\n")
     write_report(out, text)
-
-
-def _batched(residual):
-    fn = jax.jit(jax.vmap(residual))
-    return lambda g: fn(np.asarray(g, np.float32))
 
 
 def _mean_hit_step(result):

@@ -51,8 +51,10 @@ METRICS = ("haar", "entry")
 class TubeGeometry:
     """Samples of M ∩ B with their volume weights and cross-section moments.
 
-    Points i are the proposals that fell in B, out of ``n_proposals``:
-    ∫_{M∩B} f dvol_k ≈ scale * sum_i weight[i] f_i / n_proposals. ``moment[i]`` = E_u[rho^c].
+    Points i are the proposals that fell in B, out of ``n_proposals`` (at most ``n_points`` of them, a random
+    subset whose weights are scaled by (landed / kept), which keeps the sum unbiased and makes its
+    interval conservative): ∫_{M∩B} f dvol_k ≈ scale * sum_i weight[i] f_i / n_proposals.
+    ``moment[i]`` = E_u[rho^c].
     """
 
     name: str
@@ -163,6 +165,9 @@ def tube_geometry(group: MatrixGroup, figure: Figure, ball: Ball, metric: str = 
     k, D = len(basis), group.dim
     c = D - k
     g, w, scale, n_total = _manifold_points(group, figure, ball, basis, n_points, rng)
+    if len(g) > n_points:   # a batch can land far more than n_points in B: keep a random n_points, each
+        keep = rng.choice(len(g), n_points, replace=False)     # standing for len(g) / n_points of them
+        g, w = g[keep], w[keep] * (len(g) / n_points)
     residual = figure.residual_for(group)
     valid = np.arange(len(g))
     moment = np.zeros(len(g))
