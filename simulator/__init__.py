@@ -12,7 +12,7 @@ The public names, and nothing else. The subpackages show the architecture:
 """
 import warnings as _warnings
 
-from . import dynamics, groups, outcomes, spaces as space, stats
+from . import boolean, dynamics, groups, outcomes, spaces as space, stats
 from .engine.checkpoint import checkpointing
 from .engine.multihost import merge_results, process_share
 from .engine.race import RaceWarning, race
@@ -47,7 +47,7 @@ def __getattr__(name):
 
 
 __all__ = ["race", "RaceWarning", "splitting", "SplittingWarning", "SplittingResult", "volume_curve", "VolumeCurve", "space", "learning_coefficient", "LearningCoefficient", "Target", "RaceResult", "SweepResult", "load_result", "Estimate", "dynamics", "stats",
-           "outcomes", "laws", "groups", "shapes", "moduli", "volumes", "stabilizer", "stabilizer_dimension",
+           "outcomes", "boolean", "laws", "groups", "shapes", "moduli", "volumes", "stabilizer", "stabilizer_dimension",
            "orbit_dimension", "haar_volume", "haar_volume_ratio", "exact", "laplace", "kramers", "nuts",
            "laplace_mass", "kramers_time", "nuts_occupation", "checkpointing", "merge_results", "process_share",
            "__version__"]

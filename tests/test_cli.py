@@ -80,7 +80,7 @@ def test_settings_resolve_keeps_explicit_values_over_quick_mode():
 def test_every_registered_scenario_is_found_under_its_own_name():
     from simulator.cli import _scenarios
     found = _scenarios()
-    assert len(found) == 7
+    assert len(found) == 8
     assert all(module.NAME == name and hasattr(module, "Settings") for name, module in found.items())
 
 
@@ -136,6 +136,6 @@ def test_show_prints_the_summary_of_a_result_saved_from_python(tmp_path):
 def test_list_aligns_its_columns_and_errors_name_the_setting():
     lines = stabsim("list").stdout.splitlines()
     starts = {len(line) - len(line.split("  ", 1)[1].lstrip()) for line in lines}
-    assert len(lines) == 7 and len(starts) == 1, lines
+    assert len(lines) == 8 and len(starts) == 1, lines
     out = stabsim("run", "annulus", "--set", "scale=abc")
     assert out.returncode == 2 and "setting scale expects float, got 'abc'" in out.stderr, out.stderr

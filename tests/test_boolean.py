@@ -1,0 +1,122 @@
+"""simulator.boolean: truth-table codes, Lempel-Ziv complexity, the perceptron law, network prior samples."""
+import itertools
+import math
+
+import jax
+import numpy as np
+import pytest
+from scipy import stats as st
+
+from simulator import boolean as B
+
+
+def test_codes_round_trip_and_put_entry_j_at_bit_j():
+    rng = np.random.default_rng(0)
+    for n_bits in (7, 64, 128, 200):
+        x = rng.integers(0, 2, (50, n_bits))
+        codes = B.encode(x)
+        assert codes.shape == (50, -(-n_bits // 64)) and codes.dtype == np.uint64
+        assert np.array_equal(B.decode(codes, n_bits), x)
+    one = np.zeros(128, int)
+    for j, expected in [(0, (1, 0)), (63, (2**63, 0)), (64, (0, 1)), (127, (0, 2**63))]:
+        one[:] = 0
+        one[j] = 1
+        assert tuple(int(v) for v in B.encode(one)) == expected
+    with pytest.raises(ValueError, match="2 words"):
+        B.decode(np.zeros((3, 1), np.uint64), 128)
+
+
+def _lz76_by_definition(s):
+    """Words of the exhaustive parsing, from the definition: each word is the shortest extension of the
+    longest prefix of the rest that occurs earlier (starting before the word, overlap allowed)."""
+    s = "".join(map(str, s))
+    p, words = 0, 0
+    while p < len(s):
+        length = 1
+        while p + length <= len(s) and s[p:p + length] in s[:p + length - 1]:
+            length += 1
+        words += 1
+        p += length
+    return words
+
+
+def test_lz76_matches_its_definition_and_the_kaspar_schuster_example():
+    assert B.lz76_words([int(c) for c in "0001101001000101"]) == 6       # 0.001.10.100.1000.101
+    rng = np.random.default_rng(1)
+    for n in range(2, 14):
+        for s in itertools.product((0, 1), repeat=n) if n <= 10 else rng.integers(0, 2, (300, n)):
+            assert B.lz76_words(s) == _lz76_by_definition(s), s
+
+
+def test_lz_complexity_of_simple_and_random_strings():
+    assert B.lz_complexity(np.zeros(128)) == B.lz_complexity(np.ones(128)) == 7.0
+    alternating = np.arange(128) % 2
+    random = np.random.default_rng(2).integers(0, 2, 128)
+    assert B.lz_complexity(alternating) < 30 < B.lz_complexity(random)
+    with pytest.raises(ValueError, match="at least 2"):
+        B.lz_complexity([1])
+
+
+def _uniformity_p_value(t, n_bins):
+    counts = np.bincount(t, minlength=n_bins)
+    if counts.size > n_bins:           # a count out of range: certainly not uniform on [0, n_bins)
+        return 0.0
+    return st.chisquare(counts).pvalue
+
+
+def test_the_perceptron_law_p_of_t_is_uniform():
+    # Mingard et al. (2019): a perceptron without bias, Gaussian weights, on {0,1}^n: P(t) = 2^-n for t in
+    # [0, 2^n). Chi-square over the 128 values of t from 2^18 samples (2,048 expected per bin): p > 1e-3.
+    # The same test fails for a planted miscount, w . x >= 0 (the input x = 0 always counts: t + 1).
+    t = B.perceptron_counts(jax.random.key(0), 7, 2**18)
+    assert t.min() >= 0 and t.max() <= 127
+    assert _uniformity_p_value(t, 128) > 1e-3
+    assert _uniformity_p_value(t + 1, 128) < 1e-6
+    # a miscount that keeps the range: dropping the all-ones input when it counts
+    X = B.inputs(7)
+    w = np.asarray(jax.random.normal(jax.random.key(1), (2**17, 7)))
+    planted = np.sum(w @ X[:-1].T > 0, axis=1)
+    assert _uniformity_p_value(planted, 128) < 1e-6
+
+
+def test_network_functions_are_the_sign_patterns_of_its_logits():
+    widths = (3, 5, 4, 1)
+    codes = B.mlp_functions(jax.random.key(3), 8, widths, batch=4)
+    assert codes.shape == (8, 1)
+    X = B.inputs(3)
+    got = B.decode(codes, 8)
+    for b, k in enumerate(jax.random.split(jax.random.key(3), 2)):
+        for j, kk in enumerate(jax.random.split(k, 4)):
+            layers = [(np.asarray(W, float), np.asarray(c, float)) for W, c in B.mlp_init(kk, widths)]
+            h = X
+            for W, c in layers[:-1]:
+                h = np.maximum(h @ W + c, 0)
+            logits = (h @ layers[-1][0] + layers[-1][1])[:, 0]
+            assert np.array_equal(got[4 * b + j], (logits > 0).astype(np.uint8))
+    assert np.array_equal(B.mlp_functions(jax.random.key(3), 8, widths, batch=4), codes)     # reproducible
+
+
+def test_prior_weights_have_the_stated_variances():
+    # W ~ N(0, sigma_w^2 / fan_in), b ~ N(0, sigma_b^2): sample variances within 5 SE (SE of a variance of
+    # m normals: var sqrt(2 / m)).
+    draws = [B.mlp_init(k, (7, 40, 1), 2.0, 0.5) for k in jax.random.split(jax.random.key(4), 200)]
+    W1 = np.concatenate([np.asarray(d[0][0]).ravel() for d in draws])
+    b1 = np.concatenate([np.asarray(d[0][1]) for d in draws])
+    for x, var in [(W1, 4.0 / 7), (b1, 0.25)]:
+        assert abs(x.var() - var) <= 5 * var * math.sqrt(2 / x.size)
+
+
+def test_count_orders_by_frequency_and_keeps_the_total():
+    codes = np.array([[5, 0], [1, 2], [5, 0], [7, 7], [5, 0], [1, 2]], np.uint64)
+    unique, counts = B.count(codes)
+    assert counts.tolist() == [3, 2, 1] and unique[0].tolist() == [5, 0] and counts.sum() == len(codes)
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: B.inputs(0), "n must"),
+    (lambda: B.mlp_functions(jax.random.key(0), 4, (7, 40, 2)), "widths must"),
+    (lambda: B.mlp_init(jax.random.key(0), (7,)), "widths must"),
+])
+def test_bad_arguments(call, words):
+    with pytest.raises(ValueError, match=words):
+        call()
