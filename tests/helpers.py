@@ -34,11 +34,11 @@ def stabsim(*args, cwd=None):
                           text=True, cwd=cwd, env=env, timeout=600)
 
 
-def quick_run(tmp_path, scenario, seconds):
-    """``stabsim run SCENARIO --set quick=true`` into tmp_path/run; returns (folder, summary)."""
+def quick_run(tmp_path, scenario, seconds, *extra):
+    """``stabsim run SCENARIO --set quick=true [extra args]`` into tmp_path/run; returns (folder, summary)."""
     folder = tmp_path / "run"
     began = time.perf_counter()
-    out = stabsim("run", scenario, "--set", "quick=true", "--out", str(folder), "--no-progress")
+    out = stabsim("run", scenario, "--set", "quick=true", *extra, "--out", str(folder), "--no-progress")
     elapsed = time.perf_counter() - began
     assert out.returncode == 0, out.stderr
     assert elapsed < seconds, f"{scenario} --set quick=true took {elapsed:.0f} s (limit {seconds} s)"

@@ -66,7 +66,9 @@ def test_volume_ratio_grows_like_eps_to_minus_half():
     ("competing-features", {"ratio", "p_edges", "p_L", "reconstructs", "closer_to_edges", "counts"}),
 ])
 def test_quick_run(tmp_path, scenario, keys):
-    folder, summary = quick_run(tmp_path, scenario, 120)
+    # degenerate-minima also records its races (--set trace_every=200): one trace.nc with every race's observables
+    extra = ("--set", "trace_every=200") if scenario == "degenerate-minima" else ()
+    folder, summary = quick_run(tmp_path, scenario, 120, *extra)
     assert summary["scenario"] == scenario and summary["rows"]
     for row in summary["rows"]:
         assert keys <= set(row)
@@ -82,6 +84,11 @@ def test_quick_run(tmp_path, scenario, keys):
             value, low, high = lc[name]["lambda"]
             assert abs(value - exact) <= 4 * (high - low) / (2 * 1.96), (name, lc[name]["lambda"])
         assert "Singular-learning form" in report
+        import arviz as az
+        names = list(az.from_netcdf(folder / "trace.nc").posterior.data_vars)
+        assert any(n.endswith(".residual_manifold") for n in names) and any(n.endswith(".potential") for n in names)
+    else:
+        assert not (folder / "trace.nc").exists()          # off by default
 
 
 @pytest.mark.parametrize("scenario, setting", [
@@ -94,13 +101,5 @@ def test_bad_settings_exit_2(scenario, setting):
     assert "Traceback" not in out.stderr
 
 
-def test_scenarios_trace_on_request(tmp_path):
-    """--set trace_every=K writes one trace.nc with every race's observables (off by default)."""
-    import arviz as az
-    out = stabsim("run", "degenerate-minima", "--set", "quick=true", "--set", "trace_every=200",
-                  "--out", str(tmp_path), "--no-progress")
-    assert out.returncode == 0, out.stderr
-    idata = az.from_netcdf(tmp_path / "trace.nc")
-    names = list(idata.posterior.data_vars)
-    assert any(n.endswith(".residual_manifold") for n in names) and any(n.endswith(".potential") for n in names)
+def test_a_negative_trace_every_is_refused():
     assert stabsim("run", "degenerate-minima", "--set", "trace_every=-3", "--no-progress").returncode == 2
