@@ -127,6 +127,26 @@ class RaceResult:
         self._code(a), self._code(b)
         return stats.ratio(counts[a], counts[b], level)
 
+    @property
+    def stop_labels(self) -> np.ndarray | None:
+        """Per chain, ``race(stop_label=fn)``'s fn(position) at its stop (None without a stop_label)."""
+        return self.state.get("stop_label")
+
+    def stop_label_counts(self, outcome: str | None = None, level: float = 0.95) -> list:
+        """[(label, count, Estimate of P(label | outcome))], most frequent first, over the chains whose outcome
+        is ``outcome`` (a target, "tie", "diverged", "escaped", "censored"; None: every chain). Wilson intervals."""
+        if self.stop_labels is None:
+            raise ValueError("stop_label_counts: this race has no stop_label (pass race(..., stop_label=fn))")
+        labels = self.stop_labels.reshape(self.n_chains, -1)
+        rows = labels if outcome is None else labels[self.outcome == self._code(outcome)]
+        if rows.shape[0] == 0:
+            return []
+        unique, counts = np.unique(rows, axis=0, return_counts=True)
+        order = np.argsort(-counts, kind="stable")
+        shape = self.stop_labels.shape[1:]
+        return [(unique[i].reshape(shape), int(counts[i]), stats.proportion(int(counts[i]), rows.shape[0], level))
+                for i in order]
+
     def cumulative_incidence(self, name: str, steps=None, level: float = 0.95):
         """F(t) = P(outcome = name and stop step <= t) over ``steps`` (default: every event step)."""
         code = self._code(name)

@@ -170,6 +170,23 @@ def check_predicate(name: str, fn, position: jax.ShapeDtypeStruct) -> jax.ShapeD
     return out
 
 
+def check_stop_label(fn, position: jax.ShapeDtypeStruct):
+    """``stop_label(position)`` must trace to a fixed-shape integer or bool array; returns its shape and dtype."""
+    if fn is None:
+        return None
+    if not callable(fn):
+        raise TypeError(f"stop_label must be a function position -> integer array, got {type(fn).__name__}")
+    try:
+        out = jax.eval_shape(fn, position)
+    except Exception as err:
+        raise ValueError(f"stop_label cannot be evaluated on a position of shape {describe_shape(position)}: "
+                         f"{type(err).__name__}: {err}") from err
+    dtype = getattr(out, "dtype", None)
+    if dtype is None or not (np.issubdtype(dtype, np.integer) or dtype == np.bool_):
+        raise TypeError(f"stop_label must return integers or bools (a discrete label), got {dtype}")
+    return out
+
+
 def check_domain(domain):
     """A callable position -> bool, from a Frobenius ball or a function; None stays None."""
     if domain is None or callable(domain):

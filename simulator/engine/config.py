@@ -37,6 +37,7 @@ class RaceConfig:
     domain: object = _identity()
     trace_every: int | None = _identity()
     observables: tuple | None = _identity()
+    stop_label: str | None = _identity()     # the label function's name, or None
     sweep: dict | None = _identity()        # {name: values per setting}, or None
     block_size: int = 0
     batch_size: int = 0

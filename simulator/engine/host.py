@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal
 import threading
 import time
@@ -15,11 +16,20 @@ from . import policy, traces
 from .block import CLEAR, KEEP
 from .placement import Placement
 
+STOP_LABEL = "stop_label"      # the final-state entry that holds ``race(stop_label=...)``'s labels
+
 
 @jax.jit
 def gather_rows(tree, index):
     """Rows ``index`` of every leaf of ``tree`` (lane axis first), on the device."""
     return jax.tree.map(lambda a: a[index], tree)
+
+
+@functools.partial(jax.jit, static_argnums=2)
+def gather_and_label(state, index, label):
+    """``gather_rows`` of a kernel state, and ``label`` of each gathered position, on the device."""
+    rows = jax.tree.map(lambda a: a[index], state)
+    return rows, jax.vmap(label)(rows.position)
 
 
 def fetch(tree):
@@ -53,8 +63,9 @@ class HostLoop:
     """The host side of a race: blocks, harvesting, refilling, compaction, progress."""
 
     def __init__(self, block, empty, args, n_chains, max_steps, block_size, batch_size,
-                 compaction, bar, trace=None, dtype=np.float32, place=None, saver=None):
+                 compaction, bar, trace=None, dtype=np.float32, place=None, saver=None, stop_label=None):
         self.block, self.args, self.bar = block, args, bar
+        self.stop_label = stop_label
         self.n_chains, self.max_steps, self.block_size = n_chains, max_steps, block_size
         self.compaction = compaction
         self.place = place or Placement(jax.local_devices()[:1])
@@ -145,7 +156,7 @@ class HostLoop:
                                      self.drain_blocks)
 
     def _target_width(self, n_running) -> int:
-        return policy.compacted_width(n_running, self.place.n)
+        return policy.bucket_width(n_running, self.batch_sizes[0], self.place.n)
 
     def _assign(self, free):
         """Order new chains into the ``free`` lanes; leftover free lanes are cleared."""
@@ -173,7 +184,7 @@ class HostLoop:
             self.outcome[ids] = np.where(status[lanes_done] == RUNNING, CENSORED, status[lanes_done])
             self.stop_step[ids] = steps[lanes_done]
             self.finished_work += int(steps[lanes_done].sum())
-            state = named_leaves(self._finished_states(lanes_done))
+            state = self._finished_states(lanes_done)
             if self.final_state is None:
                 self.final_state = {name: np.zeros((self.n_chains,) + leaf.shape[1:], leaf.dtype)
                                     for name, leaf in state.items()}
@@ -196,7 +207,11 @@ class HostLoop:
         size = min(self.order.size, policy.power_of_two(lanes_done.size))
         index = np.full(size, lanes_done[0], np.int32)
         index[: lanes_done.size] = lanes_done
-        return fetch(gather_rows(self.lanes.state, self.place.replicated(index)))
+        index = self.place.replicated(index)
+        if self.stop_label is None:
+            return named_leaves(fetch(gather_rows(self.lanes.state, index)))
+        rows, labels = fetch(gather_and_label(self.lanes.state, index, self.stop_label))
+        return {**named_leaves(rows), STOP_LABEL: labels}
 
     def _compact(self, n_running):
         # Busy lanes: running chains (KEEP) and lanes just ordered to start one of the last

@@ -12,12 +12,12 @@ Between blocks the host
 1. harvests the finished lanes (outcome, stopping step, final state),
 2. refills them with chains that have not started yet (so the batch stays
    full while there is work), and, once no chain is left to start,
-3. compacts: when at most half the lanes still run, the running lanes are
-   packed into a batch of the next power of two (at least ``MIN_BATCH``),
-   so the total work tracks the sum of the hitting steps rather than
-   n_chains x max_steps. Each batch size compiles once, and a new size is
-   compiled only when the time it should save repays the measured compile
-   time (``policy.should_compact``).
+3. compacts: once the running lanes fit a narrower width of the ladder
+   batch, batch/16, batch/256 (``policy.bucket_ladder``), they are packed into
+   it, so the total work tracks the sum of the hitting steps rather than
+   n_chains x max_steps and a race compiles at most 3 block programs. Each
+   width compiles once, and only when the time it should save repays the
+   measured compile time (``policy.should_compact``).
 
 Randomness comes from per-chain streams (see ``simulator.engine.streams``), so a
 chain's trajectory depends only on (seed, chain index): batch size, block
@@ -63,7 +63,8 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
          domain=None, progress: bool | None = None, trace_every: int | None = None,
          observables: dict | None = None, trace_position: bool | None = None,
          trace_memory_limit: int | None = None, checkpoint=None, checkpoint_every: float = 60.0,
-         resume: bool = False, devices=None, first_chain: int = 0, sweep: dict | None = None):
+         resume: bool = False, devices=None, first_chain: int = 0, sweep: dict | None = None,
+         stop_label=None):
     """Run ``n_chains`` independent chains until each first enters one of ``targets``.
 
     Args:
@@ -111,6 +112,9 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
         first_chain: global index of this call's chain 0: a process of a multi-host run
             races its share of chain indices (``process_share``), and ``merge_results`` joins them.
 
+        stop_label: fn(position) -> integer array of fixed shape, evaluated on the device at each chain's
+            stop (hit, tie, divergence, escape or the budget) and kept as ``result.stop_labels``: a discrete
+            observable at the stop, such as the function a network computes (``result.stop_label_counts``).
         sweep: {name: [values]}: one race per setting of the grid (the Cartesian product of the
             lists), all in one compiled program (``simulator.engine.sweep``); ``eps`` sets every
             target's tolerance, other names are arguments of the kernel factory. ``n_chains`` per setting.
@@ -150,6 +154,7 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
             validate.check_shapes(each, targets, position)
         if domain_fn is not None:
             validate.check_predicate("domain", domain_fn, position)
+        validate.check_stop_label(stop_label, position)
         trace = traces.build_trace(trace_every, observables, trace_position, kernel=kernel, targets=targets,
                                    position=position, max_steps=max_steps, n_chains=total,
                                    batch_size=batch_size, block_size=block_size,
@@ -162,6 +167,7 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
             max_steps=max_steps, seed=seed, bridge=bridge, precision=precision,
             domain=validate.describe_domain(domain), trace_every=trace_every,
             observables=None if trace is None else tuple(trace.names),
+            stop_label=None if stop_label is None else getattr(stop_label, "__name__", repr(stop_label)),
             sweep=None if sweep is None else {k: [s[k] for s in plan.settings] for k in plan.settings[0]},
             block_size=block_size, batch_size=batch_size, compaction=compaction,
             noise_variance=kernel.noise_variance if plan.factory is None else None,
@@ -179,7 +185,7 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
                        jnp.asarray(plan.eps_table, dtype), {k: jnp.asarray(v, dtype) for k, v in plan.kernel_table.items()})
         saver = None if folder is None else ckpt.Saver(folder, checkpoint_every, digest)
         run = HostLoop(block, empty, place.replicated(args), total, max_steps, block_size, batch_size,
-                       compaction, _progress_bar(total, progress), trace, dtype, place, saver)
+                       compaction, _progress_bar(total, progress), trace, dtype, place, saver, stop_label)
         if saved:
             ckpt.restore(run, ckpt.load(folder))
         run.loop()

@@ -43,3 +43,18 @@ def test_compaction_modes():
     assert not policy.should_compact(True, **{**args, "n_running": 513})     # more than half run
     assert not policy.should_compact(True, **{**args, "width": policy.MIN_BATCH, "target": policy.MIN_BATCH,
                                               "n_running": 1})
+
+
+@pytest.mark.parametrize("batch, devices, ladder", [
+    (2**14, 1, [2**14, 2**10, 2**6]), (1000, 1, [1000, 62, 32]), (64, 1, [64, 32]), (32, 1, [32]),
+    (2**14, 3, [2**14, 1026, 66])])
+def test_the_bucket_ladder_has_at_most_three_widths(batch, devices, ladder):
+    assert policy.bucket_ladder(batch, devices) == ladder
+    assert all(w % devices == 0 for w in ladder[1:])
+
+
+def test_bucket_width_is_the_narrowest_rung_that_holds_the_running_chains():
+    assert policy.bucket_width(1000, 2**14) == 2**10 and policy.bucket_width(1025, 2**14) == 2**14
+    assert policy.bucket_width(1, 2**14) == 2**6 and policy.bucket_width(64, 2**14) == 2**6
+    # a target as wide as the batch is never a compaction
+    assert not policy.should_compact(True, 2**14, 3000, policy.bucket_width(3000, 2**14), False, 1.0, 0.1, 5)

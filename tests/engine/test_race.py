@@ -141,6 +141,8 @@ def test_compaction_tracks_the_sum_of_hitting_steps():
     naive = 4_000 * 40_000
     assert work["lane_steps"] < 0.1 * naive, work
     assert 0 < work["efficiency"] <= 1
+    # lane counts from the ladder batch, batch/16, batch/256: at most 3 compiled block programs
+    assert work["compiles"] <= 3 and set(work["batch_sizes"]) <= {4_000, 250, 32}, work["batch_sizes"]
 
 
 def test_leaving_the_domain_is_escaped_not_a_hit():
