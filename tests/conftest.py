@@ -1,8 +1,11 @@
 """Shared test setup.
 
 The persistent compilation cache lets races of the same shape (same kernel,
-targets and batch sizes, any seed) reuse compiled blocks within the session.
+targets and batch sizes, any seed) reuse compiled blocks within the session, in
+this process and (through STABSIM_CACHE) in the child processes the tests start.
 """
+import os
+
 import jax
 import pytest
 
@@ -13,6 +16,7 @@ def pytest_configure(config):
         jax.config.update("jax_compilation_cache_dir", str(cache))
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+        os.environ.setdefault("STABSIM_CACHE", str(cache))
 
 
 @pytest.fixture

@@ -28,8 +28,15 @@ def assert_same(a, b):
         np.testing.assert_array_equal(a.trace[k], b.trace[k])
 
 
+def cli_env() -> dict:
+    """The environment of a `stabsim` child process: the session's compilation cache (conftest sets
+    STABSIM_CACHE to pytest's cache folder, so the user's is left alone and one process's programs are the
+    next one's)."""
+    return {k: v for k, v in os.environ.items() if k != "STABSIM_NO_CACHE"}
+
+
 def stabsim(*args, cwd=None):
-    env = {**os.environ, "STABSIM_NO_CACHE": "1"}   # leave the user's compilation cache alone
+    env = cli_env()
     return subprocess.run([sys.executable, "-m", "simulator.cli", *args], capture_output=True,
                           text=True, cwd=cwd, env=env, timeout=600)
 

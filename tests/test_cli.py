@@ -95,14 +95,14 @@ def test_every_registered_scenario_is_found_under_its_own_name():
 def test_ctrl_c_writes_a_checkpoint_says_how_to_resume_and_exits_130(tmp_path):
     """SIGINT during a checkpointed run: one line naming --resume, status 130, a consistent checkpoint
     (not done) from which --resume finishes the run."""
-    import os
     import signal
     import subprocess
     import sys
     import time
     args = ["run", "annulus", "--chains", "20000", "--steps", "200000", "--set", "dims=3", "--no-progress",
             "--checkpoint", str(tmp_path / "ck"), "--out", str(tmp_path / "run")]
-    env = {**os.environ, "STABSIM_NO_CACHE": "1"}
+    from helpers import cli_env
+    env = cli_env()
     child = subprocess.Popen([sys.executable, "-m", "simulator.cli", *args], stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.time() + 120
     while not list((tmp_path / "ck").glob("*/checkpoint.npz")) and time.time() < deadline:
