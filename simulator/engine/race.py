@@ -87,7 +87,8 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
         block_size: the most steps per block; the host acts between blocks
             (block lengths adapt between ``MIN_BLOCK`` and this).
         batch_size: lanes run at once (default ``policy.default_batch_size(n_chains)``).
-        compaction: shrink the batch once at most half its lanes run: "auto"
+        compaction: shrink the batch to the narrowest width of ``policy.bucket_ladder`` that holds the
+            running chains (once at most half its lanes run): "auto"
             (default) only when the time saved should repay compiling the new
             size, True always, False never. Results never depend on it.
         start_batched: None infers it: ``start`` is a batch exactly when its
