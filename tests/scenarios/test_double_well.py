@@ -1,7 +1,10 @@
 """The double-well scenario end to end (quick settings) through the command line."""
+import pytest
+
 from helpers import quick_run, stabsim
 
 
+@pytest.mark.slow   # a full quick run through the CLI (30-45 s without a compilation cache); -m slow runs it
 def test_quick_run_writes_tables_plot_and_json(tmp_path):
     folder, summary = quick_run(tmp_path, "double-well", 90)
     kinds = {(r["kind"], r["kernel"]) for r in summary["rows"]}

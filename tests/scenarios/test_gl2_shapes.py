@@ -1,9 +1,12 @@
 """The gl2-shapes scenario end to end (quick settings) through the command line."""
+import pytest
+
 from helpers import quick_run, stabsim
 
 ANALYTIC = {"segment": 2, "circle": 1, "line": 3}
 
 
+@pytest.mark.slow   # a full quick run through the CLI (30-45 s without a compilation cache); -m slow runs it
 def test_quick_run_writes_the_table_plot_and_json(tmp_path):
     folder, summary = quick_run(tmp_path, "gl2-shapes", 60)     # the issue asks for under a minute
     assert summary["scenario"] == "gl2-shapes"

@@ -1,7 +1,10 @@
 """The volumes scenario end to end (quick settings) through the command line."""
+import pytest
+
 from helpers import quick_run, stabsim
 
 
+@pytest.mark.slow   # a full quick run through the CLI (30-45 s without a compilation cache); -m slow runs it
 def test_quick_run_measures_the_exact_exponents(tmp_path):
     folder, summary = quick_run(tmp_path, "volumes", 90)
     rows = {r["case"]: r for r in summary["rows"]}
