@@ -45,7 +45,7 @@ N_KINDS = 3      # full, coordinate and stretch moves
 
 def build_moves(space: Space, residual, dtype):
     """``moves(key, x, logp, level, chol, sd, scale, n_moves) -> (x, logp, r, accepted)`` for a batch of points,
-    each with its own level, Cholesky factor, coordinate scales ``sd`` and step scales (full, coordinate).
+    each with its own level, Cholesky factor, coordinate scales ``sd`` and step scales (full, coordinate, stretch).
 
     Each step is, with probability 1/3 each, a full move x + s_full L z, a move of one random
     coordinate j by s_coord sd_j z, or a stretch of one coordinate x_j e^(s_stretch z). Sets that are
