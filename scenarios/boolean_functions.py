@@ -68,36 +68,34 @@ def warm_up(settings: Settings, seed: int) -> dict:
             "p_t": (counts / n).tolist()}
 
 
-def top_mass(codes: np.ndarray, k: int) -> stats.Estimate:
-    """Mass of the k most frequent functions of the first half, measured on the second half (Wilson)."""
-    half = len(codes) // 2
-    top, _ = boolean.count(codes[:half])
-    chosen = {tuple(c) for c in top[:k].tolist()}
-    hits = sum(tuple(c) in chosen for c in codes[half:].tolist())
-    return stats.proportion(hits, len(codes) - half)
-
-
-def zipf_exponent(codes: np.ndarray, low: int = 3, min_count: int = 5) -> dict:
-    """Slope of ln P against ln rank (Zipf: -1) over ranks low.. while the first half counts >= min_count.
-
-    Ranks come from the first half of the samples and P from the second, so the ranking's selection does
-    not bend the curve; weighted least squares with Poisson weights (var ln P ~ 1 / count), interval
-    +-1.96 SE."""
+def split_ranks(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Functions ranked on the first half of the draws, measured on the second: (the first half's counts in
+    rank order, the first-half rank of each second-half draw, -1 where the first half never saw it). So the
+    ranking's selection does not inflate what is measured."""
     half = len(codes) // 2
     top, counts_a = boolean.count(codes[:half])
+    index = {tuple(c): i for i, c in enumerate(top.tolist())}
+    return counts_a, np.array([index.get(tuple(c), -1) for c in codes[half:].tolist()], np.int64)
+
+
+def top_mass(ranks_b: np.ndarray, k: int) -> stats.Estimate:
+    """Mass of the k most frequent functions of the first half, measured on the second half (Wilson)."""
+    return stats.proportion(int(np.sum((ranks_b >= 0) & (ranks_b < k))), len(ranks_b))
+
+
+def zipf_exponent(counts_a: np.ndarray, ranks_b: np.ndarray, low: int = 3, min_count: int = 5) -> dict:
+    """Slope of ln P against ln rank (Zipf: -1) over ranks low.. while the first half counts >= min_count.
+
+    Ranks from the first half, P from the second (``split_ranks``); weighted least squares with Poisson
+    weights (var ln P ~ 1 / count), interval +-1.96 SE."""
     high = int(np.sum(counts_a >= min_count))
     if high < low + 2:
         return {"slope": [math.nan] * 3, "ranks": [low, high]}
-    index = {tuple(c): i for i, c in enumerate(top[:high].tolist())}
-    counts_b = np.zeros(high)
-    for c in codes[half:].tolist():
-        i = index.get(tuple(c))
-        if i is not None:
-            counts_b[i] += 1
+    counts_b = np.bincount(ranks_b[(ranks_b >= 0) & (ranks_b < high)], minlength=high).astype(float)
     ranks = np.arange(1, high + 1)[low - 1:]
     k = counts_b[low - 1:]
     ok = k > 0
-    x, y, w = np.log(ranks[ok]), np.log(k[ok] / (len(codes) - half)), k[ok]
+    x, y, w = np.log(ranks[ok]), np.log(k[ok] / len(ranks_b)), k[ok]
     xm = np.sum(w * x) / w.sum()
     sxx = np.sum(w * (x - xm) ** 2)
     slope = np.sum(w * (x - xm) * y) / sxx
@@ -112,6 +110,7 @@ def prior(settings: Settings, seed: int) -> dict:
     seconds = time.perf_counter() - t0
     unique, counts = boolean.count(codes)
     n = len(codes)
+    counts_a, ranks_b = split_ranks(codes)
     rng = np.random.default_rng(seed)
     seen_twice = np.flatnonzero(counts >= 2)
     once = np.flatnonzero(counts == 1)
@@ -122,8 +121,8 @@ def prior(settings: Settings, seed: int) -> dict:
             "ones": int(boolean.decode(unique[r], N_BITS).sum())} for r in range(min(10, len(counts)))]
     return {"samples": n, "seconds": seconds, "samples_per_second": n / seconds, "distinct": int(len(counts)),
             "seen_once": int(once.size), "count_runs": count_runs(counts), "top": top,
-            "top10_mass": list(top_mass(codes, 10)), "top1000_mass": list(top_mass(codes, 1000)),
-            "zipf": zipf_exponent(codes), "complexity": {"count": counts[picked].tolist(), "lz": complexity,
+            "top10_mass": list(top_mass(ranks_b, 10)), "top1000_mass": list(top_mass(ranks_b, 1000)),
+            "zipf": zipf_exponent(counts_a, ranks_b), "complexity": {"count": counts[picked].tolist(), "lz": complexity,
                                                           "singletons_sampled": int(min(SINGLETON_SAMPLE, once.size))}}
 
 
@@ -161,7 +160,7 @@ def render(summary: dict, out) -> None:
 
 def report(summary: dict) -> str:
     p = summary["prior"]
-    lines = [f"# {NAME}", "", SUMMARY + ".", "", __doc__.split("\n\n")[1].replace("\n", " "), "",
+    lines = common.report_head(NAME, SUMMARY, __doc__) + [
              f"Network {'-'.join(map(str, summary['widths']))}, sigma_w = {summary['settings']['sigma_w']}, "
              f"sigma_b = {summary['settings']['sigma_b']}; {p['samples']:,} draws in {p['seconds']:.0f} s "
              f"({p['samples_per_second']:,.0f} samples/s, each a forward pass over the 128 inputs).", "",

@@ -200,6 +200,12 @@ def write_summary(out, summary: dict) -> None:
     atomic_write(Path(out) / "result.json", lambda f: f.write(text.encode()))
 
 
+def report_head(name: str, summary: str, doc: str) -> list[str]:
+    """A report's first lines: the title, the one-line summary and the question (the module doc's second
+    paragraph, on one line)."""
+    return [f"# {name}", "", summary + ".", "", doc.split("\n\n")[1].replace("\n", " "), ""]
+
+
 def write_report(out, text: str) -> None:
     """``out/report.md``, written atomically."""
     atomic_write(Path(out) / "report.md", lambda f: f.write(text.encode()))

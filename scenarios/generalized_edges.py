@@ -193,7 +193,7 @@ def render(summary: dict, out) -> None:
 
 def report(summary: dict) -> str:
     s = summary["settings"]
-    lines = [f"# {NAME}", "", SUMMARY + ".", "", __doc__.split("\n\n")[1].replace("\n", " "), "",
+    lines = common.report_head(NAME, SUMMARY, __doc__) + [
              f"{summary['chains']} chains per race, budget {summary['max_steps']} steps; volume curve "
              f"{s['curve_runs']} runs x {s['curve_live']} live points; flux law {s['volume_samples']} Haar samples.",
              "", "## Dimensions", "",

@@ -183,7 +183,7 @@ def verdict(summary) -> str:
 
 def report(summary: dict) -> str:
     st_ = summary["settings"]
-    lines = [f"# {NAME}", "", SUMMARY + ".", "", __doc__.split("\n\n")[1].replace("\n", " "), "",
+    lines = common.report_head(NAME, SUMMARY, __doc__) + [
              f"Nested sampling: {st_['n_runs']} runs x {st_['n_live']} live points per curve; volumes are means over "
              "runs [95 % t-interval]; exponents are least-squares slopes of ln V on ln eps over the fit range, "
              "intervals from resampled whole curves. SGLD: "

@@ -28,7 +28,7 @@ def gather_rows(tree, index):
 @functools.partial(jax.jit, static_argnums=2)
 def gather_and_label(state, index, label):
     """``gather_rows`` of a kernel state, and ``label`` of each gathered position, on the device."""
-    rows = jax.tree.map(lambda a: a[index], state)
+    rows = gather_rows(state, index)
     return rows, jax.vmap(label)(rows.position)
 
 
