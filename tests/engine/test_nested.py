@@ -44,6 +44,19 @@ def test_gaussian_measure_of_a_tube_is_a_chi_square_cdf(D, k, eps):
     assert not curve.warnings
 
 
+def test_more_dimensions_than_live_points_use_the_low_rank_factor_and_pcn_moves():
+    # D = 120 > n_live = 60: the full move's factor is the centred survivors (rank 60), and the Gaussian prior
+    # adds pCN moves. The tube of codimension 4 has V(eps) = chi2_cdf(eps^2, 4) down to 1e-7; 4 SE as above.
+    # Without pCN the 116 free directions force the other steps small and V comes out many times too large
+    # (measured at D = 300, codimension 6: 30x at V = 1e-3).
+    D, k = 120, 116
+    eps = np.geomspace(2.0, 0.03, 7)
+    curve = sim.volume_curve([sim.Target("tube", lambda x: jnp.linalg.norm(x[k:]))], sim.space.gaussian(D), eps,
+                             n_live=60, n_runs=12, n_moves=300, seed=7)
+    check_volumes(curve, "tube", st.chi2.cdf(eps ** 2, D - k))
+    check_exponent(curve.exponent("tube", fit=(eps[-1], eps[-3])), 4.0)
+
+
 def test_sum_of_powers_has_the_exact_learning_coefficient():
     # L(w) = w1^2 + w2^4 + w3^6 on the box [-1, 1]^3: for eps <= 1 the set {L <= eps} is
     # eps^(1/2, 1/4, 1/6) times {L <= 1}, so V = C eps^(11/12) exactly, lambda = 11/12, m = 1, with
