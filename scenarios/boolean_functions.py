@@ -13,8 +13,17 @@ Stages here:
    (``simulator.boolean``). Rank plot with the Zipf line, P(f) against K_LZ, the mass of the top 10 and
    top 1000 functions (chosen on one half of the samples, measured on the other, so the choice does not
    inflate them; Wilson intervals) and the Zipf exponent (ranks from one half, P from the other).
-Not yet (stages 3-4 of the issue): SGD stopped at zero training error against P_B(f|S), and volumes
-below the sampling floor.
+3. SGD against the target (the SGD half of stage 3): a training set S of ``train_size`` of the 128 inputs
+   (seeded), three targets of rising K_LZ (x1; the majority of x1, x2, x3; seeded random bits), and for
+   each optimizer and batch size a race of ``sgd_chains`` chains from prior draws, trained on the binary
+   cross-entropy and each stopped at its first step with zero training error (censored at
+   ``sgd_steps``); the race's stop label is the function on the 64 test inputs. Reported: P_SGD(f|S) of
+   the most frequent test functions (Wilson), how many distinct ones, and the mean test error
+   (Student-t). A random target's test bits are fair coins independent of S, so any learner's expected
+   test error is exactly 1/2.
+Not yet: P_B(f|S) next to P_SGD (rejection needs P(fit S) >= 1e-4 and measured 5e-6 for x1 on 64 inputs;
+the volume curve of a 2001-parameter network is not yet trustworthy, see the README) and volumes below
+the sampling floor (stage 4).
 
 Run alone: ``python scenarios/boolean_functions.py --set quick=true``.
 """
@@ -27,9 +36,12 @@ from pathlib import Path
 from typing import ClassVar
 
 import jax
+import jax.numpy as jnp
 import numpy as np
+import optax
 from scipy import stats as st
 
+import simulator as sim
 from simulator import boolean, cli, stats
 from simulator.io.plots import figure, save
 
@@ -41,6 +53,21 @@ SUMMARY = "Prior probabilities of the Boolean functions of a 7-40-40-1 ReLU netw
 WIDTHS = (7, 40, 40, 1)
 N_BITS = 2 ** WIDTHS[0]
 SINGLETON_SAMPLE = 5000      # functions seen once whose K_LZ is computed for the complexity plot
+LEARNING_RATES = {"adam": 0.01, "sgd": 0.1}
+TOP_FUNCTIONS = 20           # test functions per race kept with their counts
+
+
+def targets(seed: int) -> dict:
+    """name -> 128-bit truth table: three targets of rising Lempel-Ziv complexity."""
+    x = boolean.inputs(WIDTHS[0]).astype(np.uint8)
+    return {"x1": x[:, 0], "majority(x1,x2,x3)": (x[:, :3].sum(axis=1) >= 2).astype(np.uint8),
+            "random": np.random.default_rng([seed, 17]).integers(0, 2, N_BITS).astype(np.uint8)}
+
+
+def split(train_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(training, test) input indices: a seeded random subset S of train_size inputs and the rest."""
+    train = np.sort(np.random.default_rng([seed, 29]).choice(N_BITS, train_size, replace=False))
+    return train, np.setdiff1d(np.arange(N_BITS), train)
 
 
 @dataclass(frozen=True)
@@ -49,12 +76,22 @@ class Settings(common.Settings):
     perceptron_samples: int = setting(1_000_000, "perceptron draws of the warm-up")
     sigma_w: float = setting(1.0, "weight scale: W ~ N(0, sigma_w^2 / fan_in)")
     sigma_b: float = setting(1.0, "bias scale: b ~ N(0, sigma_b^2)")
+    sgd_chains: int = setting(10_000, "SGD chains per (target, optimizer, batch size) race")
+    sgd_steps: int = setting(5000, "SGD step budget (chains not fitting S by then are censored)")
+    train_size: int = setting(64, "inputs in the training set S (the rest are the test inputs)")
+    optimizers: tuple[str, ...] = setting(("adam", "sgd"), "optax optimizers: adam (lr 0.01) and/or sgd (lr 0.1)")
+    batch_sizes: tuple[int, ...] = setting((8, 64), "minibatch sizes (drawn with replacement from S)")
 
-    QUICK: ClassVar[dict] = {"prior_samples": 200_000, "perceptron_samples": 2 ** 17}
+    QUICK: ClassVar[dict] = {"prior_samples": 200_000, "perceptron_samples": 2 ** 17, "sgd_chains": 500,
+                             "batch_sizes": (64,)}
 
     def check(self):
-        for name in ("prior_samples", "perceptron_samples", "sigma_w", "sigma_b"):
+        for name in ("prior_samples", "perceptron_samples", "sigma_w", "sigma_b", "sgd_chains", "sgd_steps"):
             check_values(name, (getattr(self, name),), low=0)
+        check_values("optimizers", self.optimizers, allowed=tuple(LEARNING_RATES))
+        check_values("batch_sizes", self.batch_sizes, low=0)
+        if not 2 <= self.train_size <= N_BITS - 2:
+            raise ValueError(f"setting train_size must be in [2, {N_BITS - 2}], got {self.train_size}")
         if self.prior_samples < 2000:
             raise ValueError("setting prior_samples must be >= 2000 (the top-1000 mass needs two halves)")
 
@@ -126,6 +163,62 @@ def prior(settings: Settings, seed: int) -> dict:
                                                           "singletons_sampled": int(min(SINGLETON_SAMPLE, once.size))}}
 
 
+def sgd_race(truth, train, test, optimizer: str, batch_size: int, settings: Settings, seed: int, progress):
+    """Chains from prior draws trained on S, each stopped at its first zero-training-error step; the stop
+    label is the function on the test inputs (``boolean.pack_bits``)."""
+    sample, unravel = boolean.mlp_flat(WIDTHS, settings.sigma_w, settings.sigma_b)
+    X = boolean.inputs(WIDTHS[0])
+    x_train, y_train, x_test = jnp.asarray(X[train]), jnp.asarray(truth[train], jnp.float32), jnp.asarray(X[test])
+
+    def cross_entropy(theta, batch):
+        xb, yb = batch
+        return jnp.mean(optax.sigmoid_binary_cross_entropy(boolean.mlp_logits(unravel(theta), xb), yb))
+
+    def training_misfit(theta):
+        return boolean.misfit_count(boolean.mlp_logits(unravel(theta), x_train), y_train)
+
+    def test_function(theta):
+        return boolean.pack_bits(boolean.mlp_logits(unravel(theta), x_test) > 0)
+
+    make = {"adam": optax.adam, "sgd": optax.sgd}[optimizer]
+    kernel = sim.dynamics.sgd(cross_entropy, (x_train, y_train), make(LEARNING_RATES[optimizer]), batch_size)
+    starts = sample(jax.random.key(seed + 2), settings.sgd_chains)
+    return sim.race(kernel, [sim.Target("fit", training_misfit, 0.0)], starts, n_chains=settings.sgd_chains,
+                    max_steps=settings.sgd_steps, seed=seed, stop_label=test_function, progress=progress)
+
+
+def sgd_summary(result, truth_test: np.ndarray) -> dict:
+    """Counts by outcome, stop steps, P_SGD(f|S) of the top test functions and the mean test error of the fits."""
+    fit = result.outcome == 0
+    codes = boolean.words32_to_codes(result.stop_labels[fit])
+    unique, counts = boolean.count(codes)
+    bits = boolean.decode(unique, truth_test.size)
+    errors = np.mean(boolean.decode(codes, truth_test.size) != truth_test, axis=1)
+    n_fit = int(fit.sum())
+    return {"counts": result.counts, "chains": result.n_chains, "median_stop_step": float(np.median(result.stop_step[fit]))
+            if n_fit else math.nan, "distinct": int(len(counts)), "test_error": list(stats.mean_interval(errors)),
+            "p_target": list(stats.proportion(int(sum(c for b, c in zip(bits, counts) if np.array_equal(b, truth_test))),
+                                              n_fit)) if n_fit else [math.nan] * 3,
+            "top": [{"code": [hex(int(w)) for w in unique[i]], "count": int(counts[i]),
+                     "p_sgd": list(stats.proportion(int(counts[i]), n_fit)),
+                     "test_error": float(np.mean(bits[i] != truth_test))} for i in range(min(TOP_FUNCTIONS, len(counts)))]}
+
+
+def sgd_stage(settings: Settings, seed: int, progress) -> dict:
+    train, test = split(settings.train_size, seed)
+    out = {"train": train.tolist(), "learning_rates": LEARNING_RATES, "targets": []}
+    for name, truth in targets(seed).items():
+        entry = {"name": name, "lz": boolean.lz_complexity(truth), "races": []}
+        for optimizer in settings.optimizers:
+            for batch_size in settings.batch_sizes:
+                t0 = time.perf_counter()
+                result = sgd_race(truth, train, test, optimizer, int(batch_size), settings, seed, progress)
+                entry["races"].append({"optimizer": optimizer, "batch_size": int(batch_size),
+                                       "seconds": time.perf_counter() - t0, **sgd_summary(result, truth[test])})
+        out["targets"].append(entry)
+    return out
+
+
 def count_runs(counts) -> list[list[int]]:
     """Descending counts as [count, how many functions have it] pairs (the rank plot, compactly)."""
     values, multiplicity = np.unique(np.asarray(counts), return_counts=True)
@@ -136,7 +229,8 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     summary = {"scenario": NAME, "seed": seed, "settings": settings.as_dict(), "widths": list(WIDTHS),
-               "warm_up": warm_up(settings, seed), "prior": prior(settings, seed)}
+               "warm_up": warm_up(settings, seed), "prior": prior(settings, seed),
+               "sgd": sgd_stage(settings, seed, progress)}
     summary["verdict"] = verdict(summary)
     return finish(out, summary, {}, render)
 
@@ -150,11 +244,29 @@ def verdict(summary: dict) -> str:
             f"the top 1000 {fmt_interval(p['top1000_mass'])}; ln P falls with ln rank at slope "
             f"{fmt_interval(zipf)} over ranks {p['zipf']['ranks'][0]}..{p['zipf']['ranks'][1]} (Zipf: -1; Valle-Pérez "
             f"et al. 2019, Fig. 1, 1e8 samples), and "
-            f"the most probable functions have the lowest K_LZ (the two constants: {p['top'][0]['lz']:.1f}).")
+            f"the most probable functions have the lowest K_LZ (the two constants: {p['top'][0]['lz']:.1f}). "
+            + sgd_verdict(summary["sgd"]))
+
+
+def sgd_verdict(sgd: dict) -> str:
+    parts = []
+    for t in sgd["targets"]:
+        errors = ", ".join(f"{r['optimizer']}/{r['batch_size']} {fmt_interval(r['test_error'])}" for r in t["races"])
+        parts.append(f"{t['name']} (K_LZ {t['lz']:.1f}): {errors}")
+    censored = sum(r["counts"]["censored"] for t in sgd["targets"] for r in t["races"])
+    ordered = sorted(sgd["targets"], key=lambda t: t["lz"])
+    rises = all(a["races"][i]["test_error"][2] < b["races"][i]["test_error"][1]     # intervals apart, in order
+                for a, b in zip(ordered, ordered[1:]) for i in range(len(a["races"])))
+    trend = "rises with the target's complexity (every step, intervals apart)" if rises else \
+        "does not rise with the target's complexity at every step"
+    return ("SGD stopped at zero training error on S (|S| = " + str(len(sgd["train"])) + f"): mean test error {trend}, "
+            + "; ".join(parts) + f" ({censored} chains censored in all; "
+            "a random target's exact expectation is 1/2).")
 
 
 def render(summary: dict, out) -> None:
     plot(summary, Path(out) / "prior.png")
+    plot_sgd(summary["sgd"], Path(out) / "sgd.png")
     write_report(out, report(summary))
 
 
@@ -168,9 +280,19 @@ def report(summary: dict) -> str:
              "|---|---|---|---|---|"]
     for t in p["top"]:
         lines.append(f"| {t['rank']} | {fmt_interval(t['p'])} | {t['lz']:.1f} | {t['ones']} | {' '.join(t['code'])} |")
-    lines += ["", "![prior](prior.png)", "", "## Verdict", "", summary["verdict"], "",
-              "Not yet: stages 3 (SGD stopped at zero training error, P_SGD(f|S) against P_B(f|S)) and 4 (volumes "
-              "below the sampling floor).", ""]
+    lines += ["", "![prior](prior.png)", "", "## SGD stopped at zero training error", "",
+              f"Training set S: {len(summary['sgd']['train'])} of the 128 inputs; learning rates "
+              f"{summary['sgd']['learning_rates']}; binary cross-entropy; chains from prior draws.", "",
+              "| target | K_LZ | optimizer | batch | fit / censored | median stop step | distinct test functions | "
+              "P_SGD(target on the test inputs) | mean test error [95 %] | seconds |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for t in summary["sgd"]["targets"]:
+        for r in t["races"]:
+            lines.append(f"| {t['name']} | {t['lz']:.1f} | {r['optimizer']} | {r['batch_size']} | {r['counts']['fit']} / "
+                         f"{r['counts']['censored']} | {r['median_stop_step']:.0f} | {r['distinct']} | "
+                         f"{fmt_interval(r['p_target'])} | {fmt_interval(r['test_error'])} | {r['seconds']:.0f} |")
+    lines += ["", "![sgd](sgd.png)", "", "## Verdict", "", summary["verdict"], "",
+              "Not yet: P_B(f|S) next to P_SGD(f|S) (stage 3's comparison) and volumes below the sampling floor "
+              "(stage 4).", ""]
     return "\n".join(lines)
 
 
@@ -191,6 +313,29 @@ def plot(summary: dict, path) -> None:
     b.semilogy(c["lz"], np.array(c["count"]) / n, ".", ms=3, alpha=0.5)
     b.set(xlabel="K_LZ (Lempel-Ziv complexity)", ylabel="P(f)",
           title=f"P(f) vs complexity\n(f seen twice or more, and {c['singletons_sampled']} seen once)")
+    save(fig, path)
+
+
+def plot_sgd(sgd: dict, path) -> None:
+    fig, (a, b) = figure(1, 2, figsize=(10, 4))
+    configs = [(r["optimizer"], r["batch_size"]) for r in sgd["targets"][0]["races"]]
+    for i, (optimizer, batch) in enumerate(configs):
+        lz = np.array([t["lz"] for t in sgd["targets"]]) + (i - len(configs) / 2) * 1.5
+        e = np.array([t["races"][i]["test_error"] for t in sgd["targets"]])
+        a.errorbar(lz, e[:, 0], yerr=[e[:, 0] - e[:, 1], e[:, 2] - e[:, 0]], fmt="o-", ms=4, capsize=2,
+                   label=f"{optimizer}, batch {batch}")
+    a.axhline(0.5, color="0.6", lw=0.8, ls="--", label="chance")
+    a.set(xlabel="K_LZ of the target", ylabel="mean test error", title="generalization against complexity")
+    a.legend(fontsize=7)
+    for t in sgd["targets"]:
+        top = t["races"][0]["top"]
+        p = np.array([f["p_sgd"] for f in top])
+        ranks = np.arange(1, len(top) + 1)
+        b.errorbar(ranks, p[:, 0], yerr=[p[:, 0] - p[:, 1], p[:, 2] - p[:, 0]], fmt=".-", capsize=2,
+                   label=f"{t['name']} (K_LZ {t['lz']:.0f})")
+    b.set(xscale="log", yscale="log", xlabel="rank of the test function", ylabel="P_SGD(f | S)",
+          title=f"test functions at the stop ({configs[0][0]}, batch {configs[0][1]})")
+    b.legend(fontsize=7)
     save(fig, path)
 
 

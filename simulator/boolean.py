@@ -24,6 +24,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jax.flatten_util import ravel_pytree
+
 from .stats import Estimate, proportion
 
 
@@ -132,6 +134,21 @@ def mlp_logits(layers, X):
         h = jax.nn.relu(h @ W + b)
     W, b = layers[-1]
     return (h @ W + b)[..., 0]
+
+
+def mlp_flat(widths, sigma_w: float = 1.0, sigma_b: float = 1.0):
+    """The network as flat parameter vectors, for races: (sample(key, n) -> (n, D) prior draws, unravel)."""
+    widths = _check_widths(widths)
+    _, unravel = ravel_pytree(mlp_init(jax.random.key(0), widths, sigma_w, sigma_b))
+
+    def sample(key, n):
+        return jax.vmap(lambda k: ravel_pytree(mlp_init(k, widths, sigma_w, sigma_b))[0])(jax.random.split(key, n))
+    return sample, unravel
+
+
+def misfit_count(logits, bits):
+    """#{i : [logit_i > 0] != bit_i}, as a float residual: 0 exactly on the functions that fit."""
+    return jnp.sum((logits > 0) != (jnp.asarray(bits) > 0)).astype(jnp.float32)
 
 
 def pack_bits(bits):

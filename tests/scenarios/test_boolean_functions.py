@@ -1,9 +1,14 @@
-"""The boolean-functions scenario (stages 1-2) end to end in-process, small settings."""
+"""The boolean-functions scenario (stages 1-3, SGD half) end to end in-process, small settings."""
+import math
+
+import pytest
+
 from scenarios import boolean_functions as bf
 
 
 def test_a_small_run_checks_the_perceptron_law_and_counts_the_prior(tmp_path):
-    settings = bf.Settings(prior_samples=100_000, perceptron_samples=2 ** 16)
+    settings = bf.Settings(prior_samples=100_000, perceptron_samples=2 ** 16, sgd_chains=200, optimizers=("adam",),
+                           batch_sizes=(64,))
     summary = bf.run(settings, chains=1, steps=1, seed=0, out=tmp_path, progress=False)
     warm = summary["warm_up"]
     assert warm["samples"] == 2 ** 16 and warm["chi_square_p"] > 1e-3     # P(t) = 2^-7 (Mingard et al. 2019)
@@ -20,3 +25,29 @@ def test_a_small_run_checks_the_perceptron_law_and_counts_the_prior(tmp_path):
     assert prior["top1000_mass"][0] >= prior["top10_mass"][0]
     report = (tmp_path / "report.md").read_text()
     assert "## Verdict" in report and "Not yet" in report and (tmp_path / "prior.png").stat().st_size > 10_000
+    assert (tmp_path / "sgd.png").stat().st_size > 10_000 and "## SGD stopped at zero training error" in report
+
+    races = {t["name"]: t["races"][0] for t in summary["sgd"]["targets"]}
+    for race in races.values():                       # every chain is counted once: fit, censored, ...
+        assert sum(race["counts"].values()) == race["chains"] == 200
+        assert sum(f["count"] for f in race["top"]) <= race["counts"]["fit"]
+    # A random target's 64 test bits are fair coins independent of S and of the learner, so the mean test error
+    # has expectation 1/2 and, given the learner, SD <= 1/(2 sqrt 64) = 1/16 over the draw of the target; with
+    # the chains' own SE (from the interval), 4 SE of both.
+    value, low, high = races["random"]["test_error"]
+    se = (high - low) / (2 * 1.97)
+    assert abs(value - 0.5) <= 4 * math.hypot(1 / 16, se)
+    # x1 generalizes: its error interval lies below the random target's, and its own test function is the most
+    # frequent one at the stop (measured P_SGD 0.55; the next is 0.012). Wrong labels would put both at 1/2.
+    assert races["x1"]["test_error"][2] < low
+    assert races["x1"]["top"][0]["test_error"] == 0.0 and races["x1"]["p_target"][0] == races["x1"]["top"][0]["p_sgd"][0]
+
+
+@pytest.mark.parametrize("change, words", [
+    (dict(optimizers=("rmsprop",)), "optimizers"),
+    (dict(train_size=1), "train_size"),
+    (dict(batch_sizes=(0,)), "batch_sizes"),
+])
+def test_bad_settings_are_refused(change, words):
+    with pytest.raises(ValueError, match=words):
+        bf.Settings(**change)
