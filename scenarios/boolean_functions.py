@@ -1,4 +1,4 @@
-"""Boolean functions of a real network: which functions does the parameter prior favour? (stages 1-2 of 4)
+"""Boolean functions of a real network: which functions does the parameter prior favour? (stages 1-2 and the SGD half of 3, of 4)
 
 Question. Valle-Pérez, Camargo & Louis (ICLR 2019) sampled the parameters of a 7-40-40-1 ReLU network on
 all 128 inputs of 7 Boolean variables: the probability P(f) of each function follows roughly a Zipf law,
@@ -76,7 +76,7 @@ class Settings(common.Settings):
     perceptron_samples: int = setting(1_000_000, "perceptron draws of the warm-up")
     sigma_w: float = setting(1.0, "weight scale: W ~ N(0, sigma_w^2 / fan_in)")
     sigma_b: float = setting(1.0, "bias scale: b ~ N(0, sigma_b^2)")
-    sgd_chains: int = setting(10_000, "SGD chains per (target, optimizer, batch size) race")
+    sgd_chains: int = setting(5000, "SGD chains per (target, optimizer, batch size) race (10,000: about 20 min on 2 cores)")
     sgd_steps: int = setting(5000, "SGD step budget (chains not fitting S by then are censored)")
     train_size: int = setting(64, "inputs in the training set S (the rest are the test inputs)")
     optimizers: tuple[str, ...] = setting(("adam", "sgd"), "optax optimizers: adam (lr 0.01) and/or sgd (lr 0.1)")

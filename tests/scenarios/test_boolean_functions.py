@@ -1,4 +1,4 @@
-"""The boolean-functions scenario (stages 1-3, SGD half) end to end in-process, small settings."""
+"""The boolean-functions scenario (stages 1-2 and the SGD half of 3) end to end in-process, small settings."""
 import math
 
 import pytest
