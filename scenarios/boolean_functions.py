@@ -253,14 +253,14 @@ def sgd_verdict(sgd: dict) -> str:
     for t in sgd["targets"]:
         errors = ", ".join(f"{r['optimizer']}/{r['batch_size']} {fmt_interval(r['test_error'])}" for r in t["races"])
         parts.append(f"{t['name']} (K_LZ {t['lz']:.1f}): {errors}")
-    censored = sum(r["counts"]["censored"] for t in sgd["targets"] for r in t["races"])
+    censored, diverged = (sum(r["counts"][k] for t in sgd["targets"] for r in t["races"]) for k in ("censored", "diverged"))
     ordered = sorted(sgd["targets"], key=lambda t: t["lz"])
     rises = all(a["races"][i]["test_error"][2] < b["races"][i]["test_error"][1]     # intervals apart, in order
                 for a, b in zip(ordered, ordered[1:]) for i in range(len(a["races"])))
     trend = "rises with the target's complexity (every step, intervals apart)" if rises else \
         "does not rise with the target's complexity at every step"
     return ("SGD stopped at zero training error on S (|S| = " + str(len(sgd["train"])) + f"): mean test error {trend}, "
-            + "; ".join(parts) + f" ({censored} chains censored in all; "
+            + "; ".join(parts) + f" ({censored} chains censored and {diverged} diverged in all; "
             "a random target's exact expectation is 1/2).")
 
 
@@ -283,12 +283,12 @@ def report(summary: dict) -> str:
     lines += ["", "![prior](prior.png)", "", "## SGD stopped at zero training error", "",
               f"Training set S: {len(summary['sgd']['train'])} of the 128 inputs; learning rates "
               f"{summary['sgd']['learning_rates']}; binary cross-entropy; chains from prior draws.", "",
-              "| target | K_LZ | optimizer | batch | fit / censored | median stop step | distinct test functions | "
+              "| target | K_LZ | optimizer | batch | fit / censored / diverged | median stop step | distinct test functions | "
               "P_SGD(target on the test inputs) | mean test error [95 %] | seconds |", "|---|---|---|---|---|---|---|---|---|---|"]
     for t in summary["sgd"]["targets"]:
         for r in t["races"]:
             lines.append(f"| {t['name']} | {t['lz']:.1f} | {r['optimizer']} | {r['batch_size']} | {r['counts']['fit']} / "
-                         f"{r['counts']['censored']} | {r['median_stop_step']:.0f} | {r['distinct']} | "
+                         f"{r['counts']['censored']} / {r['counts']['diverged']} | {r['median_stop_step']:.0f} | {r['distinct']} | "
                          f"{fmt_interval(r['p_target'])} | {fmt_interval(r['test_error'])} | {r['seconds']:.0f} |")
     lines += ["", "![sgd](sgd.png)", "", "## Verdict", "", summary["verdict"], "",
               "Not yet: P_B(f|S) next to P_SGD(f|S) (stage 3's comparison) and volumes below the sampling floor "
