@@ -46,23 +46,24 @@ from ..volume_curve import VolumeCurve
 from . import cache, policy
 
 TARGET_ACCEPTANCE = 0.25
-N_KINDS = 4      # full, coordinate, stretch and (Gaussian priors only) prior-preserving pCN moves
+N_KINDS = 4      # full, coordinate, stretch and (Gaussian priors, D > n_live) prior-preserving pCN moves
 
 
 def move_kinds(space: Space, n_live: int) -> int:
     """How many move kinds a run uses: pCN needs a Gaussian prior N(0, sigma^2 I), and is used where D > n_live
     (the survivors' covariance is low rank). In D = 10 (400 live points) it halved the benchmark's gain at
-    V = 1e-8 (3,640x against 6,780x plain Monte Carlo), so the low-dimensional moves stay as they were."""
+    V = 1e-8 (3,640x against 6,670x plain Monte Carlo), so the low-dimensional moves stay as they were."""
     return 4 if space.name == "gaussian" and space.dim > n_live else 3
 
 
 def build_moves(space: Space, residual, dtype, n_live: int):
     """``moves(key, x, logp, level, run, factors, sd, scale, n_moves) -> (x, logp, r, accepted)`` for a batch of
     points, each with its own level, run (whose covariance factor ``factors[run]`` and coordinate scales
-    ``sd[run]`` it uses) and step scales (full, coordinate, stretch).
+    ``sd[run]`` it uses) and step scales (full, coordinate, stretch, pCN).
 
     Each step is, equally often, a full move x + s_full L z, a move of one random
-    coordinate j by s_coord sd_j z, or a stretch of one coordinate x_j e^(s_stretch z). Sets that are
+    coordinate j by s_coord sd_j z, a stretch of one coordinate x_j e^(s_stretch z), or (``move_kinds``)
+    a pCN move. Sets that are
     unions of thin slabs, such as the neighbourhoods of normal crossings, let single coordinates move
     where a full move is refused; in them a coordinate spans many scales (|w_2| from eps to 1 when
     |w_1 w_2| <= eps), which additive steps of one size cross only slowly and the stretch crosses in
