@@ -268,15 +268,20 @@ class _NestedRuns:
         for r in np.unique(runs):
             pts = self.x[r][self.r[r] < levels[runs == r][0]]
             n_a = pts.shape[0]
-            centred = pts - pts.mean(axis=0) if n_a > 1 else np.zeros((1, D))
-            var = np.sum(centred ** 2, axis=0) / max(n_a - 1, 1) if n_a > 1 else np.ones(D)
+            if n_a == 1:          # one survivor: unit scales, and no full move when the factor is low rank
+                sd[r] = math.sqrt(1 + 1e-12)
+                if rank == D:
+                    factors[r] = np.eye(D)
+                continue
+            centred = pts - pts.mean(axis=0)
+            var = np.sum(centred ** 2, axis=0) / (n_a - 1)
             ridge = 1e-12 * var.sum() / D
             sd[r] = np.sqrt(var + ridge)
             if rank == D:
-                cov = np.atleast_2d(np.cov(pts.T)) + ridge * np.eye(D) if n_a > 1 else np.eye(D)
+                cov = np.atleast_2d(np.cov(pts.T)) + ridge * np.eye(D)
                 factors[r] = np.linalg.cholesky(cov + 1e-300 * np.eye(D))
             else:
-                factors[r, :, :n_a] = centred.T / math.sqrt(max(n_a - 1, 1))
+                factors[r, :, :n_a] = centred.T / math.sqrt(n_a - 1)
         return factors, sd
 
     def _replace(self, q, victims, parents, levels, runs):
