@@ -19,6 +19,7 @@ from .engine.race import RaceWarning, race
 from .engine.nested import volume_curve
 from .engine.splitting import SplittingWarning, splitting
 from .learning_coefficient import LearningCoefficient, learning_coefficient
+from .posterior import PosteriorProbability, posterior_probability
 from .result import RaceResult, SweepResult, load_result
 from .splitting_result import SplittingResult
 from .volume_curve import VolumeCurve
@@ -46,7 +47,7 @@ def __getattr__(name):
     raise AttributeError(f"module 'simulator' has no attribute {name!r}")
 
 
-__all__ = ["race", "RaceWarning", "splitting", "SplittingWarning", "SplittingResult", "volume_curve", "VolumeCurve", "space", "learning_coefficient", "LearningCoefficient", "Target", "RaceResult", "SweepResult", "load_result", "Estimate", "dynamics", "stats",
+__all__ = ["race", "RaceWarning", "splitting", "SplittingWarning", "SplittingResult", "volume_curve", "VolumeCurve", "space", "learning_coefficient", "LearningCoefficient", "posterior_probability", "PosteriorProbability", "Target", "RaceResult", "SweepResult", "load_result", "Estimate", "dynamics", "stats",
            "outcomes", "boolean", "laws", "groups", "shapes", "moduli", "volumes", "stabilizer", "stabilizer_dimension",
            "orbit_dimension", "haar_volume", "haar_volume_ratio", "exact", "laplace", "kramers", "nuts",
            "laplace_mass", "kramers_time", "nuts_occupation", "checkpointing", "merge_results", "process_share",

@@ -146,9 +146,30 @@ def mlp_flat(widths, sigma_w: float = 1.0, sigma_b: float = 1.0):
     return sample, unravel
 
 
+def mlp_whitened(widths, sigma_w: float = 1.0, sigma_b: float = 1.0):
+    """The prior in whitened coordinates: (scale (D,), unravel) with theta = unravel(scale * z), z ~ N(0, I_D),
+    distributed as ``mlp_init`` (scale sigma_w / sqrt(fan_in) on weights, sigma_b on biases)."""
+    widths = _check_widths(widths)
+    scale, unravel = ravel_pytree([(jnp.full((a, b), sigma_w / math.sqrt(a)), jnp.full((b,), float(sigma_b)))
+                                   for a, b in zip(widths[:-1], widths[1:])])
+    return scale, unravel
+
+
 def misfit_count(logits, bits):
     """#{i : [logit_i > 0] != bit_i}, as a float residual: 0 exactly on the functions that fit."""
     return jnp.sum((logits > 0) != (jnp.asarray(bits) > 0)).astype(jnp.float32)
+
+
+def misfit_score(logits, bits):
+    """m + h / (2 (1 + h)): m = ``misfit_count``, h = sum_i relu(-(2 bit_i - 1) logit_i) the total violation.
+
+    The fraction lies in [0, 1/2), so {score <= k + 1/2} = {m <= k} exactly, and inside each plateau of m it
+    ranks points by how far they are from fitting. Nested sampling on the bare count kills a whole plateau
+    at once and a run goes extinct when every live point shares one count; with this score it descends
+    through the plateau instead."""
+    y = 2 * (jnp.asarray(bits) > 0).astype(logits.dtype) - 1
+    h = jnp.sum(jax.nn.relu(-y * logits))
+    return misfit_count(logits, bits).astype(logits.dtype) + h / (2 * (1 + h))
 
 
 def pack_bits(bits):

@@ -9,6 +9,8 @@ eps of the grid (kept as ln V_r). Estimates:
   as the curve is.
 * ``ratio(f, h)``: V_f / V_h per eps, interval from the same resampled curves (the two targets' runs
   are independent and resampled apart).
+* ``conditional(name, eps, given)``: V(eps) / V(given) of one target, e.g. P_B(f | S) when r ranks the
+  fits of S first; the same resampled runs in both, so their shared noise cancels.
 * ``exponent(name, fit=(lo, hi))``: least-squares slope of ln V against ln eps over eps in [lo, hi],
   interval from the resampled curves; ``log_correction=True`` fits ln V = a + lambda ln eps +
   (m - 1) ln(-ln eps) and returns (lambda, m - 1).
@@ -87,6 +89,19 @@ class VolumeCurve:
         with np.errstate(invalid="ignore"):
             low, high = np.exp(np.nanpercentile(diff, [50 * (1 - level), 50 * (1 + level)], axis=0))
         return [Estimate(float(v), float(lo), float(hi)) for v, lo, hi in zip(value, low, high)]
+
+    def conditional(self, name: str, eps: float, given: float, level: float = 0.95) -> Estimate:
+        """V(eps) / V(given), eps < given: the prior mass of {r <= eps} within {r <= given}, from the same
+        runs (the noise of reaching {r <= given} is shared and cancels), interval from resampled curves."""
+        i, j = self._index(eps), self._index(given)
+        if not self.eps[i] < self.eps[j]:
+            raise ValueError(f"eps ({eps}) must be smaller than given ({given})")
+        curves = self._resampled(name)
+        diff = curves[:, i] - curves[:, j]
+        with np.errstate(invalid="ignore"):
+            low, high = np.exp(np.nanpercentile(diff, [50 * (1 - level), 50 * (1 + level)]))
+        log_v = self.log_volume[name]
+        return Estimate(float(np.exp(log_v[i] - log_v[j])), float(low), float(high))
 
     def exponent(self, name: str, fit=None, log_correction: bool = False, level: float = 0.95):
         """d ln V / d ln eps over eps in ``fit`` = (lo, hi) (default: the whole grid), an Estimate; with

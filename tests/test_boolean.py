@@ -122,6 +122,52 @@ def test_bad_arguments(call, words):
         call()
 
 
+def test_misfit_score_has_the_count_as_its_level_sets_and_ranks_inside_them():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, (2000, 16)).astype(np.float32)
+    bits = rng.integers(0, 2, 16)
+    count = np.array([float(B.misfit_count(l, bits)) for l in logits])
+    score = np.array([float(B.misfit_score(l, bits)) for l in logits])
+    assert np.all((score >= count) & (score < count + 0.5))            # {score <= k + 1/2} = {count <= k}
+    violation = np.sum(np.maximum(-(2 * bits - 1) * logits, 0), axis=1)
+    same = count == np.median(count)                                   # inside one plateau: ordered by violation
+    assert np.all(np.diff(score[same][np.argsort(violation[same])]) >= 0)
+
+
+def test_whitened_coordinates_have_the_prior_scales():
+    widths = (3, 5, 1)
+    scale, unravel = B.mlp_whitened(widths, sigma_w=2.0, sigma_b=0.5)
+    assert scale.size == 3 * 5 + 5 + 5 + 1
+    (w1, b1), (w2, b2) = unravel(scale)
+    assert np.allclose(w1, 2 / math.sqrt(3)) and np.allclose(w2, 2 / math.sqrt(5))
+    assert np.allclose(b1, 0.5) and np.allclose(b2, 0.5)
+
+
+def test_posterior_probability_agrees_with_rejection():
+    # A 4-10-10-1 network on the 16 inputs of 4 bits, S = 8 of them labelled by x1. Rejection over 2^21 prior
+    # draws gives P(fit S) (measured 1.3e-3, about 2,800 fits) and P_B(f | S) for the most frequent test function
+    # (0.53) and one a test error away (0.046). sim.posterior_probability (16 runs x 40 live points x 100 moves)
+    # must agree within 4 SE of the difference of the two independent estimates (Wilson; Student-t across runs).
+    import simulator as sim
+    widths = (4, 10, 10, 1)
+    X = B.inputs(4)
+    train = np.array([0, 3, 5, 6, 9, 10, 12, 15])
+    test = np.setdiff1d(np.arange(16), train)
+    truth = X[:, 0].astype(np.uint8)
+    bits = B.decode(B.mlp_functions(jax.random.key(3), 2 ** 21, widths), 16)
+    fits = np.all(bits[:, train] == truth[train], axis=1)
+    functions, counts = B.count(B.encode(bits[fits][:, test]))
+    test_bits = B.decode(functions, test.size)
+    for rank in (0, 3):
+        rejection = sim.stats.proportion(int(counts[rank]), int(fits.sum()))
+        nested = sim.posterior_probability(widths, X[train], truth[train], X[test], test_bits[rank], n_live=40,
+                                           n_runs=16, n_moves=100, seed=rank).p
+        se = math.hypot(sim.stats.standard_error(rejection), sim.stats.standard_error(nested))
+        assert abs(nested.value - rejection.value) <= 4 * se, (rank, nested, rejection)
+    with pytest.raises(ValueError, match="y_test"):
+        sim.posterior_probability(widths, X[train], truth[train], X[test], test_bits[0][:3])
+
+
 @pytest.mark.slow
 def test_the_volume_curve_agrees_with_rejection_on_the_prior_mass_of_a_fit():
     # Prior mass of the 7-40-40-1 networks that compute x1 on 16 seeded training inputs: rejection over 2^20
@@ -131,12 +177,10 @@ def test_the_volume_curve_agrees_with_rejection_on_the_prior_mass_of_a_fit():
     # With the hinge sum(relu(-y logit)) as residual instead the curve came out 2.8x low at 8 and at 32 runs and
     # at 50 to 400 moves per point, which is why the misfit count is the residual here.
     import jax.numpy as jnp
-    from jax.flatten_util import ravel_pytree
 
     import simulator as sim
     widths = (7, 40, 40, 1)
-    _, unravel = B.mlp_flat(widths)
-    scale, _ = ravel_pytree([(jnp.full((a, b), 1 / math.sqrt(a)), jnp.ones(b)) for a, b in zip(widths, widths[1:])])
+    scale, unravel = B.mlp_whitened(widths)
     X = B.inputs(7)
     train = np.sort(np.random.default_rng(0).choice(128, 16, replace=False))
     x_train, y_train = jnp.asarray(X[train]), jnp.asarray(X[train, 0])

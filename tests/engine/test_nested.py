@@ -129,6 +129,13 @@ def test_ratio_and_band_come_from_the_same_curves():
         assert abs(math.log(estimate.value) - math.log(truth)) <= 4 * se
     low, high = curve.band("codim3")
     assert np.all(low <= curve.log_volume["codim3"] + 1e-12) and np.all(curve.log_volume["codim3"] <= high + 1e-12)
+    # conditional: V(eps) / V(1) within one target, exact chi2_3(eps^2) / chi2_3(1), the same log-scale 4 SE
+    for e, truth in zip(eps[1:], st.chi2.cdf(eps[1:] ** 2, 3) / st.chi2.cdf(1.0, 3)):
+        estimate = curve.conditional("codim3", e, 1.0)
+        se = (math.log(estimate.high) - math.log(estimate.low)) / (2 * 1.96)
+        assert estimate.low <= estimate.value <= estimate.high and abs(math.log(estimate.value / truth)) <= 4 * se
+    with pytest.raises(ValueError, match="smaller than given"):
+        curve.conditional("codim3", 1.0, eps[2])
 
 
 @pytest.mark.parametrize("change, error, words", [
