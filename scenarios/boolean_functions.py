@@ -1,4 +1,4 @@
-"""Boolean functions of a real network: which functions does the parameter prior favour? (stages 1-2 and the SGD half of 3, of 4)
+"""Boolean functions of a real network: which functions does the parameter prior favour, and does SGD find them?
 
 Question. Valle-Pérez, Camargo & Louis (ICLR 2019) sampled the parameters of a 7-40-40-1 ReLU network on
 all 128 inputs of 7 Boolean variables: the probability P(f) of each function follows roughly a Zipf law,
@@ -13,7 +13,7 @@ Stages here:
    (``simulator.boolean``). Rank plot with the Zipf line, P(f) against K_LZ, the mass of the top 10 and
    top 1000 functions (chosen on one half of the samples, measured on the other, so the choice does not
    inflate them; Wilson intervals) and the Zipf exponent (ranks from one half, P from the other).
-3. SGD against the target (the SGD half of stage 3): a training set S of ``train_size`` of the 128 inputs
+3. SGD against the target: a training set S of ``train_size`` of the 128 inputs
    (seeded), three targets of rising K_LZ (x1; the majority of x1, x2, x3; seeded random bits), and for
    each optimizer and batch size a race of ``sgd_chains`` chains from prior draws, trained on the binary
    cross-entropy and each stopped at its first step with zero training error (censored at
@@ -21,9 +21,13 @@ Stages here:
    the most frequent test functions (Wilson), how many distinct ones, and the mean test error
    (Student-t). A random target's test bits are fair coins independent of S, so any learner's expected
    test error is exactly 1/2.
-Not yet: P_B(f|S) next to P_SGD (rejection needs P(fit S) >= 1e-4 and measured 5e-6 for x1 on 64 inputs;
-the volume curve with the misfit count as residual agrees with rejection on this network at 1.2e-4, a
-slow test, so two curves per function are the next step) and volumes below the sampling floor (stage 4).
+4. P_B(f|S) next to P_SGD(f|S) (the other half of 3): for the ``pb_functions`` test functions found most often
+   at the SGD stops (pooled over a target's races), P_B(f|S) = mu(fits S and f on T) / mu(fits S) under the
+   prior, from one nested-sampling volume curve each (``sim.posterior_probability``; rejection would need
+   1 / P(fit S) ~ 2e5 draws per fit for x1). Reported: both with intervals, the least-squares slope and R^2
+   of ln P_SGD on ln P_B per optimizer and batch size, and the fraction within a factor 10. Mingard et al.
+   (JMLR 2021) find P_SGD tracking P_B, with P_B from a Gaussian-process approximation.
+Not yet: volumes below the sampling floor for the functions SGD finds once (stage 4 of the issue).
 
 Run alone: ``python scenarios/boolean_functions.py --set quick=true``.
 """
@@ -76,20 +80,31 @@ class Settings(common.Settings):
     perceptron_samples: int = setting(1_000_000, "perceptron draws of the warm-up")
     sigma_w: float = setting(1.0, "weight scale: W ~ N(0, sigma_w^2 / fan_in)")
     sigma_b: float = setting(1.0, "bias scale: b ~ N(0, sigma_b^2)")
-    sgd_chains: int = setting(5000, "SGD chains per (target, optimizer, batch size) race (10,000: about 20 min on 2 cores)")
+    sgd_chains: int = setting(3000, "SGD chains per (target, optimizer, batch size) race (10,000: about 20 min on 2 cores)")
     sgd_steps: int = setting(5000, "SGD step budget (chains not fitting S by then are censored)")
     train_size: int = setting(64, "inputs in the training set S (the rest are the test inputs)")
     optimizers: tuple[str, ...] = setting(("adam", "sgd"), "optax optimizers: adam (lr 0.01) and/or sgd (lr 0.1)")
     batch_sizes: tuple[int, ...] = setting((8, 64), "minibatch sizes (drawn with replacement from S)")
+    pb_targets: tuple[str, ...] = setting(("x1", "majority(x1,x2,x3)"), "targets whose P_B(f|S) is measured")
+    pb_functions: int = setting(3, "test functions per target with a P_B(f|S): the most frequent at the SGD stops, "
+                                   "pooled over the target's races (0: no P_B stage)")
+    pb_runs: int = setting(8, "independent nested-sampling runs per P_B (its interval comes from their spread)")
+    pb_live: int = setting(50, "live points per nested-sampling run")
+    pb_moves: int = setting(100, "constrained moves per replacement point")
 
     QUICK: ClassVar[dict] = {"prior_samples": 200_000, "perceptron_samples": 2 ** 17, "sgd_chains": 500,
-                             "batch_sizes": (64,)}
+                             "batch_sizes": (64,), "pb_targets": ("x1",), "pb_functions": 1, "pb_runs": 4}
 
     def check(self):
         for name in ("prior_samples", "perceptron_samples", "sigma_w", "sigma_b", "sgd_chains", "sgd_steps"):
             check_values(name, (getattr(self, name),), low=0)
         check_values("optimizers", self.optimizers, allowed=tuple(LEARNING_RATES))
         check_values("batch_sizes", self.batch_sizes, low=0)
+        check_values("pb_targets", self.pb_targets, allowed=tuple(targets(0)), at_least=0)
+        check_values("pb_functions", (self.pb_functions,), low=-1)
+        for name in ("pb_live", "pb_moves"):
+            check_values(name, (getattr(self, name),), low=1)
+        check_values("pb_runs", (self.pb_runs,), low=1)
         if not 2 <= self.train_size <= N_BITS - 2:
             raise ValueError(f"setting train_size must be in [2, {N_BITS - 2}], got {self.train_size}")
         if self.prior_samples < 2000:
@@ -219,6 +234,60 @@ def sgd_stage(settings: Settings, seed: int, progress) -> dict:
     return out
 
 
+def pooled_top(races, k: int) -> list[list[str]]:
+    """The k test functions (hex codes) most often found at the stops, counts pooled over the races' top lists."""
+    pooled = {}
+    for r in races:
+        for f in r["top"]:
+            pooled[tuple(f["code"])] = pooled.get(tuple(f["code"]), 0) + f["count"]
+    return [list(c) for c, _ in sorted(pooled.items(), key=lambda item: (-item[1], item[0]))[:k]]
+
+
+def p_sgd_of(race, code) -> list | None:
+    """P_SGD(f|S) of a test function in a race (Wilson), None where it is not among the race's top functions."""
+    return next((f["p_sgd"] for f in race["top"] if f["code"] == code), None)
+
+
+def pb_stage(sgd: dict, settings: Settings, seed: int, progress) -> dict:
+    """P_B(f|S) (``sim.posterior_probability``) of the most frequent SGD test functions, next to P_SGD(f|S)."""
+    train, test = split(settings.train_size, seed)
+    X, truths = boolean.inputs(WIDTHS[0]), targets(seed)
+    rows = []
+    for t in (t for t in sgd["targets"] if t["name"] in settings.pb_targets):
+        truth = truths[t["name"]]
+        for code in pooled_top(t["races"], settings.pb_functions):
+            bits = boolean.decode(np.array([int(w, 16) for w in code], np.uint64), test.size)
+            t0 = time.perf_counter()
+            pb = sim.posterior_probability(WIDTHS, X[train], truth[train], X[test], bits, sigma_w=settings.sigma_w,
+                                           sigma_b=settings.sigma_b, n_live=settings.pb_live, n_runs=settings.pb_runs,
+                                           n_moves=settings.pb_moves, seed=seed + len(rows), progress=progress)
+            rows.append({"target": t["name"], "code": code, "test_errors": int(np.sum(bits != truth[test])),
+                         "p_b": list(pb.p), "fit_volume": list(pb.fit_volume), "seconds": time.perf_counter() - t0,
+                         "extinct_runs": int(sum(pb.curve.work["per_target"]["f"]["extinct"])),
+                         "p_sgd": {f"{r['optimizer']}/{r['batch_size']}": p_sgd_of(r, code) for r in t["races"]}})
+    configs = [f"{r['optimizer']}/{r['batch_size']}" for r in sgd["targets"][0]["races"]]
+    return {"functions": rows, "agreement": {c: agreement(rows, c) for c in configs},
+            "settings": {"n_runs": settings.pb_runs, "n_live": settings.pb_live, "n_moves": settings.pb_moves}}
+
+
+def agreement(rows, config: str) -> dict:
+    """ln P_SGD against ln P_B over the functions with both: least-squares slope (95 % t interval), R^2, and the
+    fraction within a factor 10 (Wilson). The fit ignores the points' own errors (shown in the plot)."""
+    pairs = np.array([(r["p_b"][0], r["p_sgd"][config][0]) for r in rows
+                      if r["p_sgd"].get(config) is not None and r["p_b"][0] > 0])
+    n = len(pairs)
+    out = {"n": n, "within_10x": list(stats.proportion(int(np.sum(np.abs(np.log10(pairs[:, 1] / pairs[:, 0])) <= 1)), n))
+           if n else [math.nan] * 3}
+    if n >= 3 and np.ptp(np.log(pairs[:, 0])) > 0:
+        fit = st.linregress(np.log(pairs[:, 0]), np.log(pairs[:, 1]))
+        half = st.t.ppf(0.975, n - 2) * fit.stderr
+        out |= {"slope": [float(fit.slope), float(fit.slope - half), float(fit.slope + half)],
+                "r_squared": float(fit.rvalue ** 2)}
+    else:
+        out |= {"slope": [math.nan] * 3, "r_squared": math.nan}
+    return out
+
+
 def count_runs(counts) -> list[list[int]]:
     """Descending counts as [count, how many functions have it] pairs (the rank plot, compactly)."""
     values, multiplicity = np.unique(np.asarray(counts), return_counts=True)
@@ -231,6 +300,7 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
     summary = {"scenario": NAME, "seed": seed, "settings": settings.as_dict(), "widths": list(WIDTHS),
                "warm_up": warm_up(settings, seed), "prior": prior(settings, seed),
                "sgd": sgd_stage(settings, seed, progress)}
+    summary["pb"] = pb_stage(summary["sgd"], settings, seed, progress)
     summary["verdict"] = verdict(summary)
     return finish(out, summary, {}, render)
 
@@ -245,7 +315,19 @@ def verdict(summary: dict) -> str:
             f"{fmt_interval(zipf)} over ranks {p['zipf']['ranks'][0]}..{p['zipf']['ranks'][1]} (Zipf: -1; Valle-Pérez "
             f"et al. 2019, Fig. 1, 1e8 samples), and "
             f"the most probable functions have the lowest K_LZ (the two constants: {p['top'][0]['lz']:.1f}). "
-            + sgd_verdict(summary["sgd"]))
+            + sgd_verdict(summary["sgd"]) + " " + pb_verdict(summary["pb"]))
+
+
+def pb_verdict(pb: dict) -> str:
+    if not pb["functions"]:
+        return "P_B(f|S) was not measured (pb_functions = 0)."
+    fits = "; ".join(f"{c}: slope {fmt_interval(a['slope'])}, R^2 {a['r_squared']:.2f}, within 10x "
+                     f"{fmt_interval(a['within_10x'])} of {a['n']}" for c, a in pb["agreement"].items())
+    lowest = min(pb["functions"], key=lambda r: r["p_b"][0])
+    return (f"P_SGD(f|S) against P_B(f|S) over the {len(pb['functions'])} most frequent test functions (ln-ln least "
+            f"squares; Mingard et al. 2021 find that P_SGD \"correlates remarkably well\" with P_B, there from a Gaussian-"
+            f"process approximation, here the network's own prior mass): {fits}. Smallest P_B measured: "
+            f"{fmt_interval(lowest['p_b'])} ({lowest['target']}, {lowest['test_errors']} test errors).")
 
 
 def sgd_verdict(sgd: dict) -> str:
@@ -267,6 +349,8 @@ def sgd_verdict(sgd: dict) -> str:
 def render(summary: dict, out) -> None:
     plot(summary, Path(out) / "prior.png")
     plot_sgd(summary["sgd"], Path(out) / "sgd.png")
+    if summary["pb"]["functions"]:
+        plot_pb(summary["pb"], Path(out) / "pb.png")
     write_report(out, report(summary))
 
 
@@ -290,10 +374,33 @@ def report(summary: dict) -> str:
             lines.append(f"| {t['name']} | {t['lz']:.1f} | {r['optimizer']} | {r['batch_size']} | {r['counts']['fit']} / "
                          f"{r['counts']['censored']} / {r['counts']['diverged']} | {r['median_stop_step']:.0f} | {r['distinct']} | "
                          f"{fmt_interval(r['p_target'])} | {fmt_interval(r['test_error'])} | {r['seconds']:.0f} |")
-    lines += ["", "![sgd](sgd.png)", "", "## Verdict", "", summary["verdict"], "",
-              "Not yet: P_B(f|S) next to P_SGD(f|S) (stage 3's comparison) and volumes below the sampling floor "
-              "(stage 4).", ""]
+    lines += ["", "![sgd](sgd.png)", ""] + pb_report(summary["pb"]) + ["## Verdict", "", summary["verdict"], "",
+              "Not yet: volumes below the sampling floor for functions SGD finds once (stage 4), and a line-by-line "
+              "comparison with the papers' figures.", ""]
     return "\n".join(lines)
+
+
+def pb_report(pb: dict) -> list[str]:
+    if not pb["functions"]:
+        return []
+    configs = list(pb["agreement"])
+    lines = ["## P_B(f|S) next to P_SGD(f|S)", "",
+             f"P_B(f|S) = mu(fits S and f on the test inputs) / mu(fits S) from one nested-sampling curve per function "
+             f"(`sim.posterior_probability`: {pb['settings']['n_runs']} runs x {pb['settings']['n_live']} live points x "
+             f"{pb['settings']['n_moves']} moves; interval from resampling runs). P_SGD: Wilson; '—' where the function "
+             "is not among a race's 20 most frequent.", "",
+             "| target | test function (hex) | test errors | P_B(f\\|S) [95 %] | mu(fits S) | " + " | ".join(
+                 f"P_SGD {c}" for c in configs) + " | seconds |", "|---" * (6 + len(configs)) + "|"]
+    for r in pb["functions"]:
+        lines.append(f"| {r['target']} | {' '.join(r['code'])} | {r['test_errors']} | {fmt_interval(r['p_b'])} | "
+                     f"{fmt_interval(r['fit_volume'])} | " + " | ".join(fmt_interval(r["p_sgd"][c]) for c in configs)
+                     + f" | {r['seconds']:.0f} |")
+    lines += ["", "| optimizer/batch | functions | slope of ln P_SGD on ln P_B [95 %] | R^2 | within 10x [95 %] |",
+              "|---|---|---|---|---|"]
+    for c, a in pb["agreement"].items():
+        lines.append(f"| {c} | {a['n']} | {fmt_interval(a['slope'])} | {a['r_squared']:.2f} | "
+                     f"{fmt_interval(a['within_10x'])} |")
+    return lines + ["", "![pb](pb.png)", ""]
 
 
 def plot(summary: dict, path) -> None:
@@ -336,6 +443,28 @@ def plot_sgd(sgd: dict, path) -> None:
     b.set(xscale="log", yscale="log", xlabel="rank of the test function", ylabel="P_SGD(f | S)",
           title=f"test functions at the stop ({configs[0][0]}, batch {configs[0][1]})")
     b.legend(fontsize=7)
+    save(fig, path)
+
+
+
+def plot_pb(pb: dict, path) -> None:
+    fig, ax = figure(1, 1, figsize=(5.5, 5))
+    rows = pb["functions"]
+    for i, config in enumerate(pb["agreement"]):
+        pts = [(r["p_b"], r["p_sgd"][config]) for r in rows if r["p_sgd"].get(config) is not None]
+        if not pts:
+            continue
+        b, g = (np.array([p[k] for p in pts]) for k in (0, 1))
+        ax.errorbar(b[:, 0], g[:, 0], xerr=[b[:, 0] - b[:, 1], b[:, 2] - b[:, 0]],
+                    yerr=[g[:, 0] - g[:, 1], g[:, 2] - g[:, 0]], fmt="os^v"[i % 4], ms=4, capsize=2, label=config)
+    lo = min(min(r["p_b"][1] for r in rows if r["p_b"][1] > 0), 1e-4)
+    line = np.array([lo, 1.0])
+    ax.plot(line, line, "k-", lw=0.8, label="P_SGD = P_B")
+    ax.plot(line, 10 * line, "k:", lw=0.8, label="10x")
+    ax.plot(line, line / 10, "k:", lw=0.8)
+    ax.set(xscale="log", yscale="log", xlabel="P_B(f | S) (nested sampling)", ylabel="P_SGD(f | S)",
+           title="SGD against the prior's posterior")
+    ax.legend(fontsize=7)
     save(fig, path)
 
 

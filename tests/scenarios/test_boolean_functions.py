@@ -1,4 +1,4 @@
-"""The boolean-functions scenario (stages 1-2 and the SGD half of 3) end to end in-process, small settings."""
+"""The boolean-functions scenario (prior, SGD and P_B stages) end to end in-process, small settings."""
 import math
 
 import pytest
@@ -8,7 +8,7 @@ from scenarios import boolean_functions as bf
 
 def test_a_small_run_checks_the_perceptron_law_and_counts_the_prior(tmp_path):
     settings = bf.Settings(prior_samples=100_000, perceptron_samples=2 ** 16, sgd_chains=200, optimizers=("adam",),
-                           batch_sizes=(64,))
+                           batch_sizes=(64,), pb_targets=("x1",), pb_functions=2, pb_runs=3, pb_live=20, pb_moves=20)
     summary = bf.run(settings, chains=1, steps=1, seed=0, out=tmp_path, progress=False)
     warm = summary["warm_up"]
     assert warm["samples"] == 2 ** 16 and warm["chi_square_p"] > 1e-3     # P(t) = 2^-7 (Mingard et al. 2019)
@@ -42,11 +42,22 @@ def test_a_small_run_checks_the_perceptron_law_and_counts_the_prior(tmp_path):
     assert races["x1"]["test_error"][2] < low
     assert races["x1"]["top"][0]["test_error"] == 0.0 and races["x1"]["p_target"][0] == races["x1"]["top"][0]["p_sgd"][0]
 
+    # P_B of the two most frequent test functions: x1 itself (measured 0.37 at 8 runs x 50 live points) far above
+    # one a test error away (measured 7e-4 to 3e-3), so even 3 runs x 20 live points order them.
+    rows = summary["pb"]["functions"]
+    assert rows[0]["test_errors"] == 0 < rows[1]["test_errors"] and rows[0]["code"] == races["x1"]["top"][0]["code"]
+    assert all(0 <= r["p_b"][1] <= r["p_b"][0] <= r["p_b"][2] <= 1 for r in rows[:1])
+    assert rows[0]["p_b"][0] > rows[1]["p_b"][0] and rows[0]["p_sgd"]["adam/64"] == races["x1"]["top"][0]["p_sgd"]
+    assert summary["pb"]["agreement"]["adam/64"]["n"] == 2 and "## P_B(f|S) next to P_SGD(f|S)" in report
+    assert (tmp_path / "pb.png").stat().st_size > 10_000
+
 
 @pytest.mark.parametrize("change, words", [
     (dict(optimizers=("rmsprop",)), "optimizers"),
     (dict(train_size=1), "train_size"),
     (dict(batch_sizes=(0,)), "batch_sizes"),
+    (dict(pb_targets=("parity",)), "pb_targets"),
+    (dict(pb_runs=1), "pb_runs"),
 ])
 def test_bad_settings_are_refused(change, words):
     with pytest.raises(ValueError, match=words):
