@@ -184,6 +184,12 @@ CONSTRUCTOR_CASES = [
     (lambda: sim.volume_curve([RING], sim.space.gaussian(2), [0.1, 0.2]), ValueError, "eps"),
     (lambda: sim.learning_coefficient(lambda w, b: jnp.mean(b @ w), np.ones((5, 2)), np.zeros(2), n_chains=1),
      ValueError, "n_chains"),
+    (lambda: sim.posterior_probability((2, 3, 1), np.zeros((2, 3)), [0, 1], np.zeros((2, 2)), [0, 1]), ValueError,
+     "x_train"),
+    (lambda: sim.posterior_probability((2, 3, 1), np.zeros((2, 2)), [0, 1], np.zeros((2, 2)), [0, 2]), ValueError,
+     "y_test"),
+    (lambda: sim.posterior_probability((2, 3), np.zeros((2, 2)), [0, 1], np.zeros((2, 2)), [0, 1]), ValueError,
+     "widths"),
     # multi-host
     (lambda: sim.merge_results([]), ValueError, "parts"),
     (lambda: sim.process_share(10, 3, 2), ValueError, "process_index"),
