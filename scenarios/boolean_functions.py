@@ -446,7 +446,6 @@ def plot_sgd(sgd: dict, path) -> None:
     save(fig, path)
 
 
-
 def plot_pb(pb: dict, path) -> None:
     fig, ax = figure(1, 1, figsize=(5.5, 5))
     rows = pb["functions"]

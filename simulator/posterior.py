@@ -45,6 +45,7 @@ def posterior_probability(widths, x_train, y_train, x_test, y_test, *, sigma_w: 
                           precision: str = "float32", progress: bool | None = None) -> PosteriorProbability:
     """P_B(f | S) for S = (x_train, y_train) and f = y_test on x_test, under the ReLU network's Gaussian prior
     (``boolean.mlp_init``), by one nested-sampling volume curve (``sim.volume_curve``)."""
+    widths = tuple(widths)
     scale, unravel = boolean.mlp_whitened(widths, sigma_w, sigma_b)
     x_train, x_test = np.asarray(x_train, np.float32), np.asarray(x_test, np.float32)
     for name, x in (("x_train", x_train), ("x_test", x_test)):
