@@ -144,9 +144,9 @@ def test_whitened_coordinates_have_the_prior_scales():
 
 
 def test_posterior_probability_agrees_with_rejection():
-    # A 4-10-10-1 network on the 16 inputs of 4 bits, S = 8 of them labelled by x1. Rejection over 2^21 prior
-    # draws gives P(fit S) (measured 1.3e-3, about 2,800 fits) and P_B(f | S) for the most frequent test function
-    # (0.53) and one a test error away (0.046). sim.posterior_probability (16 runs x 40 live points x 100 moves)
+    # A 4-10-10-1 network on the 16 inputs of 4 bits, S = 8 of them labelled by x1. Rejection over 2^20 prior
+    # draws gives P(fit S) (measured 1.3e-3, about 1,400 fits) and P_B(f | S) for the most frequent test function
+    # (0.53) and one a test error away (0.046). sim.posterior_probability (12 runs x 40 live points x 80 moves)
     # must agree within 4 SE of the difference of the two independent estimates (Wilson; Student-t across runs).
     import simulator as sim
     widths = (4, 10, 10, 1)
@@ -154,14 +154,14 @@ def test_posterior_probability_agrees_with_rejection():
     train = np.array([0, 3, 5, 6, 9, 10, 12, 15])
     test = np.setdiff1d(np.arange(16), train)
     truth = X[:, 0].astype(np.uint8)
-    bits = B.decode(B.mlp_functions(jax.random.key(3), 2 ** 21, widths), 16)
+    bits = B.decode(B.mlp_functions(jax.random.key(3), 2 ** 20, widths), 16)
     fits = np.all(bits[:, train] == truth[train], axis=1)
     functions, counts = B.count(B.encode(bits[fits][:, test]))
     test_bits = B.decode(functions, test.size)
     for rank in (0, 3):
         rejection = sim.stats.proportion(int(counts[rank]), int(fits.sum()))
         nested = sim.posterior_probability(widths, X[train], truth[train], X[test], test_bits[rank], n_live=40,
-                                           n_runs=16, n_moves=100, seed=rank).p
+                                           n_runs=12, n_moves=80, seed=rank).p
         se = math.hypot(sim.stats.standard_error(rejection), sim.stats.standard_error(nested))
         assert abs(nested.value - rejection.value) <= 4 * se, (rank, nested, rejection)
     with pytest.raises(ValueError, match="y_test"):
