@@ -161,6 +161,7 @@ def test_a_prior_without_a_sampler_is_refused():
         sim.space.prior(lambda x: -jnp.sum(x ** 2), None, 3)
 
 
+@pytest.mark.slow   # 30 s; keeps the default suite under 15 min on 2 cores
 def test_gl2_tubes_agree_with_plain_monte_carlo_and_have_the_lie_algebra_codimension():
     # Haar measure on the gl2-shapes ball. At eps 0.1 and 0.05 the nested-sampling fraction V matches
     # plain Monte Carlo (tube volume / ball volume, 400,000 samples) within 4 joint SE

@@ -33,6 +33,7 @@ def test_bad_settings_are_refused_with_status_2():
         assert "Traceback" not in out.stderr
 
 
+@pytest.mark.slow   # 16 s; splitting against committors is also in tests/engine/test_splitting.py
 def test_the_rare_row_matches_the_committor_by_splitting():
     # T = 0.1 from x0 = -0.9: p = committor ~ 1e-5; the row must lie within 4 SE of the exact value plus
     # the first-order discretisation allowance |first_order_discrete - exact| (the Euler step h = 0.01).

@@ -5,6 +5,7 @@ from scenarios import generalized_edges as ge
 from helpers import stabsim
 
 
+@pytest.mark.slow   # 17 s; keeps the default suite under 15 min on 2 cores
 def test_a_small_run_races_the_edge_against_the_triangle_and_draws_them_downstairs(tmp_path):
     settings, chains, steps = ge.Settings.resolve({"quick": True, "curve_live": 30, "curve_runs": 3,
                                                   "volume_samples": 50_000, "geometry_points": 150}, 150, 5000)
