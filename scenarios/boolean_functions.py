@@ -102,9 +102,8 @@ class Settings(common.Settings):
         check_values("batch_sizes", self.batch_sizes, low=0)
         check_values("pb_targets", self.pb_targets, allowed=tuple(targets(0)), at_least=0)
         check_values("pb_functions", (self.pb_functions,), low=-1)
-        for name in ("pb_live", "pb_moves"):
+        for name in ("pb_runs", "pb_live", "pb_moves"):
             check_values(name, (getattr(self, name),), low=1)
-        check_values("pb_runs", (self.pb_runs,), low=1)
         if not 2 <= self.train_size <= N_BITS - 2:
             raise ValueError(f"setting train_size must be in [2, {N_BITS - 2}], got {self.train_size}")
         if self.prior_samples < 2000:
@@ -390,11 +389,11 @@ def pb_report(pb: dict) -> list[str]:
              f"{pb['settings']['n_moves']} moves; interval from resampling runs). P_SGD: Wilson; '—' where the function "
              "is not among a race's 20 most frequent.", "",
              "| target | test function (hex) | test errors | P_B(f\\|S) [95 %] | mu(fits S) | " + " | ".join(
-                 f"P_SGD {c}" for c in configs) + " | seconds |", "|---" * (6 + len(configs)) + "|"]
+                 f"P_SGD {c}" for c in configs) + " | extinct runs | seconds |", "|---" * (7 + len(configs)) + "|"]
     for r in pb["functions"]:
         lines.append(f"| {r['target']} | {' '.join(r['code'])} | {r['test_errors']} | {fmt_interval(r['p_b'])} | "
                      f"{fmt_interval(r['fit_volume'])} | " + " | ".join(fmt_interval(r["p_sgd"][c]) for c in configs)
-                     + f" | {r['seconds']:.0f} |")
+                     + f" | {r['extinct_runs']} | {r['seconds']:.0f} |")
     lines += ["", "| optimizer/batch | functions | slope of ln P_SGD on ln P_B [95 %] | R^2 | within 10x [95 %] |",
               "|---|---|---|---|---|"]
     for c, a in pb["agreement"].items():
