@@ -140,7 +140,8 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
                "volume": [list(curve.volume(name, e)) for e in c["eps"]], "log_band": [low.tolist(), high.tolist()],
                "exact_volume": None if c["exact"] is None else np.asarray(c["exact"]).tolist(),
                "fit": list(c["fit"]), "exponent": list(slope), "exact_exponent": c["exponent"],
-               "evaluations": curve.work["per_target"][name]["evaluations"], "warnings": curve.warnings}
+               "evaluations": curve.work["per_target"][name]["evaluations"], "warnings": curve.warnings,
+               "spread": _finite_or_none(curve.spread(name)[-1]), "spread_limit": curve.spread_limit()}
         if c["exact"] is not None:
             z = [(v[0] - x) / max(common_se(v), 1e-300) for v, x in zip(row["volume"], row["exact_volume"])]
             row["max_abs_z"] = float(np.max(np.abs(z)))
@@ -156,6 +157,10 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
         rows.append(row)
     summary = {"scenario": NAME, "seed": seed, "settings": settings.as_dict(), "rows": rows}
     return finish(out, summary, {}, render)
+
+
+def _finite_or_none(x):
+    return float(x) if np.isfinite(x) else None
 
 
 def common_se(estimate) -> float:
@@ -188,17 +193,20 @@ def report(summary: dict) -> str:
              "runs [95 % t-interval]; exponents are least-squares slopes of ln V on ln eps over the fit range, "
              "intervals from resampled whole curves. SGLD: "
              f"{st_['sgld_chains']} chains x {st_['sgld_steps']} steps, n = {st_['sgld_examples']}, beta = 1/ln n, "
-             f"gamma = {st_['localization']}; interval across chains.", "",
+             f"gamma = {st_['localization']}; interval across chains. Spread: the runs' SD of ln V over the SD "
+             "independent replacements would give (about 1 when the moves decorrelate; above the limit, a warning).",
+             "",
              "| case | exponent of | fit eps | measured [95%] | exact | SGLD lambda_hat [95%] | smallest V [95%] | "
-             "exact V there | max abs z over the curve | residual evaluations |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "exact V there | max abs z over the curve | spread of ln V there (limit) | residual evaluations |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in summary["rows"]:
         sgld = fmt_interval(r["sgld"]["lambda_hat"], 3) if "sgld" in r else "—"
         exact_v = "—" if r["exact_volume"] is None else f"{r['exact_volume'][-1]:.3g}"
         z = f"{r['max_abs_z']:.1f}" if "max_abs_z" in r else "—"
+        spread = "—" if r.get("spread") is None else f"{r['spread']:.2f} ({r['spread_limit']:.2f})"
         lines.append(f"| {r['case']} | {r['kind']} | {r['fit'][0]:g}..{r['fit'][1]:g} | {fmt_interval(r['exponent'], 3)} "
                      f"| {r['exact_exponent']:.4g} | {sgld} | {fmt_interval(r['volume'][-1], 3)} | {exact_v} | {z} "
-                     f"| {r['evaluations']:.3g} |")
+                     f"| {spread} | {r['evaluations']:.3g} |")
     warn = [f"- {r['case']}: {w}" for r in summary["rows"] for w in r["warnings"]]
     lines += ["", "![volume curves](volume_curves.png)", "", "## Verdict", "", verdict(summary), ""]
     if warn:

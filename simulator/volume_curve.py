@@ -11,6 +11,10 @@ eps of the grid (kept as ln V_r). Estimates:
   are independent and resampled apart).
 * ``conditional(name, eps, given)``: V(eps) / V(given) of one target, e.g. P_B(f | S) when r ranks the
   fits of S first; the same resampled runs in both, so their shared noise cancels.
+* ``spread(name)``: the runs' SD of ln V_r over the SD that perfectly decorrelating moves would give; a
+  ratio well above 1 means the replacement points stay near their parents (or cannot cross between
+  separate parts of the set): the estimate can then be biased either way (a Gaussian tube in R^10 with 2
+  moves per point: spread 4x, ln V 3 too high) and its interval is unreliable (a warning).
 * ``exponent(name, fit=(lo, hi))``: least-squares slope of ln V against ln eps over eps in [lo, hi],
   interval from the resampled curves; ``log_correction=True`` fits ln V = a + lambda ln eps +
   (m - 1) ln(-ln eps) and returns (lambda, m - 1).
@@ -21,12 +25,15 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import special, stats as st
 
 from . import stats
 from .stats import Estimate
 
 N_RESAMPLES = 2000
 MIN_ACCEPTANCE = 0.02    # below it the constrained moves barely decorrelate the live points (a warning)
+SPREAD_FALSE_ALARM = 1e-3     # the spread warning's false-alarm rate when the moves decorrelate perfectly
+MIN_DEPTH = 1.0               # spread is judged where |ln V| >= this (shallower, the final read-off dominates)
 
 
 @dataclass(frozen=True, eq=False)
@@ -128,9 +135,46 @@ class VolumeCurve:
         estimates = [Estimate(float(point[i]), float(low[i]), float(high[i])) for i in range(1, design.shape[1])]
         return tuple(estimates) if log_correction else estimates[0]
 
+    def ideal_log_sd(self, name: str) -> np.ndarray:
+        """Per eps, the SD of one run's ln V(eps) if every replacement were an independent draw and r continuous.
+
+        Each iteration shrinks X by the (n-k+1)-th smallest of n uniforms, whose logarithm has variance
+        psi1(n-k+1) - psi1(n+1) (ln of a Beta(n-k+1, k)); a run takes |ln V| / -ln(1 - k/n) iterations, so
+        Var ln V_r = |ln V| (psi1(n-k+1) - psi1(n+1)) / -ln(1 - k/n) (k = 1: |ln V| / n, the classic rate)."""
+        n, k = self.config["n_live"], self.config["k"]
+        per_unit = (special.polygamma(1, n - k + 1) - special.polygamma(1, n + 1)) / -math.log1p(-k / n)
+        return np.sqrt(np.abs(self.log_volume[name]) * per_unit)
+
+    def spread(self, name: str) -> np.ndarray:
+        """Per eps, the SD of ln V_r across runs over ``ideal_log_sd``: about 1 when the moves decorrelate
+        (R runs: distributed as sqrt(chi2_{R-1} / (R-1))), well above 1 when they do not. NaN where
+        |ln V| < MIN_DEPTH or a run is extinct there."""
+        runs = self._runs(name)
+        ideal = self.ideal_log_sd(name)
+        with np.errstate(invalid="ignore"):
+            observed = np.std(runs, axis=0, ddof=1)
+        deep = np.all(np.isfinite(runs), axis=0) & (np.abs(self.log_volume[name]) >= MIN_DEPTH)
+        return np.where(deep, observed / np.where(deep, ideal, 1.0), np.nan)
+
+    def spread_limit(self) -> float:
+        """The spread above which ``warnings`` speaks: the 1 - SPREAD_FALSE_ALARM quantile of
+        sqrt(chi2_{R-1} / (R-1)) (ln V_r taken as normal, R runs)."""
+        dof = next(iter(self.log_volume_runs.values())).shape[0] - 1
+        return math.sqrt(st.chi2.ppf(1 - SPREAD_FALSE_ALARM, dof) / dof)
+
     @property
     def warnings(self) -> list[str]:
         out = []
+        if "k" in self.config:
+            for name in self.names:
+                ratio = self.spread(name)
+                judged = np.flatnonzero(np.isfinite(ratio))
+                if judged.size and ratio[judged[-1]] > self.spread_limit():
+                    e = self.eps[judged[-1]]
+                    out.append(f"{name}: at eps {e:.3g} the runs' ln V spread {ratio[judged[-1]]:.1f}x as much as "
+                               f"independent replacements would (limit {self.spread_limit():.2f}): the live points "
+                               "do not decorrelate, so V can be biased either way and its interval is unreliable; "
+                               "use more n_moves, or a residual whose level sets are connected")
         for name, runs in self.acceptance.items():
             low = [min(a) for a in runs if a]
             if low and min(low) < MIN_ACCEPTANCE:

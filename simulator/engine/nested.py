@@ -21,8 +21,9 @@ codimension 6 in D = 300 (100 live points, 200 moves) came out 30x too large at 
 294 free directions forced the other steps small); with it every V down to 3e-10 is within 3 SE of the
 chi-square value. Scales are adapted per run and kind toward acceptance 0.25; accepted with probability
 min(1, pi(x')/pi(x)) (times the Hastings factor) when r(x') < Z_q. The acceptance of every iteration is
-kept; a run whose acceptance falls below ``MIN_ACCEPTANCE`` is reported (``VolumeCurve.warnings``): its
-clones stay near their parents and the estimate's variance grows.
+kept; a run whose acceptance falls below ``MIN_ACCEPTANCE`` is reported (``VolumeCurve.warnings``), and so is
+a spread of ln V across runs well above what independent replacements give (``VolumeCurve.spread``): the
+clones stay near their parents and the estimate can be biased.
 
 Why not BlackJAX's nested sampling: its ``ns`` module (1.6+) runs one live set with a prior given by
 ``logprior_fn`` and constrains the log-likelihood; a Haar ball and a residual fit that, but it keeps
