@@ -50,7 +50,7 @@ from simulator import boolean, cli, stats
 from simulator.io.plots import figure, save
 
 from scenarios import common
-from scenarios.common import check_values, finish, fmt_interval, setting, write_report
+from scenarios.common import check_values, finish, finite_or_none, fmt_interval, setting, write_report
 
 NAME = "boolean-functions"
 SUMMARY = "Prior probabilities of the Boolean functions of a 7-40-40-1 ReLU network: Zipf law and LZ complexity"
@@ -263,6 +263,7 @@ def pb_stage(sgd: dict, settings: Settings, seed: int, progress) -> dict:
             rows.append({"target": t["name"], "code": code, "test_errors": int(np.sum(bits != truth[test])),
                          "p_b": list(pb.p), "fit_volume": list(pb.fit_volume), "seconds": time.perf_counter() - t0,
                          "extinct_runs": int(sum(pb.curve.work["per_target"]["f"]["extinct"])),
+                         "spread": finite_or_none(pb.curve.spread("f")[-1]), "spread_limit": pb.curve.spread_limit(),
                          "p_sgd": {f"{r['optimizer']}/{r['batch_size']}": p_sgd_of(r, code) for r in t["races"]}})
     configs = [f"{r['optimizer']}/{r['batch_size']}" for r in sgd["targets"][0]["races"]]
     return {"functions": rows, "agreement": {c: agreement(rows, c) for c in configs},
@@ -387,19 +388,24 @@ def pb_report(pb: dict) -> list[str]:
              f"P_B(f|S) = mu(fits S and f on the test inputs) / mu(fits S) from one nested-sampling curve per function "
              f"(`sim.posterior_probability`: {pb['settings']['n_runs']} runs x {pb['settings']['n_live']} live points x "
              f"{pb['settings']['n_moves']} moves; interval from resampling runs). P_SGD: Wilson; '—' where the function "
-             "is not among a race's 20 most frequent.", "",
+             "is not among a race's 20 most frequent. Spread: the runs' SD of ln V at the smallest residual over the "
+             "SD independent replacements give (about 1 when the moves decorrelate; `VolumeCurve.spread`).", "",
              "| target | test function (hex) | test errors | P_B(f\\|S) [95 %] | mu(fits S) | " + " | ".join(
-                 f"P_SGD {c}" for c in configs) + " | extinct runs | seconds |", "|---" * (7 + len(configs)) + "|"]
+                 f"P_SGD {c}" for c in configs) + " | extinct runs | spread (limit) | seconds |", "|---" * (8 + len(configs)) + "|"]
     for r in pb["functions"]:
         lines.append(f"| {r['target']} | {' '.join(r['code'])} | {r['test_errors']} | {fmt_interval(r['p_b'])} | "
                      f"{fmt_interval(r['fit_volume'])} | " + " | ".join(fmt_interval(r["p_sgd"][c]) for c in configs)
-                     + f" | {r['extinct_runs']} | {r['seconds']:.0f} |")
+                     + f" | {r['extinct_runs']} | {spread_cell(r)} | {r['seconds']:.0f} |")
     lines += ["", "| optimizer/batch | functions | slope of ln P_SGD on ln P_B [95 %] | R^2 | within 10x [95 %] |",
               "|---|---|---|---|---|"]
     for c, a in pb["agreement"].items():
         lines.append(f"| {c} | {a['n']} | {fmt_interval(a['slope'])} | {a['r_squared']:.2f} | "
                      f"{fmt_interval(a['within_10x'])} |")
     return lines + ["", "![pb](pb.png)", ""]
+
+
+def spread_cell(row) -> str:
+    return "—" if row.get("spread") is None else f"{row['spread']:.1f} ({row['spread_limit']:.2f})"
 
 
 def plot(summary: dict, path) -> None:

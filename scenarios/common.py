@@ -178,6 +178,11 @@ def start_outside(ball, residuals, eps: float, n: int, seed: int) -> np.ndarray:
     return np.concatenate(found)[:n]
 
 
+def finite_or_none(x):
+    """float(x), or None where x is nan or infinite (JSON has no nan)."""
+    return float(x) if np.isfinite(x) else None
+
+
 def fmt_interval(triple, digits: int = 3) -> str:
     """'value [low, high]' for a (value, low, high) triple; '—' for None or a non-finite value."""
     if triple is None or not math.isfinite(triple[0]):

@@ -25,8 +25,23 @@ budget), the fraction of chains that reconstruct I (loss <= 1e-4) at the end,
 and which decomposition the final features are *closer* to: d_f = mean_i
 min_j ||c_j - f_i||_2 / ||f_i||_2 (likewise d_h), with P(d_f < d_h).
 Volume prediction: the Gaussian-initialisation mass of each target's
-eps-sublevel set inside the ball |theta| <= 2 E|theta|, by Monte Carlo with
-Clopper-Pearson intervals (an upper bound when no sample lands in it).
+eps-sublevel set. Plain Monte Carlo (inside the ball |theta| <= 2 E|theta|,
+Clopper-Pearson) sees no sample in either, so for the first ``curve_models``
+models it comes from a nested-sampling volume curve (``sim.volume_curve``) under
+the init prior in whitened coordinates z ~ N(0, I) over (W, D) (b = 0 as at
+init). The curve runs on a *labelled* residual, unit i <-> part i:
+    r_f^lab(theta) = max( max_i ||c_i - f_i||_inf , ||x - I||_inf )
+For eps < 1/2 a feature is within eps of at most one part (parts differ by 1 in
+sup-norm), so S_f is the union over the injective unit assignments of the
+labelled sets, all of one mass under the exchangeable prior: mu(S_f) <= N_f
+mu(S_f^lab), N_f = k!/(k - n_parts)!, with equality where the labelled sets are
+disjoint (the edges with k = 4: every unit is used). Why labelled: the
+unlabelled r_f has a plateau at exactly 1/2 (one unit halfway between two
+parts), every live point fell into it and 4 of 4 runs went extinct there
+(k = 4 sigmoid, 50 live points). Moves per point, measured on k = 4 sigmoid at
+eps = 0.25 (runs' ln mu(labelled), 50 live points): 50 moves -167..-186 (spread
+4.0, a warning), 100 moves -143..-148, 300 moves -147..-151: 50 read about e^20
+too low, 100 agree with 300.
 
 Run alone: ``python scenarios/competing_features.py --set quick=true``.
 """
@@ -42,13 +57,14 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
+from matplotlib.ticker import NullFormatter
 
 import simulator as sim
 from simulator import cli, stats
 from simulator.io.plots import figure, save
 
 from scenarios import common
-from scenarios.common import check_values, finish, fmt_interval, setting, write_report
+from scenarios.common import check_values, finish, finite_or_none, fmt_interval, setting, write_report
 
 NAME = "competing-features"
 SUMMARY = "Autoencoders trained on a rectangle outline race to edge vs L-shape features (the paper's Figure 2)"
@@ -70,16 +86,26 @@ class Settings(common.Settings):
     batch_sizes: tuple[int, ...] = setting((4, 64), "extra SGD batch sizes (first model only)")
     temperatures: tuple[float, ...] = setting((1e-4, 1e-2), "extra Langevin temperatures (first model only)")
     volume_samples: int = setting(100_000, "initialisation samples for the mass of each target")
+    curve_models: int = setting(1, "models (in the order of hidden x activations) that get a nested-sampling "
+                                   "volume curve, about 2.5 min each on 2 cores")
+    curve_live: int = setting(50, "live points per volume-curve run")
+    curve_runs: int = setting(8, "independent volume-curve runs (intervals from their spread)")
+    curve_moves: int = setting(100, "constrained moves per replacement point (50 read e^24 too low)")
 
     QUICK: ClassVar[dict] = {"hidden": (4,), "activations": ("sigmoid",), "learning_rates": (), "batch_sizes": (),
-                             "temperatures": (), "volume_samples": 5000, "chains": 200, "steps": 1000}
+                             "temperatures": (), "volume_samples": 5000, "chains": 200, "steps": 1000,
+                             "curve_models": 0}
 
     def check(self):
         check_values("eps", (self.eps,), low=0, high=1)
         check_values("hidden", self.hidden, low=0)
         check_values("activations", self.activations, allowed=("sigmoid", "linear"))
-        for name in ("learning_rate", "batch_size", "temperature", "volume_samples"):
+        for name in ("learning_rate", "batch_size", "temperature", "volume_samples", "curve_moves"):
             check_values(name, (getattr(self, name),), low=0)
+        check_values("curve_models", (self.curve_models,), low=-1)
+        for name in ("curve_live", "curve_runs"):
+            if getattr(self, name) < 2:
+                raise ValueError(f"{name} must be >= 2 (intervals come from the runs' spread), got {getattr(self, name)}")
         for name in ("learning_rates", "batch_sizes", "temperatures"):
             check_values(name, getattr(self, name), low=0, at_least=0)
 
@@ -176,6 +202,58 @@ def initialisation_mass(model, eps, n_samples, seed):
     return out
 
 
+CURVE_TOP = 1.6          # V(1.6) = 1 to float precision: every init sample has r <= 1.4 (measured)
+CURVE_POINTS = 12
+
+
+def whitened(model):
+    """theta(z) for z ~ N(0, I) over (W, D): the init W ~ N(0, 1/64), D ~ N(0, 1/k), b = 0, as a flat vector."""
+    k, n = model.hidden, SIZE * SIZE
+    w_scale, d_scale = 1 / math.sqrt(n), 1 / math.sqrt(k)
+
+    def theta(z):    # through ravel_pytree, so the flat layout is the model's own
+        return ravel_pytree({"W": w_scale * z[:k * n].reshape(k, n), "b": jnp.zeros(k, z.dtype),
+                             "D": d_scale * z[k * n:].reshape(n, k)})[0]
+    return theta, 2 * k * n
+
+
+def labelled_residual(model, parts, theta):
+    """max( max_i ||c_i - part_i||_inf , ||x - I||_inf ): unit i must carry part i."""
+    c = model.features(theta)
+    gaps = jnp.max(jnp.abs(c[:parts.shape[0]] - parts), axis=-1)
+    return jnp.maximum(jnp.max(gaps), jnp.max(jnp.abs(c.sum(axis=0) - model.image)))
+
+
+def volume_curves(model, settings, seed, progress):
+    """ln mu(S^lab) per eps (nested sampling) and the assignment counts N = k!/(k - parts)!, for both targets."""
+    theta, dim = whitened(model)
+    parts = {"edges": model.edges, "L-shapes": model.corners}
+    targets = [sim.Target(name, lambda z, p=p: labelled_residual(model, p, theta(z))) for name, p in parts.items()]
+    grid = np.geomspace(CURVE_TOP, settings.eps, CURVE_POINTS)
+    curve = sim.volume_curve(targets, sim.space.gaussian(dim), grid, n_live=settings.curve_live,
+                             n_runs=settings.curve_runs, k=settings.curve_live // 2, n_moves=settings.curve_moves,
+                             seed=seed, precision="float32", progress=progress)
+    out = {"eps": grid.tolist(), "dim": dim, "config": {k: curve.config[k] for k in ("n_live", "k", "n_runs", "n_moves")},
+           "wall_seconds": curve.work["wall_seconds"], "warnings": curve.warnings, "targets": {}}
+    for name, p in parts.items():
+        n_assign = math.perm(model.hidden, p.shape[0])
+        low, high = curve.band(name)
+        spread = curve.spread(name)
+        out["targets"][name] = {
+            "assignments": n_assign, "exact_union": model.hidden == p.shape[0],
+            "log_volume": (curve.log_volume[name] + math.log(n_assign)).tolist(),
+            "log_band": [(low + math.log(n_assign)).tolist(), (high + math.log(n_assign)).tolist()],
+            "runs_at_eps": curve.log_volume_runs[name][:, -1].tolist(),
+            "slope": list(curve.exponent(name, fit=(grid[-1], grid[-4]))),
+            "spread": finite_or_none(spread[-1]),
+            "evaluations": curve.work["per_target"][name]["evaluations"]}
+    out["spread_limit"] = curve.spread_limit()
+    ratio = curve.ratio("edges", "L-shapes")[-1]
+    factor = math.perm(model.hidden, 4) / math.perm(model.hidden, 2)
+    out["ratio"] = [v * factor for v in ratio]
+    return out
+
+
 # ---- the races ------------------------------------------------------------------
 def race_grid(settings: Settings):
     """(hidden, activation, kernel, learning rate or step size, batch size, temperature) per race."""
@@ -217,13 +295,15 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
     eps, grid = settings.eps, race_grid(settings)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    rows, volumes, traced = [], {}, {}
+    rows, volumes, curves, traced = [], {}, {}, {}
     trace_every = settings.trace_every or None
     for k, act, kind, lr, batch, T in grid:
         model = Autoencoder(k, act)
         key = f"{k}-{act}"
         if key not in volumes:
             volumes[key] = initialisation_mass(model, eps, settings.volume_samples, seed)
+            if len(curves) < settings.curve_models:
+                curves[key] = volume_curves(model, settings, seed, progress)
         start = model.init_flat(chains, seed)
         result = sim.race(kernel_for(model, kind, lr, batch, T), model.targets(eps), start, n_chains=chains,
                           max_steps=steps, seed=seed, progress=progress, precision=precision,
@@ -236,13 +316,15 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
                      "ratio": list(result.ratio("edges", "L-shapes")), **end_state(model, result),
                      "chain0_features": np.asarray(model.features(jnp.asarray(result.position[0]))).round(4).tolist()})
     summary = {"scenario": NAME, "chains": chains, "max_steps": steps, "seed": seed, "eps": eps,
-               "settings": settings.as_dict(), "initialisation_mass": volumes, "rows": rows}
+               "settings": settings.as_dict(), "initialisation_mass": volumes, "volume_curves": curves, "rows": rows}
     return finish(out, summary, traced, render)
 
 
 def render(summary: dict, out) -> None:
     """report.md and the plots, from the summary alone (``stabsim report DIR`` calls this)."""
     plot(summary, Path(out) / "features.png")
+    if summary.get("volume_curves"):
+        plot_curves(summary["volume_curves"], Path(out) / "volume_curve.png")
     write_report(out, report(summary))
 
 
@@ -277,6 +359,15 @@ def verdict(summary) -> str:
     text += " Initialisation mass of the targets: " + "; ".join(
         f"{k}: edges {v['edges'][0]:.3g} (<= {v['edges'][2]:.2g}), L-shapes {v['L-shapes'][0]:.3g} "
         f"(<= {v['L-shapes'][2]:.2g}) of {v['samples']} samples" for k, v in vol.items()) + "."
+    for key, c in summary.get("volume_curves", {}).items():
+        t = c["targets"]
+        text += (f" Nested sampling ({key}, eps = {summary['eps']}): ln mu(edges) = {t['edges']['log_volume'][-1]:.0f}, "
+                 f"ln mu(L-shapes) = {t['L-shapes']['log_volume'][-1]:.0f}, so the volume claim predicts odds "
+                 f"(edges : L) of {c['ratio'][0]:.2g} [{c['ratio'][1]:.2g}, {c['ratio'][2]:.2g}]: "
+                 + ("the L-shapes first." if c['ratio'][2] < 1 else "the edges first." if c['ratio'][1] > 1
+                    else "no significant preference."))
+        if c["warnings"]:
+            text += " Its runs warn (below), so these intervals are not to be trusted at face value."
     if hits_f + hits_h == 0:
         text += (" With no hit at all, the odds are undefined; the data neither support nor refute the volume "
                  "claim for this model, and the claim's premise (that training lands on one of the two "
@@ -303,8 +394,53 @@ def report(summary) -> str:
     for k, v in summary["initialisation_mass"].items():
         lines.append(f"| {k} | {fmt_interval(v['edges'])} | {fmt_interval(v['L-shapes'])} | {v['edges_min_residual']:.3g} | "
                      f"{v['L-shapes_min_residual']:.3g} |")
+    lines += curve_table(summary)
     lines += ["", "![features](features.png)", "", "## Verdict", "", verdict(summary), ""]
     return "\n".join(lines)
+
+
+def curve_table(summary) -> list[str]:
+    curves = summary.get("volume_curves") or {}
+    if not curves:
+        return []
+    c0 = next(iter(curves.values()))
+    cfg = c0["config"]
+    lines = ["", f"Initialisation mass by nested sampling ({cfg['n_runs']} runs x {cfg['n_live']} live points, "
+             f"{cfg['k']} replaced per iteration, {cfg['n_moves']} moves each; whitened init prior). mu = N mu(labelled), "
+             "N the unit assignments: exact where every unit carries a part, else an upper bound (union bound). "
+             "ln V: log of the mean over runs [95 % band from resampled runs]. Spread: the runs' SD of ln V over the "
+             "SD independent replacements give (about 1 when the moves decorrelate).", "",
+             "| model | D | target | N | ln mu(eps) [95%] | log10 mu | local slope d ln mu / d ln eps | "
+             "spread (limit) | runs' ln mu(labelled) | evaluations | predicted odds edges : L |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for key, c in curves.items():
+        for name, t in c["targets"].items():
+            lo, hi = t["log_band"][0][-1], t["log_band"][1][-1]
+            spread = "—" if t["spread"] is None else f"{t['spread']:.1f} ({c['spread_limit']:.2f})"
+            lines.append(f"| {key} | {c['dim']} | {name} | {t['assignments']}{'' if t['exact_union'] else ' (bound)'} "
+                         f"| {t['log_volume'][-1]:.1f} [{lo:.1f}, {hi:.1f}] | {t['log_volume'][-1] / math.log(10):.1f} "
+                         f"| {fmt_interval(t['slope'], 3)} (eps {c['eps'][-1]:.3g}..{c['eps'][-4]:.3g}) | {spread} "
+                         f"| {', '.join(f'{v:.0f}' for v in t['runs_at_eps'])} | {t['evaluations']:.3g} "
+                         f"| {fmt_interval(c['ratio'], 2) if name == 'edges' else ''} |")
+    lines += [f"\nWarning ({key}): {w}" for key, c in curves.items() for w in c["warnings"]]
+    return lines + ["", "![volume curve](volume_curve.png)"]
+
+
+def plot_curves(curves, path) -> None:
+    """ln mu(r <= eps) against eps for both decompositions, per model, with the 95 % bands."""
+    fig, axes = figure(1, len(curves), figsize=(4.8 * len(curves), 3.8), squeeze=False)
+    for ax, (key, c) in zip(axes[0], curves.items()):
+        eps = np.array(c["eps"])
+        for name, t in c["targets"].items():
+            line, = ax.plot(eps, np.array(t["log_volume"]) / math.log(10), "o-", ms=3, label=name)
+            ax.fill_between(eps, *(np.array(t["log_band"]) / math.log(10)), color=line.get_color(), alpha=0.25)
+        ax.axvline(0.5, color="gray", ls=":", lw=1, label="below eps = 1/2: mu(S) <= N mu(lab)")
+        ax.set(xscale="log", xlabel="eps (sup-norm, pixel units)", ylabel="log10 N mu(labelled: r <= eps)",
+               title=f"{key} (D = {c['dim']}): initialisation mass")
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xticks([0.25, 0.5, 1.0, CURVE_TOP], labels=["0.25", "0.5", "1", f"{CURVE_TOP:g}"])
+        ax.legend(fontsize=7, loc="lower right")
+    save(fig, path)
 
 
 def plot(summary, path) -> None:

@@ -34,7 +34,7 @@ from simulator.io.plots import figure, save
 from simulator.theory import exact
 
 from scenarios import common
-from scenarios.common import check_values, finish, fmt_interval, setting, write_report
+from scenarios.common import check_values, finish, finite_or_none, fmt_interval, setting, write_report
 
 NAME = "volumes"
 SUMMARY = "Volume curves by nested sampling: exponents vs exact codimensions and learning coefficients, and SGLD"
@@ -141,7 +141,7 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
                "exact_volume": None if c["exact"] is None else np.asarray(c["exact"]).tolist(),
                "fit": list(c["fit"]), "exponent": list(slope), "exact_exponent": c["exponent"],
                "evaluations": curve.work["per_target"][name]["evaluations"], "warnings": curve.warnings,
-               "spread": _finite_or_none(curve.spread(name)[-1]), "spread_limit": curve.spread_limit()}
+               "spread": finite_or_none(curve.spread(name)[-1]), "spread_limit": curve.spread_limit()}
         if c["exact"] is not None:
             z = [(v[0] - x) / max(common_se(v), 1e-300) for v, x in zip(row["volume"], row["exact_volume"])]
             row["max_abs_z"] = float(np.max(np.abs(z)))
@@ -157,10 +157,6 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
         rows.append(row)
     summary = {"scenario": NAME, "seed": seed, "settings": settings.as_dict(), "rows": rows}
     return finish(out, summary, {}, render)
-
-
-def _finite_or_none(x):
-    return float(x) if np.isfinite(x) else None
 
 
 def common_se(estimate) -> float:

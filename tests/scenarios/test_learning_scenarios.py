@@ -42,6 +42,39 @@ def test_residuals_vanish_exactly_on_their_own_decomposition():
     assert float(model.residual(theta, model.edges)) == pytest.approx(1.0)
 
 
+def test_labelled_residuals_cover_the_unlabelled_one_by_unit_assignments():
+    # For r_f < 1/2 each part is within r_f of exactly one unit, so r_f = min over unit orders of the labelled
+    # residual (unit i <-> part i): the identity behind mu(S_f) = N mu(S_f^lab). Checked on a solution network
+    # with its units shuffled and its decoder perturbed by up to 0.1 per pixel (exact equality: same gaps).
+    import itertools
+    _, edges, _ = cf.decompositions()
+    model, theta = network(edges)
+    assert float(cf.labelled_residual(model, model.edges, theta)) == 0.0
+    rng = np.random.default_rng(0)
+    p = model.unravel(theta)
+    order = rng.permutation(4)
+    d = np.asarray(p["D"])[:, order] + rng.uniform(-0.1, 0.1, (64, 4))
+    shuffled = ravel_pytree({**p, "D": jnp.asarray(d, jnp.float32)})[0]
+    r_f = float(model.residual(shuffled, model.edges))
+    assert 0.05 < r_f < 0.5
+    labelled = []
+    for sigma in itertools.permutations(range(4)):
+        q = ravel_pytree({**p, "D": jnp.asarray(d[:, list(sigma)], jnp.float32)})[0]
+        labelled.append(float(cf.labelled_residual(model, model.edges, q)))
+    assert min(labelled) == pytest.approx(r_f, abs=1e-6) and sorted(labelled)[1] > 0.5   # one assignment only
+
+
+def test_whitened_coordinates_give_the_init_scales_in_the_model_layout():
+    model = cf.Autoencoder(4, "sigmoid")
+    theta, dim = cf.whitened(model)
+    assert dim == 2 * 4 * 64
+    z = jnp.arange(1.0, dim + 1)
+    p = model.unravel(theta(z))
+    np.testing.assert_allclose(p["W"], np.arange(1, 257).reshape(4, 64) / 8, rtol=1e-6)   # N(0, 1/64)
+    np.testing.assert_allclose(p["D"], np.arange(257, 513).reshape(64, 4) / 2, rtol=1e-6)  # N(0, 1/k)
+    assert np.all(np.asarray(p["b"]) == 0)
+
+
 # ---- degenerate minima: the targets split the zero set by component ------------------
 def test_degenerate_minima_targets_pick_the_right_component():
     on_manifold, at_point = jnp.array([2.0, 0.5]), jnp.asarray(dm.POINT, jnp.float32)
