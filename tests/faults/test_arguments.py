@@ -190,6 +190,8 @@ CONSTRUCTOR_CASES = [
      "y_test"),
     (lambda: sim.posterior_probability((2, 3), np.zeros((2, 2)), [0, 1], np.zeros((2, 2)), [0, 1]), ValueError,
      "widths"),
+    (lambda: sim.posterior_probability((2, 3, 1), np.zeros((2, 2)), [0, 1], np.zeros((2, 2)), [0, 1], method="both"),
+     ValueError, "method"),
     # multi-host
     (lambda: sim.merge_results([]), ValueError, "parts"),
     (lambda: sim.process_share(10, 3, 2), ValueError, "process_index"),
