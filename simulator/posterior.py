@@ -67,7 +67,7 @@ def posterior_probability(widths, x_train, y_train, x_test, y_test, *, sigma_w: 
     y_s, y_t = _bits("y_train", y_train, len(x_train)), _bits("y_test", y_test, len(x_test))
     x_s, x_t = jnp.asarray(x_train), jnp.asarray(x_test)
     if method == "joint":
-        return _joint(widths, scale, unravel, (x_s, y_s), (x_t, y_t), n_live=n_live, n_runs=n_runs,
+        return _joint(scale, unravel, (x_s, y_s), (x_t, y_t), n_live=n_live, n_runs=n_runs,
                       n_moves=n_moves, seed=seed, precision=precision, progress=progress)
     weight = len(x_test) + 1.0
 
@@ -83,7 +83,7 @@ def posterior_probability(widths, x_train, y_train, x_test, y_test, *, sigma_w: 
     return PosteriorProbability(curve.conditional("f", 0.5, fits_s), curve.volume("f", fits_s), curve)
 
 
-def _joint(widths, scale, unravel, train, test, **options) -> PosteriorProbability:
+def _joint(scale, unravel, train, test, **options) -> PosteriorProbability:
     """P_B = mu(score of the whole table <= 1/2) / mu(score on S <= 1/2), two targets of one call."""
     x_all, y_all = jnp.concatenate([train[0], test[0]]), jnp.concatenate([train[1], test[1]])
 

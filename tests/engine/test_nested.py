@@ -28,7 +28,7 @@ def check_exponent(estimate, truth):
 
 
 @pytest.mark.parametrize("D, k, eps", [
-    (10, 2, np.geomspace(2.0, 0.03, 12)),
+    pytest.param(10, 2, np.geomspace(2.0, 0.03, 12), marks=pytest.mark.slow),   # 17 s
     pytest.param(50, 40, np.geomspace(4.0, 0.12, 10), marks=pytest.mark.slow),   # 250 moves per point: ~2-3 min
 ])
 def test_gaussian_measure_of_a_tube_is_a_chi_square_cdf(D, k, eps):
@@ -44,6 +44,7 @@ def test_gaussian_measure_of_a_tube_is_a_chi_square_cdf(D, k, eps):
     assert not curve.warnings
 
 
+@pytest.mark.slow   # 36 s
 def test_more_dimensions_than_live_points_use_the_low_rank_factor_and_pcn_moves():
     # D = 120 > n_live = 60: the full move's factor is the centred survivors (rank 60), and the Gaussian prior
     # adds pCN moves. The tube of codimension 4 has V(eps) = chi2_cdf(eps^2, 4) down to 1e-7; 4 SE as above.
@@ -96,6 +97,7 @@ def test_normal_crossing_matches_its_exact_tail():
     check_exponent(curve.exponent("L", fit=(1e-40, 1e-20)), 0.25)
 
 
+@pytest.mark.slow   # 12 s
 def test_the_log_correction_is_detected_where_m_is_2_and_not_where_m_is_1():
     # On [-1, 1]^2 (|w_i| independent U[0, 1]), with t = sqrt(eps):
     #   w1^2 w2^2: V = P(|w1 w2| <= t) = t (1 + ln(1/t))        -> lambda = 1/2, m = 2,

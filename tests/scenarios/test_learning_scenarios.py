@@ -95,8 +95,9 @@ def test_volume_ratio_grows_like_eps_to_minus_half():
 
 # ---- quick runs ----------------------------------------------------------------------
 @pytest.mark.parametrize("scenario, keys", [
-    ("degenerate-minima", {"ratio", "volume_ratio", "laplace_ratio", "counts"}),
-    ("competing-features", {"ratio", "p_edges", "p_L", "reconstructs", "closer_to_edges", "counts"}),
+    pytest.param("degenerate-minima", {"ratio", "volume_ratio", "laplace_ratio", "counts"}, marks=pytest.mark.slow),
+    pytest.param("competing-features", {"ratio", "p_edges", "p_L", "reconstructs", "closer_to_edges", "counts"},
+                 marks=pytest.mark.slow),   # 15-16 s each through the CLI
 ])
 def test_quick_run(tmp_path, scenario, keys):
     # degenerate-minima also records its races (--set trace_every=200): one trace.nc with every race's observables
