@@ -90,7 +90,7 @@ class Settings(common.Settings):
                                    "volume curve, about 2.5 min each on 2 cores")
     curve_live: int = setting(50, "live points per volume-curve run")
     curve_runs: int = setting(8, "independent volume-curve runs (intervals from their spread)")
-    curve_moves: int = setting(100, "constrained moves per replacement point (50 read e^24 too low)")
+    curve_moves: int = setting(100, "constrained moves per replacement point (50 read about e^20 too low)")
 
     QUICK: ClassVar[dict] = {"hidden": (4,), "activations": ("sigmoid",), "learning_rates": (), "batch_sizes": (),
                              "temperatures": (), "volume_samples": 5000, "chains": 200, "steps": 1000,
@@ -248,9 +248,8 @@ def volume_curves(model, settings, seed, progress):
             "spread": finite_or_none(spread[-1]),
             "evaluations": curve.work["per_target"][name]["evaluations"]}
     out["spread_limit"] = curve.spread_limit()
-    ratio = curve.ratio("edges", "L-shapes")[-1]
-    factor = math.perm(model.hidden, 4) / math.perm(model.hidden, 2)
-    out["ratio"] = [v * factor for v in ratio]
+    factor = out["targets"]["edges"]["assignments"] / out["targets"]["L-shapes"]["assignments"]
+    out["ratio"] = [v * factor for v in curve.ratio("edges", "L-shapes")[-1]]
     return out
 
 
