@@ -41,6 +41,17 @@ def stabsim(*args, cwd=None):
                           text=True, cwd=cwd, env=env, timeout=600)
 
 
+def refused_status(capsys, scenario, setting) -> int:
+    """``stabsim run SCENARIO --set SETTING`` in this process (no 3 s child start-up): its exit status, after
+    checking that stderr holds one ``stabsim: error`` line and no traceback. One test per file still goes
+    through a child process (``stabsim``), so the real exit path stays covered."""
+    from simulator import cli
+    status = cli.main(["run", scenario, "--set", setting, "--no-progress"])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.startswith("stabsim: error:"), (scenario, setting, err)
+    return status
+
+
 def quick_run(tmp_path, scenario, seconds, *extra):
     """``stabsim run SCENARIO --set quick=true [extra args]`` into tmp_path/run; returns (folder, summary)."""
     folder = tmp_path / "run"
