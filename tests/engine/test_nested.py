@@ -13,6 +13,7 @@ from scipy import integrate, stats as st
 from scipy.special import gamma
 
 import simulator as sim
+from simulator.engine import nested
 from simulator.stats import standard_error
 
 
@@ -200,3 +201,55 @@ def test_gl2_tubes_agree_with_plain_monte_carlo_and_have_the_lie_algebra_codimen
             assert abs(ns.value - plain.value / ball_volume) <= 4 * joint, (name, e, ns, plain)
         check_exponent(curve.exponent(name, fit=(1e-3, 5e-3)), G.dim - sim.stabilizer_dimension(G, fig))
     assert curve.ball_volume[0] == pytest.approx(ball_volume, rel=0.01)
+
+
+def _tube_points(rng, m, D, k, Z):
+    """Exact draws from N(0, I_D) restricted to {|x_k:| < Z}: the last D - k coordinates get a chi-square radius
+    truncated at Z^2 (inverse cdf) and a uniform direction."""
+    x = rng.standard_normal((m, D))
+    r2 = st.chi2.ppf(rng.uniform(size=m) * st.chi2.cdf(Z ** 2, D - k), D - k)
+    direction = rng.standard_normal((m, D - k))
+    x[:, k:] = direction / np.linalg.norm(direction, axis=1, keepdims=True) * np.sqrt(r2)[:, None]
+    return x
+
+
+def test_the_moves_leave_the_constrained_prior_invariant():
+    # Start m points exactly in the tube {|x_2:| < Z} of N(0, I_10) and make 10 moves (full, coordinate and
+    # stretch) with the shape (covariance factor, sds) of 400 other exact points, as a partner run supplies it.
+    # Invariance: U = chi2_cdf(|x_2:|^2, 8) / chi2_cdf(Z^2, 8) stays uniform (mean 1/2, SE 0.2887 / sqrt(m)) and
+    # x_0 stays N(0, 1) (E x_0^2 = 1, SE sqrt(2 / m)); 4 SE each. A wrong Hastings factor fails it (the
+    # stretch's e^u left out: |E U - 1/2| = 0.087, against 4 SE = 0.008).
+    import jax
+    D, k, Z, m = 10, 2, 0.3, 20_000
+    rng = np.random.default_rng(0)
+    moves, _ = nested.build_moves(sim.space.gaussian(D), lambda x: jnp.linalg.norm(x[k:]), jnp.float64, 400)
+    shape = _tube_points(rng, 400, D, k, Z)
+    x0 = _tube_points(rng, m, D, k, Z)
+    with jax.enable_x64(True):
+        x, logp, r, accepted = moves(jax.random.split(jax.random.key(1), m), x0, -0.5 * np.sum(x0 ** 2, 1),
+                                     np.full(m, Z), np.zeros(m, int), np.linalg.cholesky(np.cov(shape.T))[None],
+                                     shape.std(0)[None], np.tile([0.8, 5.0, 3.0, 1.0], (m, 1)), 10)
+    x, r = np.asarray(x), np.asarray(r)
+    assert np.asarray(accepted).sum() > 0.2 * m * 10          # the points did move
+    np.testing.assert_allclose(r, np.linalg.norm(x[:, k:], axis=1))
+    u = st.chi2.cdf(r ** 2, D - k) / st.chi2.cdf(Z ** 2, D - k)
+    assert abs(u.mean() - 0.5) <= 4 * 0.2887 / math.sqrt(m), u.mean()
+    assert abs(np.mean(x[:, 0] ** 2) - 1) <= 4 * math.sqrt(2 / m), np.mean(x[:, 0] ** 2)
+
+
+def test_a_run_moves_with_its_partner_runs_shape_not_its_own():
+    # The shape a run's moves use must not depend on the point being moved (see _NestedRuns._factors): run r
+    # takes the covariance and coordinate sds of run (r + 1) mod R's points below that run's level.
+    runs = nested._NestedRuns(sim.space.gaussian(3), lambda x: jnp.linalg.norm(x), np.array([0.5]), 20, 3, 2, 5,
+                              0, 0, jnp.float32)
+    runs.x = np.stack([np.full((20, 3), 10.0 * (i + 1)) + np.random.default_rng(i).normal(size=(20, 3))
+                       for i in range(3)])
+    runs.r = np.linalg.norm(runs.x - runs.x.mean(axis=1, keepdims=True), axis=2)
+    level = np.sort(runs.r, axis=1)[:, -3]
+    which = np.array([0, 1, 2])
+    factors, sd = runs._factors(which, level[which])
+    for r in range(3):
+        p = (r + 1) % 3
+        below = runs.x[p][runs.r[p] < level[p]]
+        np.testing.assert_allclose(factors[r] @ factors[r].T, np.cov(below.T), rtol=1e-4, atol=1e-8)
+        np.testing.assert_allclose(sd[r], below.std(axis=0, ddof=1), rtol=1e-6)
