@@ -90,8 +90,8 @@ class Settings(common.Settings):
                                    "pooled over the target's races (0: no P_B stage)")
     pb_runs: int = setting(8, "independent nested-sampling runs per P_B (its interval comes from their spread)")
     pb_live: int = setting(50, "live points per nested-sampling run")
-    pb_moves: int = setting(100, "constrained moves per replacement point (with partner-run shapes 100 and 400 "
-                                    "agree on a P_B of 4.3e-3)")
+    pb_moves: int = setting(100, "constrained moves per replacement point (100 read a P_B of 2e-3 4x low; "
+                                    "the results folder uses 400)")
 
     QUICK: ClassVar[dict] = {"prior_samples": 200_000, "perceptron_samples": 2 ** 17, "sgd_chains": 500,
                              "batch_sizes": (64,), "pb_targets": ("x1",), "pb_functions": 1, "pb_runs": 4}

@@ -12,9 +12,8 @@ point on one plateau) ends the run: its V is 0 below that level, counted as ``ex
 
 Moves. Constrained sets are thin and curved (tubes around stabilizers, neighbourhoods of zero-loss
 manifolds), so an isotropic step would have to be as small as the tube's width. Each step is one of:
-x' = x + s L z with L L^T the covariance of a partner run's surviving live points (the set's own shape, as in
-MultiNest/dynesty, from another, independent run so that it does not depend on the point being moved: see
-``_NestedRuns._factors``; L is the centred survivors themselves when D > n_live); a move of one coordinate; a
+x' = x + s L z with L L^T the covariance of the run's surviving live points (the set's own shape, as in
+MultiNest/dynesty; L is the centred survivors themselves when D > n_live); a move of one coordinate; a
 stretch of one coordinate; and, under a Gaussian prior with D > n_live, the preconditioned Crank-Nicolson move
 x' = sqrt(1 - b^2) x + b sigma xi (Cotter, Roberts, Stuart & White 2013), which leaves N(0, sigma^2 I)
 invariant, so only the constraint decides and its step does not shrink with D. Without it a tube of
@@ -257,33 +256,18 @@ class _NestedRuns:
             q += 1
 
     def _factors(self, runs, levels):
-        """Per run r, the shape its moves use: a factor L with L L^T = the covariance and the coordinate sds of the
-        points of its partner run (r + 1) mod n_runs below the partner's level (all its live points when the
-        partner is not replacing any).
+        """Per run, a factor L with L L^T = the covariance of its surviving points, and their coordinate sds.
 
-        Why a partner: a shape fitted to the run's own survivors depends on the parent being moved, so the moves
-        are not invariant for the constrained prior until they forget their start, and the volumes come out too
-        large: a Gaussian tube in R^10 at V = 1e-8 (400 live points, 100 runs) gave V / exact = 1.151 +- 0.025
-        with 25 moves and 1.052 +- 0.023 with 50 (the benchmark's 20 runs could not see it); a fitted-Gaussian
-        move shaped by the moved points themselves pulled them inward, E (r/Z)^8 = 0.469 +- 0.002 after 10 moves
-        against 0.500. Runs are independent, so a partner's shape is independent of the points it moves; the
-        runs share the iteration count and, without ties, the same X_q, so their levels nearly agree. (A
-        partner's points were moved with its own partner's shape, so a run's history reaches its shape again
-        only round the whole ring of runs: a second-order dependence that the measurements do not see.) With
-        partners: 0.980 +- 0.022 with 25 moves, 0.961 +- 0.025 with 15.
-
-        D <= n_live: the Cholesky factor (D x D, lightly regularised). D > n_live: the centred points
+        D <= n_live: the Cholesky factor (D x D, lightly regularised). D > n_live: the centred survivors
         themselves, L = (x_i - mean)^T / sqrt(n_a - 1) padded to D x n_live with zero columns: the same
         covariance at rank n_live instead of D (a network with D = 2001 and 200 live points moves 10x less
         data, and skips a D^3 factorisation)."""
-        level = {r: levels[runs == r][0] for r in np.unique(runs)}
         D = self.space.dim
         rank = min(D, self.n)
         factors = np.zeros((self.R, D, rank))
         sd = np.ones((self.R, D))
         for r in np.unique(runs):
-            partner = (r + 1) % self.R
-            pts = self.x[partner][self.r[partner] < level.get(partner, np.inf)]
+            pts = self.x[r][self.r[r] < levels[runs == r][0]]
             n_a = pts.shape[0]
             if n_a == 1:          # one survivor: unit scales, and no full move when the factor is low rank
                 sd[r] = math.sqrt(1 + 1e-12)

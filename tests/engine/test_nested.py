@@ -215,7 +215,7 @@ def _tube_points(rng, m, D, k, Z):
 
 def test_the_moves_leave_the_constrained_prior_invariant():
     # Start m points exactly in the tube {|x_2:| < Z} of N(0, I_10) and make 10 moves (full, coordinate and
-    # stretch) with the shape (covariance factor, sds) of 400 other exact points, as a partner run supplies it.
+    # stretch) with the shape (covariance factor, sds) of 400 other exact points, independent of the moved ones.
     # Invariance: U = chi2_cdf(|x_2:|^2, 8) / chi2_cdf(Z^2, 8) stays uniform (mean 1/2, SE 0.2887 / sqrt(m)) and
     # x_0 stays N(0, 1) (E x_0^2 = 1, SE sqrt(2 / m)); 4 SE each. A wrong Hastings factor fails it (the
     # stretch's e^u left out: |E U - 1/2| = 0.087, against 4 SE = 0.008).
@@ -235,21 +235,3 @@ def test_the_moves_leave_the_constrained_prior_invariant():
     u = st.chi2.cdf(r ** 2, D - k) / st.chi2.cdf(Z ** 2, D - k)
     assert abs(u.mean() - 0.5) <= 4 * 0.2887 / math.sqrt(m), u.mean()
     assert abs(np.mean(x[:, 0] ** 2) - 1) <= 4 * math.sqrt(2 / m), np.mean(x[:, 0] ** 2)
-
-
-def test_a_run_moves_with_its_partner_runs_shape_not_its_own():
-    # The shape a run's moves use must not depend on the point being moved (see _NestedRuns._factors): run r
-    # takes the covariance and coordinate sds of run (r + 1) mod R's points below that run's level.
-    runs = nested._NestedRuns(sim.space.gaussian(3), lambda x: jnp.linalg.norm(x), np.array([0.5]), 20, 3, 2, 5,
-                              0, 0, jnp.float32)
-    runs.x = np.stack([np.full((20, 3), 10.0 * (i + 1)) + np.random.default_rng(i).normal(size=(20, 3))
-                       for i in range(3)])
-    runs.r = np.linalg.norm(runs.x - runs.x.mean(axis=1, keepdims=True), axis=2)
-    level = np.sort(runs.r, axis=1)[:, -3]
-    which = np.array([0, 1, 2])
-    factors, sd = runs._factors(which, level[which])
-    for r in range(3):
-        p = (r + 1) % 3
-        below = runs.x[p][runs.r[p] < level[p]]
-        np.testing.assert_allclose(factors[r] @ factors[r].T, np.cov(below.T), rtol=1e-4, atol=1e-8)
-        np.testing.assert_allclose(sd[r], below.std(axis=0, ddof=1), rtol=1e-6)
