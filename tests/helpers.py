@@ -43,8 +43,8 @@ def stabsim(*args, cwd=None):
 
 def refused_status(capsys, scenario, setting) -> int:
     """``stabsim run SCENARIO --set SETTING`` in this process (no 3 s child start-up): its exit status, after
-    checking that stderr holds one ``stabsim: error`` line and no traceback. One test per file still goes
-    through a child process (``stabsim``), so the real exit path stays covered."""
+    checking that stderr holds one ``stabsim: error`` line and no traceback. The real exit path of a child
+    process stays covered by the double-well, volumes and learning-scenario tests that call ``stabsim``."""
     from simulator import cli
     status = cli.main(["run", scenario, "--set", setting, "--no-progress"])
     err = capsys.readouterr().err
