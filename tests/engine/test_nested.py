@@ -264,7 +264,7 @@ def test_a_clone_moves_with_the_shape_of_the_half_its_parent_is_not_in():
             np.testing.assert_allclose(sd[2 * r + h], pts.std(axis=0, ddof=1), rtol=1e-6)
 
 
-@pytest.mark.slow   # ~100 s
+@pytest.mark.slow   # 30 s
 def test_few_moves_are_not_biased_by_the_shape():
     # The D = 10, k = 2 tube at V = 1e-8 with 25 moves, 4 x 25 runs of 400 live points: the mean of V over the
     # 100 runs is within 3 SE (the runs' sample SD / 10) of the chi-square value. A shape fitted to all survivors,
