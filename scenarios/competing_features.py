@@ -39,7 +39,8 @@ disjoint (the edges with k = 4: every unit is used). Why labelled: the
 unlabelled r_f has a plateau at exactly 1/2 (one unit halfway between two
 parts), every live point fell into it and 4 of 4 runs went extinct there
 (k = 4 sigmoid, 50 live points). Moves per point, measured on k = 4 sigmoid at eps = 0.25 (ln mu, 8 runs x 50
-live points): 100 moves -157 (edges) and -151 (L-shapes), 300 moves -173 and -159; not converged, so the masses
+live points): 100 moves -157 (edges) and -151 (L-shapes), 300 moves -173 and -159, 100 live points x 100 moves
+-154 and -147; not converged, so the masses
 are reported with that caveat (with move shapes fitted to all survivors, before 2026-11-24: 100 moves -141 and
 -132, and 300 agreed with 100).
 
