@@ -16,11 +16,12 @@ extinct for a function one test error away; the score none).
 whole table (S and T) against (y_train, y_test) and the score on S alone; P_B = mu(whole table) / mu(fits S)
 is their ``VolumeCurve.ratio`` at 1/2 (independent runs, so no noise cancels). Where the two methods agree
 within their intervals, a value is not an artefact of one descent; where ``curve.spread`` is far above 1, the
-runs do not mix and the interval is not to be trusted (measured on the 7-40-40-1 network for a function four
-test errors from x1, 100 moves: conditional 2.6e-11 [1.2e-12, 8.3e-11], joint 3.9e-11 [3.7e-12, 1.0e-10],
-spreads 9.7 and 6.1). The joint method needs more moves: on a 4-10-10-1 network (16 inputs) 80 moves gave
-mu(whole table) 1.6x low with a spread of 0.6 (no warning), 400 agreed with rejection. Check any value by
-doubling ``n_moves``.
+runs do not mix and the interval is not to be trusted. Check any value by doubling ``n_moves``: on the
+7-40-40-1 network, a function one test error from majority(x1, x2, x3) read 4.8e-3 [2.4e-3, 7.5e-3] at 100
+moves and 3.0e-3 [2.5e-3, 3.7e-3] at 400 (spread 1.1), but 9.2e-4 at 40 (spread 2.1, warns); with the pCN
+moves that preceded the elliptical slice moves, 2.7e-3 at 100 (spread 5.3) and 9.7e-4 [4.7e-4, 2.6e-3] at
+400 (spread 1.5): low, with no warning. Also with pCN, the joint method on a 4-10-10-1 network (16 inputs)
+read mu(whole table) 1.6x low at 80 moves (spread 0.6) and agreed with rejection at 400.
 """
 from __future__ import annotations
 

@@ -15,13 +15,13 @@ manifolds), so an isotropic step would have to be as small as the tube's width. 
 x' = x + s L z with L L^T the covariance of half of the run's surviving live points (the set's own shape, as
 in MultiNest/dynesty; the half the clone's parent is not in, so that the proposal does not depend on the
 moved point; L is the centred points themselves when they are no more than D); a move of one coordinate; a
-stretch of one coordinate; and, under a Gaussian prior with D > n_live, the preconditioned Crank-Nicolson move
-x' = sqrt(1 - b^2) x + b sigma xi (Cotter, Roberts, Stuart & White 2013), which leaves N(0, sigma^2 I)
-invariant, so only the constraint decides and its step does not shrink with D. Without it a tube of
-codimension 6 in D = 300 (100 live points, 200 moves) came out 30x too large at V = 1e-3 (the prior's
-294 free directions forced the other steps small); with it every V down to 3e-10 is within 3 SE of the
-chi-square value. Scales are adapted per run and kind toward acceptance 0.25; accepted with probability
-min(1, pi(x')/pi(x)) (times the Hastings factor) when r(x') < Z_q. The acceptance of every iteration is
+stretch of one coordinate; and, under a Gaussian prior with D > n_live, an elliptical slice move
+(Murray, Adams & MacKay 2010): a point on the ellipse x cos t + sigma xi sin t, which N(0, sigma^2 I) leaves
+invariant, t shrunk toward 0 until r < Z_q, so only the constraint decides, its step does not shrink with D,
+and it needs no step size. Without a prior-preserving move a tube of codimension 6 in D = 300 (100 live
+points, 200 moves) came out 30x too large at V = 1e-3 (the prior's 294 free directions forced the other
+steps small). The other kinds' scales are adapted per run and kind toward acceptance 0.25; accepted with
+probability min(1, pi(x')/pi(x)) (times the Hastings factor) when r(x') < Z_q. The acceptance of every iteration is
 kept; a run whose acceptance falls below ``MIN_ACCEPTANCE`` is reported (``VolumeCurve.warnings``), and so is
 a spread of ln V across runs well above what independent replacements give (``VolumeCurve.spread``): the
 clones stay near their parents and the estimate can be biased.
@@ -29,7 +29,7 @@ clones stay near their parents and the estimate can be biased.
 Why not BlackJAX's nested sampling: its ``ns`` module (1.6+) runs one live set with a prior given by
 ``logprior_fn`` and constrains the log-likelihood; a Haar ball and a residual fit that, but it keeps
 no per-eps bookkeeping and no independent runs batched in one program, which is where the intervals
-come from here; the replacement moves above are 40 lines.
+come from here; the replacement moves above are about 80 lines.
 """
 from __future__ import annotations
 
@@ -48,28 +48,44 @@ from ..volume_curve import VolumeCurve
 from . import cache, policy
 
 TARGET_ACCEPTANCE = 0.25
-N_KINDS = 4      # full, coordinate, stretch and (Gaussian priors, D > n_live) prior-preserving pCN moves
+N_KINDS = 4      # full, coordinate, stretch and (Gaussian priors, D > n_live) elliptical slice moves
+N_SCALED = 3     # the kinds with a step scale adapted toward TARGET_ACCEPTANCE (full, coordinate, stretch)
+# An elliptical slice step that finds no point inside in 50 shrinks stays put (each shrink narrows the bracket
+# by a uniform factor, e^-1 in geometric mean). Thin sets need them: capped at 10, a P_B of 3e-3 on the 7-40-40-1
+# network read 1.2e-3 [7.5e-4, 1.7e-3] at 100 moves, against 4.8e-3 [2.4e-3, 7.5e-3] capped at 50.
+MAX_SHRINKS = 50
 
 
 def move_kinds(space: Space, n_live: int) -> int:
-    """How many move kinds a run uses: pCN needs a Gaussian prior N(0, sigma^2 I), and is used where D > n_live
-    (the survivors' covariance is low rank). In D = 10 (400 live points) it halved the benchmark's gain at
-    V = 1e-8 (3,640x against 6,670x plain Monte Carlo), so the low-dimensional moves stay as they were."""
+    """How many move kinds a run uses: the elliptical slice move needs a Gaussian prior N(0, sigma^2 I), and is
+    used where D > n_live (the survivors' covariance is low rank). In D = 10 (400 live points) its pCN
+    predecessor halved the benchmark's gain at V = 1e-8 (3,640x against 6,670x plain Monte Carlo), so the
+    low-dimensional moves stay as they were."""
     return 4 if space.name == "gaussian" and space.dim > n_live else 3
 
 
 def build_moves(space: Space, residual, dtype, n_live: int):
-    """``moves(key, x, logp, level, shape, factors, sd, scale, n_moves) -> (x, logp, r, accepted)`` for a batch of
-    points, each with its own level, shape (the covariance factor ``factors[shape]`` and coordinate scales
-    ``sd[shape]`` it uses) and step scales (full, coordinate, stretch, pCN).
+    """``moves(key, x, logp, r, level, shape, factors, sd, scale, n_moves) -> (x, logp, r, accepted, evaluations)``
+    for a batch of points, each with its residual r, its own level, shape (the covariance factor
+    ``factors[shape]`` and coordinate scales ``sd[shape]`` it uses) and step scales (full, coordinate, stretch).
 
     Each step is, equally often, a full move x + s_full L z, a move of one random
     coordinate j by s_coord sd_j z, a stretch of one coordinate x_j e^(s_stretch z), or (``move_kinds``)
-    a pCN move. Sets that are
+    an elliptical slice move. Sets that are
     unions of thin slabs, such as the neighbourhoods of normal crossings, let single coordinates move
     where a full move is refused; in them a coordinate spans many scales (|w_2| from eps to 1 when
     |w_1 w_2| <= eps), which additive steps of one size cross only slowly and the stretch crosses in
-    a few steps."""
+    a few steps.
+
+    Elliptical slice (Murray, Adams & MacKay 2010, "Elliptical slice sampling"): with nu = sigma xi, points
+    x cos t + nu sin t lie on an ellipse through x that N(0, sigma^2 I) leaves invariant; t starts uniform on
+    [0, 2 pi) and its bracket shrinks toward 0 (which is x) until r < level. No step size: the first point
+    tried is an independent-looking prior draw, and the bracket shrinks only as far as the set is thin. It
+    replaced pCN (x' = sqrt(1 - b^2) x + b nu with b adapted), whose single step size mixed too slowly on a
+    2001-parameter network: the hinge residual's V(1e-3) read 5.4e-5, 7.5e-5 and 1.05e-4 at 100, 400 and
+    1600 moves against rejection's 1.24e-4 [1.04e-4, 1.47e-4]; elliptical slice at 100 moves 1.15e-4
+    [8.5e-5, 1.46e-4].
+    ``evaluations`` counts the residual evaluations, shrinks included."""
 
     def r_of(x):
         return jnp.asarray(residual(space.unflatten(x)), dtype)
@@ -77,12 +93,26 @@ def build_moves(space: Space, residual, dtype, n_live: int):
     n_kinds = move_kinds(space, n_live)
     sigma = space.params["sigma"] if n_kinds == 4 else 1.0
 
-    def one(key, x, logp, level, shape, factors, sds, scale, n_moves):
+    def slice_shrink(key, x, nu, t, candidate, r, active, level):
+        """Shrink the angle bracket [t - 2 pi, t] toward 0 until the ellipse's point is inside (or give up)."""
+        def cond(c):
+            return active & (c[4] >= level) & (c[5] < MAX_SHRINKS)
+
+        def body(c):
+            t, lo, hi, _, _, n = c
+            lo, hi = jnp.where(t < 0, t, lo), jnp.where(t < 0, hi, t)
+            t = lo + (hi - lo) * jax.random.uniform(jax.random.fold_in(key, n), (), dtype)
+            candidate = x * jnp.cos(t) + nu * jnp.sin(t)
+            return t, lo, hi, candidate, r_of(candidate), n + 1
+        _, _, _, candidate, r, n = jax.lax.while_loop(cond, body, (t, t - 2 * jnp.pi, t, candidate, r, jnp.int32(0)))
+        return candidate, r, n
+
+    def one(key, x, logp, r, level, shape, factors, sds, scale, n_moves):
         chol, sd = factors[shape], sds[shape]
 
         def body(i, carry):
-            x, logp, accepted = carry
-            k1, k2, k3, k4 = jax.random.split(jax.random.fold_in(key, i), 4)
+            x, logp, r, accepted, evaluations = carry
+            k1, k2, k3, k4, k5 = jax.random.split(jax.random.fold_in(key, i), 5)
             z = jax.random.normal(k1, x.shape, dtype)     # one draw per step: each kind uses its part
             kind = jax.random.randint(k3, (), 0, n_kinds)
             j = jax.random.randint(k4, (), 0, x.shape[0])
@@ -90,21 +120,26 @@ def build_moves(space: Space, residual, dtype, n_live: int):
             single = x.at[j].add(scale[1] * sd[j] * z[0])
             stretch = x.at[j].multiply(jnp.exp(scale[2] * z[0]))
             proposal = jnp.where(kind == 0, full, jnp.where(kind == 1, single, stretch))
-            if n_kinds == 4:     # pCN: x' = sqrt(1 - b^2) x + b sigma xi leaves N(0, sigma^2 I) invariant
-                b = jnp.minimum(scale[3], 1.0)
-                pcn = jnp.sqrt(1 - b * b) * x + b * sigma * z
-                proposal = jnp.where(kind == 3, pcn, proposal)
+            shrinks = jnp.int32(0)
+            if n_kinds == 4:
+                t = 2 * jnp.pi * jax.random.uniform(k5, (), dtype)
+                proposal = jnp.where(kind == 3, x * jnp.cos(t) + sigma * z * jnp.sin(t), proposal)
+            r_new = r_of(proposal)
+            if n_kinds == 4:
+                proposal, r_new, shrinks = slice_shrink(k5, x, sigma * z, t, proposal, r_new, kind == 3, level)
+            inside = r_new < level
             lp = jnp.asarray(space.logpdf(proposal), dtype)
             # the stretch x_j -> x_j e^u is a random walk in ln|x_j|: its Hastings factor is |x'_j / x_j| = e^u;
-            # pCN is reversible for the prior itself, so only the constraint decides
-            log_hastings = jnp.where(kind == 2, scale[2] * z[0], jnp.where(kind == 3, logp - lp, 0.0))
-            ok = (jnp.log(jax.random.uniform(k2, (), dtype)) < lp - logp + log_hastings) \
-                & (r_of(proposal) < level) & jnp.isfinite(lp)
-            return jnp.where(ok, proposal, x), jnp.where(ok, lp, logp), accepted.at[kind].add(ok)
-        x, logp, accepted = jax.lax.fori_loop(0, n_moves, body, (x, logp, jnp.zeros(N_KINDS, jnp.int32)))
-        return x, logp, r_of(x), accepted
+            # the elliptical slice move is exact for the prior, so only the constraint decides
+            log_hastings = jnp.where(kind == 2, scale[2] * z[0], 0.0)
+            prior_ok = jnp.log(jax.random.uniform(k2, (), dtype)) < lp - logp + log_hastings
+            ok = jnp.where(kind == 3, True, prior_ok) & inside & jnp.isfinite(lp)
+            return (jnp.where(ok, proposal, x), jnp.where(ok, lp, logp), jnp.where(ok, r_new, r),
+                    accepted.at[kind].add(ok), evaluations + 1 + shrinks)
+        init = (x, logp, r, jnp.zeros(N_KINDS, jnp.int32), jnp.int32(0))
+        return jax.lax.fori_loop(0, n_moves, body, init)
 
-    batch = jax.vmap(one, (0, 0, 0, 0, 0, None, None, 0, None))
+    batch = jax.vmap(one, (0, 0, 0, 0, 0, 0, None, None, 0, None))
     evaluate = jax.vmap(lambda x: (jnp.asarray(space.logpdf(x), dtype), r_of(x)))
     return jax.jit(batch), jax.jit(evaluate)
 
@@ -210,7 +245,7 @@ class _NestedRuns:
             raise ValueError("space: its sampler drew points where its logpdf is -inf or nan")
         self.log_x = np.zeros(n_runs)
         self.level = np.full(n_runs, np.inf)
-        self.scale = np.full((n_runs, N_KINDS), 1.0)   # (full, coordinate, stretch, pCN) step scales
+        self.scale = np.full((n_runs, N_SCALED), 1.0)   # (full, coordinate, stretch) step scales
         self.log_volume = np.full((n_runs, grid.size), np.nan)
         self.done = np.zeros(n_runs, bool)
         self.extinct = np.zeros(n_runs, bool)
@@ -301,19 +336,18 @@ class _NestedRuns:
             return np.concatenate([a, np.repeat(a[:1], pad, 0)]) if pad else a
         x0 = padded(self.x[runs, parents])
         keys = jax.random.split(jax.random.fold_in(self.root, q + 1), width)
-        x, logp, r_new, accepted = self.moves(keys, jnp.asarray(x0, self.dtype),
-                                              jnp.asarray(padded(self.logp[runs, parents]), self.dtype),
-                                              jnp.asarray(padded(levels), self.dtype),
-                                              jnp.asarray(padded(shapes)), jnp.asarray(factors, self.dtype),
-                                              jnp.asarray(sd, self.dtype),
-                                              jnp.asarray(padded(self.scale[runs]), self.dtype), self.n_moves)
-        x, logp, r_new, accepted = (np.asarray(a)[:m] for a in (x, logp, r_new, accepted))
+        x, logp, r_new, accepted, used = self.moves(
+            keys, jnp.asarray(x0, self.dtype), jnp.asarray(padded(self.logp[runs, parents]), self.dtype),
+            jnp.asarray(padded(self.r[runs, parents]), self.dtype), jnp.asarray(padded(levels), self.dtype),
+            jnp.asarray(padded(shapes)), jnp.asarray(factors, self.dtype), jnp.asarray(sd, self.dtype),
+            jnp.asarray(padded(self.scale[runs]), self.dtype), self.n_moves)
+        x, logp, r_new, accepted, used = (np.asarray(a)[:m] for a in (x, logp, r_new, accepted, used))
         self.x[runs, victims] = x
         self.logp[runs, victims] = logp
         self.r[runs, victims] = r_new
-        self.evaluations += m * self.n_moves
+        self.evaluations += int(used.sum())
         for r in np.unique(runs):
             mine = accepted[runs == r]
             self.acceptance[r].append(float(mine.sum() / (mine.shape[0] * self.n_moves)))
-            rates = mine.mean(axis=0) / (self.n_moves / self.n_kinds)   # per move kind (each equally often)
+            rates = mine[:, :N_SCALED].mean(axis=0) / (self.n_moves / self.n_kinds)   # each kind equally often
             self.scale[r] *= np.exp(np.clip(rates - TARGET_ACCEPTANCE, -0.5, 0.5) * 2)

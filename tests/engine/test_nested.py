@@ -46,11 +46,11 @@ def test_gaussian_measure_of_a_tube_is_a_chi_square_cdf(D, k, eps):
 
 
 @pytest.mark.slow   # 36 s
-def test_more_dimensions_than_live_points_use_the_low_rank_factor_and_pcn_moves():
+def test_more_dimensions_than_live_points_use_the_low_rank_factor_and_elliptical_slice_moves():
     # D = 120 > n_live = 60: the full move's factor is the centred survivors (rank 60), and the Gaussian prior
-    # adds pCN moves. The tube of codimension 4 has V(eps) = chi2_cdf(eps^2, 4) down to 1e-7; 4 SE as above.
-    # Without pCN the 116 free directions force the other steps small and V comes out many times too large
-    # (measured at D = 300, codimension 6: 30x at V = 1e-3).
+    # adds elliptical slice moves. The tube of codimension 4 has V(eps) = chi2_cdf(eps^2, 4) down to 1e-7; 4 SE
+    # as above. Without a prior-preserving move the 116 free directions force the other steps small and V comes
+    # out many times too large (measured at D = 300, codimension 6: 30x at V = 1e-3).
     D, k = 120, 116
     eps = np.geomspace(2.0, 0.03, 7)
     curve = sim.volume_curve([sim.Target("tube", lambda x: jnp.linalg.norm(x[k:]))], sim.space.gaussian(D), eps,
@@ -213,25 +213,34 @@ def _tube_points(rng, m, D, k, Z):
     return x
 
 
-def test_the_moves_leave_the_constrained_prior_invariant():
+@pytest.mark.parametrize("n_live, Z", [(400, 0.3), (5, 1.5)])
+def test_the_moves_leave_the_constrained_prior_invariant(n_live, Z):
     # Start m points exactly in the tube {|x_2:| < Z} of N(0, I_10) and make 10 moves (full, coordinate and
-    # stretch) with the shape (covariance factor, sds) of 400 other exact points, independent of the moved ones.
+    # stretch; with n_live = 5 < D also elliptical slice) with the shape (covariance factor, sds) of 400 other
+    # exact points, independent of the moved ones.
     # Invariance: U = chi2_cdf(|x_2:|^2, 8) / chi2_cdf(Z^2, 8) stays uniform (mean 1/2, SE 0.2887 / sqrt(m)) and
     # x_0 stays N(0, 1) (E x_0^2 = 1, SE sqrt(2 / m)); 4 SE each. A wrong Hastings factor fails it (the
-    # stretch's e^u left out: |E U - 1/2| = 0.087, against 4 SE = 0.008).
+    # stretch's e^u left out: |E U - 1/2| = 0.087, against 4 SE = 0.008); so does an elliptical slice move whose
+    # ellipse does not preserve the prior (nu drawn with sigma 1.5: E U = 0.514, E x_0^2 = 1.093 at Z = 1.5,
+    # where the slice steps are long; at Z = 0.3 they shrink to a few percent of the ellipse and it passed).
     import jax
-    D, k, Z, m = 10, 2, 0.3, 20_000
+    D, k, m = 10, 2, 20_000
     rng = np.random.default_rng(0)
-    moves, _ = nested.build_moves(sim.space.gaussian(D), lambda x: jnp.linalg.norm(x[k:]), jnp.float64, 400)
+    space = sim.space.gaussian(D)
+    assert nested.move_kinds(space, n_live) == (4 if n_live < D else 3)
+    moves, _ = nested.build_moves(space, lambda x: jnp.linalg.norm(x[k:]), jnp.float64, n_live)
     shape = _tube_points(rng, 400, D, k, Z)
     x0 = _tube_points(rng, m, D, k, Z)
     with jax.enable_x64(True):
-        x, logp, r, accepted = moves(jax.random.split(jax.random.key(1), m), x0, -0.5 * np.sum(x0 ** 2, 1),
-                                     np.full(m, Z), np.zeros(m, int), np.linalg.cholesky(np.cov(shape.T))[None],
-                                     shape.std(0)[None], np.tile([0.8, 5.0, 3.0, 1.0], (m, 1)), 10)
-    x, r = np.asarray(x), np.asarray(r)
-    assert np.asarray(accepted).sum() > 0.2 * m * 10          # the points did move
+        x, logp, r, accepted, used = moves(
+            jax.random.split(jax.random.key(1), m), x0, -0.5 * np.sum(x0 ** 2, 1), np.linalg.norm(x0[:, k:], axis=1),
+            np.full(m, Z), np.zeros(m, int), np.linalg.cholesky(np.cov(shape.T))[None], shape.std(0)[None],
+            np.tile([0.8, 5.0, 3.0], (m, 1)), 10)
+    x, r, accepted, used = np.asarray(x), np.asarray(r), np.asarray(accepted), np.asarray(used)
+    assert accepted.sum() > 0.2 * m * 10          # the points did move
+    assert used.min() >= 10 and (used.max() > 10) == (n_live < D)    # slice shrinks are counted
     np.testing.assert_allclose(r, np.linalg.norm(x[:, k:], axis=1))
+    np.testing.assert_allclose(np.asarray(logp), -0.5 * np.sum(x ** 2, 1), rtol=1e-12)
     u = st.chi2.cdf(r ** 2, D - k) / st.chi2.cdf(Z ** 2, D - k)
     assert abs(u.mean() - 0.5) <= 4 * 0.2887 / math.sqrt(m), u.mean()
     assert abs(np.mean(x[:, 0] ** 2) - 1) <= 4 * math.sqrt(2 / m), np.mean(x[:, 0] ** 2)
