@@ -86,15 +86,18 @@ class Settings(common.Settings):
     optimizers: tuple[str, ...] = setting(("adam", "sgd"), "optax optimizers: adam (lr 0.01) and/or sgd (lr 0.1)")
     batch_sizes: tuple[int, ...] = setting((8, 64), "minibatch sizes (drawn with replacement from S)")
     pb_targets: tuple[str, ...] = setting(("x1", "majority(x1,x2,x3)"), "targets whose P_B(f|S) is measured")
-    pb_functions: int = setting(3, "test functions per target with a P_B(f|S): the most frequent at the SGD stops, "
-                                   "pooled over the target's races (0: no P_B stage)")
-    pb_runs: int = setting(8, "independent nested-sampling runs per P_B (its interval comes from their spread)")
+    pb_functions: int = setting(1, "test functions per target with a P_B(f|S): the most frequent at the SGD stops, "
+                                   "pooled over the target's races (0: no P_B stage; the results folder uses 3)")
+    pb_runs: int = setting(4, "independent nested-sampling runs per P_B (its interval comes from their spread; "
+                              "the results folder uses 8)")
     pb_live: int = setting(50, "live points per nested-sampling run")
-    pb_moves: int = setting(100, "constrained moves per replacement point (100 read a P_B of 2e-3 4x low; "
-                                    "the results folder uses 400)")
+    pb_moves: int = setting(100, "constrained moves per replacement point (a P_B of 3e-3 read 4.8e-3 at 100, "
+                                    "3.0e-3 at 400 and 9.2e-4, with a spread warning, at 40)")
 
+    # quick: P_B with 25 moves is a smoke test of the stage (its spread warns when the runs disagree)
     QUICK: ClassVar[dict] = {"prior_samples": 200_000, "perceptron_samples": 2 ** 17, "sgd_chains": 500,
-                             "batch_sizes": (64,), "pb_targets": ("x1",), "pb_functions": 1, "pb_runs": 4}
+                             "batch_sizes": (64,), "pb_targets": ("x1",), "pb_functions": 1, "pb_runs": 4,
+                             "pb_moves": 25}
 
     def check(self):
         for name in ("prior_samples", "perceptron_samples", "sigma_w", "sigma_b", "sgd_chains", "sgd_steps"):
