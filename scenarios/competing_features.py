@@ -40,9 +40,9 @@ unlabelled r_f has a plateau at exactly 1/2 (one unit halfway between two
 parts), every live point fell into it and 4 of 4 runs went extinct there
 (k = 4 sigmoid, 50 live points). Moves per point, measured on k = 4 sigmoid at eps = 0.25 (ln mu, 8 runs x 50
 live points): 100 moves -157 (edges) and -151 (L-shapes), 300 moves -173 and -159, 100 live points x 100 moves
--154 and -147; not converged, so the masses
-are reported with that caveat (with move shapes fitted to all survivors, before 2026-11-24: 100 moves -141 and
--132, and 300 agreed with 100).
+-154 and -147 (pCN moves); with elliptical slice moves 100 moves -159 and -150, 300 moves -180 and -167; not
+converged, so the masses are reported with that caveat (with move shapes fitted to all survivors, before
+2026-11-24: 100 moves -141 and -132, and 300 agreed with 100).
 
 Run alone: ``python scenarios/competing_features.py --set quick=true``.
 """
@@ -91,7 +91,7 @@ class Settings(common.Settings):
                                    "volume curve, about 2.5 min each on 2 cores")
     curve_live: int = setting(50, "live points per volume-curve run")
     curve_runs: int = setting(8, "independent volume-curve runs (intervals from their spread)")
-    curve_moves: int = setting(100, "constrained moves per replacement point (300 read e^16 lower: not converged)")
+    curve_moves: int = setting(100, "constrained moves per replacement point (300 read e^18-e^21 lower: not converged)")
 
     QUICK: ClassVar[dict] = {"hidden": (4,), "activations": ("sigmoid",), "learning_rates": (), "batch_sizes": (),
                              "temperatures": (), "volume_samples": 5000, "chains": 200, "steps": 1000,
