@@ -180,7 +180,8 @@ def test_the_volume_curve_agrees_with_rejection_on_the_prior_mass_of_a_fit(resid
     # misfit count as residual (ties at each count are killed together) or the hinge sum(relu(-y logit)) (a
     # continuous residual whose last levels are a plateau at exactly 0: V(1e-3) is 3/4 of V(1e-2)).
     # Tolerance: 4 SE of the difference of the two independent estimates (Wilson and Student-t across the runs).
-    # Measured: misfit count 1.04e-4 [7.8e-5, 1.30e-4]; hinge 1.15e-4 [8.5e-5, 1.46e-4] with 16 runs. With pCN
+    # Measured: misfit count 1.04e-4 [7.8e-5, 1.30e-4] (32 runs, pCN moves); hinge 1.15e-4 [8.5e-5, 1.46e-4] (8 runs
+    # of the elliptical slice moves; the test runs 16). With pCN
     # moves in place of the elliptical slice move the hinge read 5.4e-5, 7.5e-5 and 1.05e-4 at 100, 400 and
     # 1600 moves (8 runs): the moves did not decorrelate, and neither the acceptance nor the spread said so.
     import jax.numpy as jnp
