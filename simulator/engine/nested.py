@@ -244,7 +244,6 @@ class _NestedRuns:
         if not np.all(np.isfinite(self.logp)):
             raise ValueError("space: its sampler drew points where its logpdf is -inf or nan")
         self.log_x = np.zeros(n_runs)
-        self.level = np.full(n_runs, np.inf)
         self.scale = np.full((n_runs, N_SCALED), 1.0)   # (full, coordinate, stretch) step scales
         self.log_volume = np.full((n_runs, grid.size), np.nan)
         self.done = np.zeros(n_runs, bool)
