@@ -27,7 +27,9 @@ Stages here:
    1 / P(fit S) ~ 2e5 draws per fit for x1). Reported: both with intervals, the least-squares slope and R^2
    of ln P_SGD on ln P_B per optimizer and batch size, and the fraction within a factor 10. Mingard et al.
    (JMLR 2021) find P_SGD tracking P_B, with P_B from a Gaussian-process approximation.
-Not yet: volumes below the sampling floor for the functions SGD finds once (stage 4 of the issue).
+5. Below the sampling floor (``floor_functions``, off by default: 10-20 min per function): P_B(f|S) of the
+   test functions found exactly once among a target's pooled SGD stops, most test errors first, where
+   rejection sees nothing (P_B(f|S) mu(fits S) far below 1e-10), next to P_SGD = 1 / fits.
 
 Run alone: ``python scenarios/boolean_functions.py --set quick=true``.
 """
@@ -59,6 +61,7 @@ N_BITS = 2 ** WIDTHS[0]
 SINGLETON_SAMPLE = 5000      # functions seen once whose K_LZ is computed for the complexity plot
 LEARNING_RATES = {"adam": 0.01, "sgd": 0.1}
 TOP_FUNCTIONS = 20           # test functions per race kept with their counts
+FOUND_ONCE = 10              # test functions found once per target kept for the floor stage
 
 
 def targets(seed: int) -> dict:
@@ -93,6 +96,10 @@ class Settings(common.Settings):
     pb_live: int = setting(50, "live points per nested-sampling run")
     pb_moves: int = setting(100, "constrained moves per replacement point (a P_B of 3e-3 read 4.8e-3 at 100, "
                                     "3.0e-3 at 400 and 9.2e-4, with a spread warning, at 40)")
+    floor_targets: tuple[str, ...] = setting(("x1",), "targets whose rarest SGD test functions get a P_B(f|S) (stage 4)")
+    floor_functions: int = setting(0, "test functions per floor target: found once at the SGD stops, most test errors "
+                                      "first (0: no floor stage; each takes 10-20 min at 200 moves on 2 cores)")
+    floor_moves: int = setting(200, "constrained moves per replacement point in the floor stage")
 
     # quick: P_B with 25 moves is a smoke test of the stage (its spread warns when the runs disagree)
     QUICK: ClassVar[dict] = {"prior_samples": 200_000, "perceptron_samples": 2 ** 17, "sgd_chains": 500,
@@ -106,7 +113,9 @@ class Settings(common.Settings):
         check_values("batch_sizes", self.batch_sizes, low=0)
         check_values("pb_targets", self.pb_targets, allowed=tuple(targets(0)), at_least=0)
         check_values("pb_functions", (self.pb_functions,), low=-1)
-        for name in ("pb_runs", "pb_live", "pb_moves"):
+        check_values("floor_targets", self.floor_targets, allowed=tuple(targets(0)), at_least=0)
+        check_values("floor_functions", (self.floor_functions,), low=-1)
+        for name in ("pb_runs", "pb_live", "pb_moves", "floor_moves"):
             check_values(name, (getattr(self, name),), low=1)
         if not 2 <= self.train_size <= N_BITS - 2:
             raise ValueError(f"setting train_size must be in [2, {N_BITS - 2}], got {self.train_size}")
@@ -205,10 +214,15 @@ def sgd_race(truth, train, test, optimizer: str, batch_size: int, settings: Sett
                     max_steps=settings.sgd_steps, seed=seed, stop_label=test_function, progress=progress)
 
 
+def fit_codes(result) -> np.ndarray:
+    """The test functions (codes) at the stops of the chains that fit S."""
+    return boolean.words32_to_codes(result.stop_labels[result.outcome == 0])
+
+
 def sgd_summary(result, truth_test: np.ndarray) -> dict:
     """Counts by outcome, stop steps, P_SGD(f|S) of the top test functions and the mean test error of the fits."""
     fit = result.outcome == 0
-    codes = boolean.words32_to_codes(result.stop_labels[fit])
+    codes = fit_codes(result)
     unique, counts = boolean.count(codes)
     bits = boolean.decode(unique, truth_test.size)
     errors = np.mean(boolean.decode(codes, truth_test.size) != truth_test, axis=1)
@@ -227,14 +241,28 @@ def sgd_stage(settings: Settings, seed: int, progress) -> dict:
     out = {"train": train.tolist(), "learning_rates": LEARNING_RATES, "targets": []}
     for name, truth in targets(seed).items():
         entry = {"name": name, "lz": boolean.lz_complexity(truth), "races": []}
+        codes = []
         for optimizer in settings.optimizers:
             for batch_size in settings.batch_sizes:
                 t0 = time.perf_counter()
                 result = sgd_race(truth, train, test, optimizer, int(batch_size), settings, seed, progress)
                 entry["races"].append({"optimizer": optimizer, "batch_size": int(batch_size),
                                        "seconds": time.perf_counter() - t0, **sgd_summary(result, truth[test])})
+                codes.append(fit_codes(result))
+        entry["found_once"] = found_once(np.concatenate(codes), truth[test], FOUND_ONCE)
         out["targets"].append(entry)
     return out
+
+
+def found_once(codes: np.ndarray, truth_test: np.ndarray, k: int) -> dict:
+    """The k test functions found exactly once among the pooled stops, most test errors first (ties by code):
+    the rarest functions SGD reaches, whose P_SGD = 1 / fits is above any P_B the prior gives them."""
+    unique, counts = boolean.count(codes)
+    errors = np.sum(boolean.decode(unique, truth_test.size) != truth_test, axis=1)
+    once = np.flatnonzero(counts == 1)
+    once = once[np.argsort(-errors[once], kind="stable")][:k]
+    return {"fits": int(len(codes)), "functions": [{"code": [hex(int(w)) for w in unique[i]],
+                                                    "test_errors": int(errors[i])} for i in once]}
 
 
 def pooled_top(races, k: int) -> list[list[str]]:
@@ -253,25 +281,46 @@ def p_sgd_of(race, code) -> list | None:
 
 def pb_stage(sgd: dict, settings: Settings, seed: int, progress) -> dict:
     """P_B(f|S) (``sim.posterior_probability``) of the most frequent SGD test functions, next to P_SGD(f|S)."""
-    train, test = split(settings.train_size, seed)
-    X, truths = boolean.inputs(WIDTHS[0]), targets(seed)
     rows = []
     for t in (t for t in sgd["targets"] if t["name"] in settings.pb_targets):
-        truth = truths[t["name"]]
         for code in pooled_top(t["races"], settings.pb_functions):
-            bits = boolean.decode(np.array([int(w, 16) for w in code], np.uint64), test.size)
-            t0 = time.perf_counter()
-            pb = sim.posterior_probability(WIDTHS, X[train], truth[train], X[test], bits, sigma_w=settings.sigma_w,
-                                           sigma_b=settings.sigma_b, n_live=settings.pb_live, n_runs=settings.pb_runs,
-                                           n_moves=settings.pb_moves, seed=seed + len(rows), progress=progress)
-            rows.append({"target": t["name"], "code": code, "test_errors": int(np.sum(bits != truth[test])),
-                         "p_b": list(pb.p), "fit_volume": list(pb.fit_volume), "seconds": time.perf_counter() - t0,
-                         "extinct_runs": int(sum(pb.curve.work["per_target"]["f"]["extinct"])),
-                         "spread": finite_or_none(pb.curve.spread("f")[-1]), "spread_limit": pb.curve.spread_limit(),
-                         "p_sgd": {f"{r['optimizer']}/{r['batch_size']}": p_sgd_of(r, code) for r in t["races"]}})
+            row = measure_pb(t["name"], code, settings, settings.pb_moves, seed, seed + len(rows), progress)
+            rows.append(row | {"p_sgd": {f"{r['optimizer']}/{r['batch_size']}": p_sgd_of(r, code) for r in t["races"]}})
     configs = [f"{r['optimizer']}/{r['batch_size']}" for r in sgd["targets"][0]["races"]]
     return {"functions": rows, "agreement": {c: agreement(rows, c) for c in configs},
             "settings": {"n_runs": settings.pb_runs, "n_live": settings.pb_live, "n_moves": settings.pb_moves}}
+
+
+def measure_pb(target: str, code: list[str], settings: Settings, n_moves: int, seed: int, run_seed: int,
+               progress) -> dict:
+    """P_B(f|S) of one test function (hex code) of a target (``sim.posterior_probability`` with seed run_seed),
+    with its diagnostics; seed is the scenario's (S and the targets)."""
+    train, test = split(settings.train_size, seed)
+    truth = targets(seed)[target]
+    X = boolean.inputs(WIDTHS[0])
+    bits = boolean.decode(np.array([int(w, 16) for w in code], np.uint64), test.size)
+    t0 = time.perf_counter()
+    pb = sim.posterior_probability(WIDTHS, X[train], truth[train], X[test], bits, sigma_w=settings.sigma_w,
+                                   sigma_b=settings.sigma_b, n_live=settings.pb_live, n_runs=settings.pb_runs,
+                                   n_moves=n_moves, seed=run_seed, progress=progress)
+    return {"target": target, "code": code, "test_errors": int(np.sum(bits != truth[test])), "p_b": list(pb.p),
+            "fit_volume": list(pb.fit_volume), "seconds": time.perf_counter() - t0,
+            "extinct_runs": int(sum(pb.curve.work["per_target"]["f"]["extinct"])),
+            "spread": finite_or_none(pb.curve.spread("f")[-1]), "spread_limit": pb.curve.spread_limit()}
+
+
+def floor_stage(sgd: dict, settings: Settings, seed: int, progress) -> dict:
+    """Below the sampling floor: P_B(f|S) of the test functions SGD found once, most test errors first
+    (``found_once``), with ``floor_moves`` moves, next to their pooled P_SGD = 1 / fits (Wilson)."""
+    rows = []
+    for t in (t for t in sgd["targets"] if t["name"] in settings.floor_targets):
+        fits = t["found_once"]["fits"]
+        for f in t["found_once"]["functions"][:settings.floor_functions]:
+            row = measure_pb(t["name"], f["code"], settings, settings.floor_moves, seed, seed + 100 + len(rows),
+                             progress)
+            rows.append(row | {"fits": fits, "p_sgd": list(stats.proportion(1, fits))})
+    return {"functions": rows, "settings": {"n_runs": settings.pb_runs, "n_live": settings.pb_live,
+                                            "n_moves": settings.floor_moves}}
 
 
 def agreement(rows, config: str) -> dict:
@@ -305,6 +354,7 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
                "warm_up": warm_up(settings, seed), "prior": prior(settings, seed),
                "sgd": sgd_stage(settings, seed, progress)}
     summary["pb"] = pb_stage(summary["sgd"], settings, seed, progress)
+    summary["floor"] = floor_stage(summary["sgd"], settings, seed, progress)
     summary["verdict"] = verdict(summary)
     return finish(out, summary, {}, render)
 
@@ -319,7 +369,7 @@ def verdict(summary: dict) -> str:
             f"{fmt_interval(zipf)} over ranks {p['zipf']['ranks'][0]}..{p['zipf']['ranks'][1]} (Zipf: -1; Valle-Pérez "
             f"et al. 2019, Fig. 1, 1e8 samples), and "
             f"the most probable functions have the lowest K_LZ (the two constants: {p['top'][0]['lz']:.1f}). "
-            + sgd_verdict(summary["sgd"]) + " " + pb_verdict(summary["pb"]))
+            + sgd_verdict(summary["sgd"]) + " " + pb_verdict(summary["pb"]) + floor_verdict(summary["floor"]))
 
 
 def pb_verdict(pb: dict) -> str:
@@ -332,6 +382,21 @@ def pb_verdict(pb: dict) -> str:
             f"squares; Mingard et al. 2021 find that P_SGD \"correlates remarkably well\" with P_B, there from a Gaussian-"
             f"process approximation, here the network's own prior mass): {fits}. Smallest P_B measured: "
             f"{fmt_interval(lowest['p_b'])} ({lowest['target']}, {lowest['test_errors']} test errors).")
+
+
+def floor_verdict(floor: dict) -> str:
+    rows = floor["functions"]
+    if not rows:
+        return ""
+    below = [r for r in rows if r["p_b"][2] < 1e-9]
+    cells = "; ".join(f"{r['test_errors']} test errors: P_B {fmt_interval(r['p_b'])}, P_SGD {fmt_interval(r['p_sgd'])}"
+                      f"{' (spread warns)' if spread_warns(r) else ''}" for r in rows)
+    return (f" Below the sampling floor, for {len(rows)} test functions SGD found once ({rows[0]['target']}): {cells}; "
+            f"{len(below)} of them have P_B below 1e-9 with their whole interval.")
+
+
+def spread_warns(row) -> bool:
+    return row.get("spread") is not None and row["spread"] > row["spread_limit"]
 
 
 def sgd_verdict(sgd: dict) -> str:
@@ -353,8 +418,8 @@ def sgd_verdict(sgd: dict) -> str:
 def render(summary: dict, out) -> None:
     plot(summary, Path(out) / "prior.png")
     plot_sgd(summary["sgd"], Path(out) / "sgd.png")
-    if summary["pb"]["functions"]:
-        plot_pb(summary["pb"], Path(out) / "pb.png")
+    if summary["pb"]["functions"] or summary["floor"]["functions"]:
+        plot_pb(summary["pb"], summary["floor"], Path(out) / "pb.png")
     write_report(out, report(summary))
 
 
@@ -378,9 +443,9 @@ def report(summary: dict) -> str:
             lines.append(f"| {t['name']} | {t['lz']:.1f} | {r['optimizer']} | {r['batch_size']} | {r['counts']['fit']} / "
                          f"{r['counts']['censored']} / {r['counts']['diverged']} | {r['median_stop_step']:.0f} | {r['distinct']} | "
                          f"{fmt_interval(r['p_target'])} | {fmt_interval(r['test_error'])} | {r['seconds']:.0f} |")
-    lines += ["", "![sgd](sgd.png)", ""] + pb_report(summary["pb"]) + ["## Verdict", "", summary["verdict"], "",
-              "Not yet: volumes below the sampling floor for functions SGD finds once (stage 4), and a line-by-line "
-              "comparison with the papers' figures.", ""]
+    lines += ["", "![sgd](sgd.png)", ""] + pb_report(summary["pb"]) + floor_report(summary["floor"]) + [
+              "## Verdict", "", summary["verdict"], "",
+              "Not yet: a line-by-line comparison with the papers' figures.", ""]
     return "\n".join(lines)
 
 
@@ -406,6 +471,24 @@ def pb_report(pb: dict) -> list[str]:
         lines.append(f"| {c} | {a['n']} | {fmt_interval(a['slope'])} | {a['r_squared']:.2f} | "
                      f"{fmt_interval(a['within_10x'])} |")
     return lines + ["", "![pb](pb.png)", ""]
+
+
+def floor_report(floor: dict) -> list[str]:
+    if not floor["functions"]:
+        return []
+    lines = ["## Below the sampling floor", "",
+             f"The test functions found exactly once among all of a target's SGD stops, most test errors first: "
+             f"P_B(f|S) as above ({floor['settings']['n_runs']} runs x {floor['settings']['n_live']} live points x "
+             f"{floor['settings']['n_moves']} moves), next to P_SGD(f|S) = 1 / (fits pooled over the races) (Wilson). "
+             "Rejection would need about 1 / (mu(fits S) P_B) prior draws to see one.", "",
+             "| target | test function (hex) | test errors | P_B(f\\|S) [95 %] | mu(fits S) | P_SGD(f\\|S) [95 %] | "
+             "P_SGD / P_B | extinct runs | spread (limit) | seconds |", "|---" * 10 + "|"]
+    for r in floor["functions"]:
+        ratio = f"{r['p_sgd'][0] / r['p_b'][0]:.1e}" if r["p_b"][0] > 0 else "—"
+        lines.append(f"| {r['target']} | {' '.join(r['code'])} | {r['test_errors']} | {fmt_interval(r['p_b'])} | "
+                     f"{fmt_interval(r['fit_volume'])} | {fmt_interval(r['p_sgd'])} | {ratio} | {r['extinct_runs']} | "
+                     f"{spread_cell(r)} | {r['seconds']:.0f} |")
+    return lines + [""]
 
 
 def spread_cell(row) -> str:
@@ -455,17 +538,19 @@ def plot_sgd(sgd: dict, path) -> None:
     save(fig, path)
 
 
-def plot_pb(pb: dict, path) -> None:
+def plot_pb(pb: dict, floor: dict, path) -> None:
     fig, ax = figure(1, 1, figsize=(5.5, 5))
-    rows = pb["functions"]
-    for i, config in enumerate(pb["agreement"]):
-        pts = [(r["p_b"], r["p_sgd"][config]) for r in rows if r["p_sgd"].get(config) is not None]
+    series = [(config, [(r["p_b"], r["p_sgd"][config]) for r in pb["functions"] if r["p_sgd"].get(config) is not None])
+              for config in pb["agreement"]]
+    series.append(("found once (pooled races)", [(r["p_b"], r["p_sgd"]) for r in floor["functions"]]))
+    for i, (label, pts) in enumerate(series):
         if not pts:
             continue
         b, g = (np.array([p[k] for p in pts]) for k in (0, 1))
         ax.errorbar(b[:, 0], g[:, 0], xerr=[b[:, 0] - b[:, 1], b[:, 2] - b[:, 0]],
-                    yerr=[g[:, 0] - g[:, 1], g[:, 2] - g[:, 0]], fmt="os^v"[i % 4], ms=4, capsize=2, label=config)
-    lo = min(min(r["p_b"][1] for r in rows if r["p_b"][1] > 0), 1e-4)
+                    yerr=[g[:, 0] - g[:, 1], g[:, 2] - g[:, 0]], fmt="os^vD"[i % 5], ms=4, capsize=2, label=label)
+    rows = pb["functions"] + floor["functions"]
+    lo = min([r["p_b"][1] for r in rows if r["p_b"][1] > 0] + [1e-4])
     line = np.array([lo, 1.0])
     ax.plot(line, line, "k-", lw=0.8, label="P_SGD = P_B")
     ax.plot(line, 10 * line, "k:", lw=0.8, label="10x")

@@ -1,15 +1,18 @@
 """The boolean-functions scenario (prior, SGD and P_B stages) end to end in-process, small settings."""
 import math
 
+import numpy as np
 import pytest
 
 from scenarios import boolean_functions as bf
+from simulator import boolean
 
 
 @pytest.mark.slow   # 40 s: the default run's budget (15 min on 2 cores); its pieces are tested in tests/test_boolean.py
 def test_a_small_run_checks_the_perceptron_law_and_counts_the_prior(tmp_path):
     settings = bf.Settings(prior_samples=100_000, perceptron_samples=2 ** 16, sgd_chains=200, optimizers=("adam",),
-                           batch_sizes=(64,), pb_targets=("x1",), pb_functions=2, pb_runs=3, pb_live=20, pb_moves=20)
+                           batch_sizes=(64,), pb_targets=("x1",), pb_functions=2, pb_runs=3, pb_live=20, pb_moves=20,
+                           floor_functions=1, floor_moves=10)
     summary = bf.run(settings, chains=1, steps=1, seed=0, out=tmp_path, progress=False)
     warm = summary["warm_up"]
     assert warm["samples"] == 2 ** 16 and warm["chi_square_p"] > 1e-3     # P(t) = 2^-7 (Mingard et al. 2019)
@@ -52,6 +55,14 @@ def test_a_small_run_checks_the_perceptron_law_and_counts_the_prior(tmp_path):
     assert summary["pb"]["agreement"]["adam/64"]["n"] == 2 and "## P_B(f|S) next to P_SGD(f|S)" in report
     assert (tmp_path / "pb.png").stat().st_size > 10_000
 
+    # The floor stage measures the found-once function with the most test errors, next to P_SGD = 1 / fits.
+    once = summary["sgd"]["targets"][0]["found_once"]
+    assert once["fits"] == races["x1"]["counts"]["fit"]
+    (row,) = summary["floor"]["functions"]
+    assert row["code"] == once["functions"][0]["code"] and row["test_errors"] == once["functions"][0]["test_errors"]
+    assert row["p_sgd"][0] == 1 / once["fits"] and 0 <= row["p_b"][1] <= row["p_b"][0] <= row["p_b"][2] <= 1
+    assert "## Below the sampling floor" in report
+
 
 @pytest.mark.parametrize("change, words", [
     (dict(optimizers=("rmsprop",)), "optimizers"),
@@ -59,7 +70,24 @@ def test_a_small_run_checks_the_perceptron_law_and_counts_the_prior(tmp_path):
     (dict(batch_sizes=(0,)), "batch_sizes"),
     (dict(pb_targets=("parity",)), "pb_targets"),
     (dict(pb_runs=1), "pb_runs"),
+    (dict(floor_targets=("parity",)), "floor_targets"),
+    (dict(floor_moves=0), "floor_moves"),
 ])
 def test_bad_settings_are_refused(change, words):
     with pytest.raises(ValueError, match=words):
         bf.Settings(**change)
+
+
+def test_found_once_keeps_the_functions_seen_once_most_test_errors_first():
+    # Planted stops on 8 test inputs, truth all zeros: each function's test errors is its number of ones.
+    truth = np.zeros(8, np.uint8)
+    bits = {"a": [1, 1, 1, 0, 0, 0, 0, 0], "b": [1, 0, 0, 0, 0, 0, 0, 0], "c": [1, 1, 1, 1, 1, 0, 0, 0],
+            "d": [0, 0, 0, 0, 0, 0, 1, 1], "e": [0, 0, 0, 0, 0, 1, 1, 1]}
+    stops = ["a", "b", "c", "c", "d", "e", "b"]            # seen once: a (3 errors), d (2), e (3)
+    codes = boolean.encode(np.array([bits[k] for k in stops], np.uint8))
+    out = bf.found_once(codes, truth, k=2)
+    assert out["fits"] == 7
+    assert [f["test_errors"] for f in out["functions"]] == [3, 3]
+    found = {tuple(boolean.decode(np.array([int(w, 16) for w in f["code"]], np.uint64), 8)) for f in out["functions"]}
+    assert found == {tuple(bits["a"]), tuple(bits["e"])}          # c has 5 errors but was found twice
+    assert [f["test_errors"] for f in bf.found_once(codes, truth, k=5)["functions"]] == [3, 3, 2]
