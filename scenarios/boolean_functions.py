@@ -388,11 +388,12 @@ def floor_verdict(floor: dict) -> str:
     rows = floor["functions"]
     if not rows:
         return ""
-    below = [r for r in rows if r["p_b"][2] < 1e-9]
+    below = [r for r in rows if r["p_b"][2] < 1e-9 and not spread_warns(r)]
     cells = "; ".join(f"{r['test_errors']} test errors: P_B {fmt_interval(r['p_b'])}, P_SGD {fmt_interval(r['p_sgd'])}"
                       f"{' (spread warns)' if spread_warns(r) else ''}" for r in rows)
     return (f" Below the sampling floor, for {len(rows)} test functions SGD found once ({rows[0]['target']}): {cells}; "
-            f"{len(below)} of them have P_B below 1e-9 with their whole interval.")
+            f"{len(below)} of {len(rows)} have P_B below 1e-9 with their whole interval and the runs' spread within "
+            "its limit.")
 
 
 def spread_warns(row) -> bool:
@@ -549,14 +550,16 @@ def plot_pb(pb: dict, floor: dict, path) -> None:
         b, g = (np.array([p[k] for p in pts]) for k in (0, 1))
         ax.errorbar(b[:, 0], g[:, 0], xerr=[b[:, 0] - b[:, 1], b[:, 2] - b[:, 0]],
                     yerr=[g[:, 0] - g[:, 1], g[:, 2] - g[:, 0]], fmt="os^vD"[i % 5], ms=4, capsize=2, label=label)
+    # axes from the central values (a warned estimate's lower bound can sit e^100 below them; its bar runs off)
     rows = pb["functions"] + floor["functions"]
-    lo = min([r["p_b"][1] for r in rows if r["p_b"][1] > 0] + [1e-4])
+    lo = min([r["p_b"][0] / 100 for r in rows if r["p_b"][0] > 0] + [1e-4])
     line = np.array([lo, 1.0])
     ax.plot(line, line, "k-", lw=0.8, label="P_SGD = P_B")
     ax.plot(line, 10 * line, "k:", lw=0.8, label="10x")
     ax.plot(line, line / 10, "k:", lw=0.8)
+    p_sgd = [p[1][1] for _, pts in series for p in pts if p[1][1] > 0]
     ax.set(xscale="log", yscale="log", xlabel="P_B(f | S) (nested sampling)", ylabel="P_SGD(f | S)",
-           title="SGD against the prior's posterior")
+           title="SGD against the prior's posterior", xlim=(lo, 2), ylim=(min(p_sgd + [lo]) / 10, 2))
     ax.legend(fontsize=7)
     save(fig, path)
 
