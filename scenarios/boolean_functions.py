@@ -27,7 +27,7 @@ Stages here:
    1 / P(fit S) ~ 2e5 draws per fit for x1). Reported: both with intervals, the least-squares slope and R^2
    of ln P_SGD on ln P_B per optimizer and batch size, and the fraction within a factor 10. Mingard et al.
    (JMLR 2021) find P_SGD tracking P_B, with P_B from a Gaussian-process approximation.
-5. Below the sampling floor (``floor_functions``, off by default: 10-20 min per function): P_B(f|S) of the
+5. Below the sampling floor (``floor_functions``, off by default: 8-15 min per function): P_B(f|S) of the
    test functions found exactly once among a target's pooled SGD stops, most test errors first, where
    rejection sees nothing (P_B(f|S) mu(fits S) far below 1e-10), next to P_SGD = 1 / fits.
 
@@ -96,9 +96,9 @@ class Settings(common.Settings):
     pb_live: int = setting(50, "live points per nested-sampling run")
     pb_moves: int = setting(100, "constrained moves per replacement point (a P_B of 3e-3 read 4.8e-3 at 100, "
                                     "3.0e-3 at 400 and 9.2e-4, with a spread warning, at 40)")
-    floor_targets: tuple[str, ...] = setting(("x1",), "targets whose rarest SGD test functions get a P_B(f|S) (stage 4)")
+    floor_targets: tuple[str, ...] = setting(("x1",), "targets whose rarest SGD test functions get a P_B(f|S) (the floor stage)")
     floor_functions: int = setting(0, "test functions per floor target: found once at the SGD stops, most test errors "
-                                      "first (0: no floor stage; each takes 10-20 min at 200 moves on 2 cores)")
+                                      "first (0: no floor stage; each took 8-15 min at 200 moves on 2 cores)")
     floor_moves: int = setting(200, "constrained moves per replacement point in the floor stage")
 
     # quick: P_B with 25 moves is a smoke test of the stage (its spread warns when the runs disagree)
