@@ -219,10 +219,10 @@ def fit_codes(result) -> np.ndarray:
     return boolean.words32_to_codes(result.stop_labels[result.outcome == 0])
 
 
-def sgd_summary(result, truth_test: np.ndarray) -> dict:
-    """Counts by outcome, stop steps, P_SGD(f|S) of the top test functions and the mean test error of the fits."""
+def sgd_summary(result, codes: np.ndarray, truth_test: np.ndarray) -> dict:
+    """Counts by outcome, stop steps, P_SGD(f|S) of the top test functions and the mean test error of the fits
+    (codes: ``fit_codes(result)``)."""
     fit = result.outcome == 0
-    codes = fit_codes(result)
     unique, counts = boolean.count(codes)
     bits = boolean.decode(unique, truth_test.size)
     errors = np.mean(boolean.decode(codes, truth_test.size) != truth_test, axis=1)
@@ -246,9 +246,10 @@ def sgd_stage(settings: Settings, seed: int, progress) -> dict:
             for batch_size in settings.batch_sizes:
                 t0 = time.perf_counter()
                 result = sgd_race(truth, train, test, optimizer, int(batch_size), settings, seed, progress)
-                entry["races"].append({"optimizer": optimizer, "batch_size": int(batch_size),
-                                       "seconds": time.perf_counter() - t0, **sgd_summary(result, truth[test])})
+                seconds = time.perf_counter() - t0
                 codes.append(fit_codes(result))
+                entry["races"].append({"optimizer": optimizer, "batch_size": int(batch_size), "seconds": seconds,
+                                       **sgd_summary(result, codes[-1], truth[test])})
         entry["found_once"] = found_once(np.concatenate(codes), truth[test], FOUND_ONCE)
         out["targets"].append(entry)
     return out
