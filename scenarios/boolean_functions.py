@@ -29,7 +29,7 @@ Stages here:
    (JMLR 2021) find P_SGD tracking P_B, with P_B from a Gaussian-process approximation.
 5. Below the sampling floor (``floor_functions``, off by default: 8-15 min per function): P_B(f|S) of the
    test functions found exactly once among a target's pooled SGD stops, most test errors first, where
-   rejection sees nothing (P_B(f|S) mu(fits S) far below 1e-10), next to P_SGD = 1 / fits.
+   rejection sees nothing (for x1's, P_B(f|S) mu(fits S) measured 1e-15 to 5e-12), next to P_SGD = 1 / fits.
 
 Run alone: ``python scenarios/boolean_functions.py --set quick=true``.
 """
@@ -257,7 +257,7 @@ def sgd_stage(settings: Settings, seed: int, progress) -> dict:
 
 def found_once(codes: np.ndarray, truth_test: np.ndarray, k: int) -> dict:
     """The k test functions found exactly once among the pooled stops, most test errors first (ties by code):
-    the rarest functions SGD reaches, whose P_SGD = 1 / fits is above any P_B the prior gives them."""
+    the rarest functions SGD reaches, each with P_SGD = 1 / fits."""
     unique, counts = boolean.count(codes)
     errors = np.sum(boolean.decode(unique, truth_test.size) != truth_test, axis=1)
     once = np.flatnonzero(counts == 1)
