@@ -12,7 +12,7 @@ from simulator import boolean
 def test_a_small_run_checks_the_perceptron_law_and_counts_the_prior(tmp_path):
     settings = bf.Settings(prior_samples=100_000, perceptron_samples=2 ** 16, sgd_chains=200, optimizers=("adam",),
                            batch_sizes=(64,), pb_targets=("x1",), pb_functions=2, pb_runs=3, pb_live=20, pb_moves=20,
-                           floor_functions=1, floor_moves=10)
+                           floor_functions=1, floor_moves=(5, 10))
     summary = bf.run(settings, chains=1, steps=1, seed=0, out=tmp_path, progress=False)
     warm = summary["warm_up"]
     assert warm["samples"] == 2 ** 16 and warm["chi_square_p"] > 1e-3     # P(t) = 2^-7 (Mingard et al. 2019)
@@ -61,7 +61,8 @@ def test_a_small_run_checks_the_perceptron_law_and_counts_the_prior(tmp_path):
     (row,) = summary["floor"]["functions"]
     assert row["code"] == once["functions"][0]["code"] and row["test_errors"] == once["functions"][0]["test_errors"]
     assert row["p_sgd"][0] == 1 / once["fits"] and 0 <= row["p_b"][1] <= row["p_b"][0] <= row["p_b"][2] <= 1
-    assert "## Below the sampling floor" in report
+    assert row["n_moves"] == 10 and [f["n_moves"] for f in row["fewer_moves"]] == [5]
+    assert bf.doubling_check(row) in (True, False) and "## Below the sampling floor" in report
 
 
 @pytest.mark.parametrize("change, words", [
@@ -71,7 +72,8 @@ def test_a_small_run_checks_the_perceptron_law_and_counts_the_prior(tmp_path):
     (dict(pb_targets=("parity",)), "pb_targets"),
     (dict(pb_runs=1), "pb_runs"),
     (dict(floor_targets=("parity",)), "floor_targets"),
-    (dict(floor_moves=0), "floor_moves"),
+    (dict(floor_moves=(0,)), "floor_moves"),
+    (dict(floor_moves=(400, 200)), "floor_moves"),
 ])
 def test_bad_settings_are_refused(change, words):
     with pytest.raises(ValueError, match=words):
@@ -91,3 +93,18 @@ def test_found_once_keeps_the_functions_seen_once_most_test_errors_first():
     found = {tuple(boolean.decode(np.array([int(w, 16) for w in f["code"]], np.uint64), 8)) for f in out["functions"]}
     assert found == {tuple(bits["a"]), tuple(bits["e"])}          # c has 5 errors but was found twice
     assert [f["test_errors"] for f in bf.found_once(codes, truth, k=5)["functions"]] == [3, 3, 2]
+
+
+def test_the_doubling_check_asks_for_overlapping_intervals_and_a_spread_within_its_limit():
+    # Planted rows: a value passes where the interval at the previous move count overlaps its own and its runs'
+    # spread is within the limit; a value measured at one count only is not checked (None), never passed.
+    def row(p_b, spread, fewer):
+        return {"p_b": p_b, "spread": spread, "spread_limit": 1.86,
+                "fewer_moves": [{"n_moves": 200, "p_b": q} for q in fewer]}
+    assert bf.doubling_check(row([1e-8, 5e-9, 2e-8], 1.2, [[3e-9, 1e-9, 6e-9]])) is True      # 6e-9 >= 5e-9
+    assert bf.doubling_check(row([1e-8, 5e-9, 2e-8], 1.2, [[3e-9, 1e-9, 4e-9]])) is False     # rose past its interval
+    assert bf.doubling_check(row([1e-8, 5e-9, 2e-8], 1.9, [[1e-8, 5e-9, 2e-8]])) is False     # spread above its limit
+    assert bf.doubling_check(row([1e-8, 5e-9, 2e-8], 1.2, [])) is None
+    assert bf.check_words(row([1e-8, 5e-9, 2e-8], 1.2, [])) == "not checked"
+    assert bf.check_words(row([1e-8, 5e-9, 2e-8], 1.9, [[3e-9, 1e-9, 4e-9]])) == \
+        "fails: intervals apart and spread above its limit"
