@@ -27,10 +27,11 @@ Stages here:
    1 / P(fit S) ~ 2e5 draws per fit for x1). Reported: both with intervals, the least-squares slope and R^2
    of ln P_SGD on ln P_B per optimizer and batch size, and the fraction within a factor 10. Mingard et al.
    (JMLR 2021) find P_SGD tracking P_B, with P_B from a Gaussian-process approximation.
-5. Below the sampling floor (``floor_functions``, off by default: 8-15 min per function): P_B(f|S) of the
+5. Below the sampling floor (``floor_functions``, off by default: 25-45 min per function): P_B(f|S) of the
    test functions found exactly once among a target's pooled SGD stops, most test errors first, where
-   rejection sees nothing (for x1's, P_B(f|S) mu(fits S) measured 1e-15 to 5e-12), next to P_SGD = 1 / fits,
-   each at 200 and 400 moves: a value passes the doubling check where the two agree (``doubling_check``).
+   rejection sees nothing (for x1's, P_B(f|S) mu(fits S) measured 2e-15 to 3e-12 at 400 moves), each at 200
+   and 400 moves: a value passes the doubling check where the two agree (``doubling_check``). Next to it,
+   1 / fits, which is not their P_SGD: they are chosen because they were seen once (``found_once``).
 
 Run alone: ``python scenarios/boolean_functions.py --set quick=true``.
 """
@@ -99,7 +100,7 @@ class Settings(common.Settings):
                                     "3.0e-3 at 400 and 9.2e-4, with a spread warning, at 40)")
     floor_targets: tuple[str, ...] = setting(("x1",), "targets whose rarest SGD test functions get a P_B(f|S) (the floor stage)")
     floor_functions: int = setting(0, "test functions per floor target: found once at the SGD stops, most test errors "
-                                      "first (0: no floor stage; each took 8-15 min at 200 moves on 2 cores)")
+                                      "first (0: no floor stage; each took 25-45 min at 200 and 400 moves on 2 cores)")
     floor_moves: tuple[int, ...] = setting((200, 400), "constrained moves per replacement point in the floor stage, "
                                            "increasing; each function is measured at every count (same run seed), "
                                            "and its value passes the doubling check only where the last two agree")
@@ -263,13 +264,15 @@ def sgd_stage(settings: Settings, seed: int, progress) -> dict:
 
 def found_once(codes: np.ndarray, truth_test: np.ndarray, k: int) -> dict:
     """The k test functions found exactly once among the pooled stops, most test errors first (ties by code):
-    the rarest functions SGD reaches, each with P_SGD = 1 / fits."""
+    the rarest functions SGD reaches, and how many were seen once (N_1). Chosen because their count is 1, their
+    P_SGD is not 1 / fits: that holds for a function named before the races. Good-Turing: the functions never
+    seen hold about N_1 / fits of SGD's stops, a tail the seen-once functions are drawn from."""
     unique, counts = boolean.count(codes)
     errors = np.sum(boolean.decode(unique, truth_test.size) != truth_test, axis=1)
     once = np.flatnonzero(counts == 1)
-    once = once[np.argsort(-errors[once], kind="stable")][:k]
-    return {"fits": int(len(codes)), "functions": [{"code": [hex(int(w)) for w in unique[i]],
-                                                    "test_errors": int(errors[i])} for i in once]}
+    chosen = once[np.argsort(-errors[once], kind="stable")][:k]
+    return {"fits": int(len(codes)), "seen_once": int(once.size),
+            "functions": [{"code": [hex(int(w)) for w in unique[i]], "test_errors": int(errors[i])} for i in chosen]}
 
 
 def pooled_top(races, k: int) -> list[list[str]]:
@@ -318,7 +321,7 @@ def measure_pb(target: str, code: list[str], settings: Settings, n_moves: int, s
 
 def floor_stage(sgd: dict, settings: Settings, seed: int, progress) -> dict:
     """Below the sampling floor: P_B(f|S) of the test functions SGD found once, most test errors first
-    (``found_once``), next to their pooled P_SGD = 1 / fits (Wilson). Each is measured at every count of
+    (``found_once``), next to 1 / fits (Wilson; an upper-biased P_SGD, see ``found_once``). Each is measured at every count of
     ``floor_moves`` with one run seed (the same first live points, then other moves); the row holds the last,
     the others are under "fewer_moves" (``doubling_check``)."""
     rows = []
@@ -328,7 +331,8 @@ def floor_stage(sgd: dict, settings: Settings, seed: int, progress) -> dict:
             run_seed = seed + 100 + len(rows)
             *fewer, row = (measure_pb(t["name"], f["code"], settings, m, seed, run_seed, progress) | {"n_moves": m}
                            for m in settings.floor_moves)
-            rows.append(row | {"fits": fits, "p_sgd": list(stats.proportion(1, fits)),
+            rows.append(row | {"fits": fits, "seen_once": t["found_once"]["seen_once"],
+                               "p_sgd": list(stats.proportion(1, fits)),
                                "fewer_moves": [{k: r[k] for k in CHECK_KEYS} for r in fewer]})
     return {"functions": rows, "settings": {"n_runs": settings.pb_runs, "n_live": settings.pb_live,
                                             "n_moves": list(settings.floor_moves)}}
@@ -426,8 +430,9 @@ def floor_verdict(floor: dict) -> str:
         return ""
     below = [r for r in rows if r["p_b"][2] < 1e-9 and doubling_check(r)]
     cells = "; ".join(f"{r['test_errors']} test errors: P_B {fmt_interval(r['p_b'])} at {r['n_moves']} moves "
-                      f"(doubling check {check_words(r)}), P_SGD {fmt_interval(r['p_sgd'])}" for r in rows)
-    return (f" Below the sampling floor, for {len(rows)} test functions SGD found once ({rows[0]['target']}): {cells}; "
+                      f"(doubling check {check_words(r)})" for r in rows)
+    return (f" Below the sampling floor, for {len(rows)} test functions SGD found once ({rows[0]['target']}; "
+            f"1 / fits = {rows[0]['p_sgd'][0]:.2g}, an upper-biased P_SGD for functions chosen as seen once): {cells}; "
             f"{len(below)} of {len(rows)} have P_B below 1e-9 with their whole interval and pass the doubling check.")
 
 
@@ -516,12 +521,17 @@ def floor_report(floor: dict) -> list[str]:
     lines = ["## Below the sampling floor", "",
              f"The test functions found exactly once among all of a target's SGD stops, most test errors first: "
              f"P_B(f|S) as above ({floor['settings']['n_runs']} runs x {floor['settings']['n_live']} live points x "
-             f"{' and '.join(map(str, moves))} moves, one run seed), next to P_SGD(f|S) = 1 / (fits pooled over the "
-             "races) (Wilson). A value passes the doubling check where its spread is within the limit and its "
-             "interval overlaps the one at the previous move count. "
-             "Rejection would need about 1 / (mu(fits S) P_B) prior draws to see one.", "",
+             f"{' and '.join(map(str, moves))} moves, one run seed). A value passes the doubling check where its "
+             "spread is within the limit and its interval overlaps the one at the previous move count. Rejection "
+             "would need about 1 / (mu(fits S) P_B) prior draws to see one.", "",
+             "Next to it, 1 / (fits pooled over the races) with its Wilson interval, which is P_SGD(f|S) only for a "
+             "function named before the races: these were chosen because they were seen once, so their P_SGD may "
+             "be far lower (selection). Good-Turing: the functions never seen hold about N_1 / fits of SGD's stops "
+             "(N_1 the functions seen once), a tail these are drawn from: "
+             + ", ".join(sorted({f"{r['target']} {r['seen_once']:,} / {r['fits']:,} = {r['seen_once'] / r['fits']:.3f}"
+                                 for r in floor["functions"]})) + ".", "",
              "| target | test function (hex) | test errors | P_B(f\\|S) [95 %] | moves | fewer moves | doubling check | "
-             "mu(fits S) | P_SGD(f\\|S) [95 %] | P_SGD / P_B | extinct runs | spread (limit) | seconds |",
+             "mu(fits S) | 1 / fits [95 %] | (1 / fits) / P_B | extinct runs | spread (limit) | seconds |",
              "|---" * 13 + "|"]
     for r in floor["functions"]:
         ratio = f"{r['p_sgd'][0] / r['p_b'][0]:.1e}" if r["p_b"][0] > 0 else "—"
@@ -585,7 +595,7 @@ def plot_pb(pb: dict, floor: dict, path) -> None:
     fig, ax = figure(1, 1, figsize=(5.5, 5))
     series = [(config, [(r["p_b"], r["p_sgd"][config]) for r in pb["functions"] if r["p_sgd"].get(config) is not None])
               for config in pb["agreement"]]
-    series.append(("found once (pooled races)", [(r["p_b"], r["p_sgd"]) for r in floor["functions"]]))
+    series.append(("found once: 1 / fits (upper-biased)", [(r["p_b"], r["p_sgd"]) for r in floor["functions"]]))
     for i, (label, pts) in enumerate(series):
         if not pts:
             continue

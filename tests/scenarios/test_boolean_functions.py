@@ -88,7 +88,7 @@ def test_found_once_keeps_the_functions_seen_once_most_test_errors_first():
     stops = ["a", "b", "c", "c", "d", "e", "b"]            # seen once: a (3 errors), d (2), e (3)
     codes = boolean.encode(np.array([bits[k] for k in stops], np.uint8))
     out = bf.found_once(codes, truth, k=2)
-    assert out["fits"] == 7
+    assert out["fits"] == 7 and out["seen_once"] == 3
     assert [f["test_errors"] for f in out["functions"]] == [3, 3]
     found = {tuple(boolean.decode(np.array([int(w, 16) for w in f["code"]], np.uint64), 8)) for f in out["functions"]}
     assert found == {tuple(bits["a"]), tuple(bits["e"])}          # c has 5 errors but was found twice
