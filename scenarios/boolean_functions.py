@@ -346,7 +346,7 @@ def doubling_check(row) -> bool | None:
     overlapping the one at the previous move count (None: measured at one count only, so not checked). Nested
     sampling that mixes too slowly reads rare volumes low with a spread near 1 (``sim.posterior_probability``),
     so agreement between move counts is the check that catches it; overlapping intervals is a weak form of it."""
-    return None if not row["fewer_moves"] else not (spread_warns(row) or intervals_apart(row))
+    return None if not row.get("fewer_moves") else not (spread_warns(row) or intervals_apart(row))
 
 
 def intervals_apart(row) -> bool:
@@ -356,7 +356,7 @@ def intervals_apart(row) -> bool:
 
 def check_words(row) -> str:
     """The doubling check in words: "agrees", or why it fails, or "not checked"."""
-    if not row["fewer_moves"]:
+    if not row.get("fewer_moves"):
         return "not checked"
     reasons = [w for w, bad in (("intervals apart", intervals_apart(row)), ("spread above its limit", spread_warns(row)))
                if bad]
@@ -429,11 +429,21 @@ def floor_verdict(floor: dict) -> str:
     if not rows:
         return ""
     below = [r for r in rows if r["p_b"][2] < 1e-9 and doubling_check(r)]
-    cells = "; ".join(f"{r['test_errors']} test errors: P_B {fmt_interval(r['p_b'])} at {r['n_moves']} moves "
+    cells = "; ".join(f"{r['test_errors']} test errors: P_B {fmt_interval(r['p_b'])} at {row_moves(r, floor)} moves "
                       f"(doubling check {check_words(r)})" for r in rows)
     return (f" Below the sampling floor, for {len(rows)} test functions SGD found once ({rows[0]['target']}; "
             f"1 / fits = {rows[0]['p_sgd'][0]:.2g}, an upper-biased P_SGD for functions chosen as seen once): {cells}; "
             f"{len(below)} of {len(rows)} have P_B below 1e-9 with their whole interval and pass the doubling check.")
+
+
+def floor_counts(floor: dict) -> list[int]:
+    """The floor stage's move counts (folders saved before the doubling check have one, as an int)."""
+    moves = floor["settings"]["n_moves"]
+    return moves if isinstance(moves, list) else [moves]
+
+
+def row_moves(row, floor: dict) -> int:
+    return row.get("n_moves", floor_counts(floor)[-1])
 
 
 def spread_warns(row) -> bool:
@@ -517,28 +527,28 @@ def pb_report(pb: dict) -> list[str]:
 def floor_report(floor: dict) -> list[str]:
     if not floor["functions"]:
         return []
-    moves = floor["settings"]["n_moves"]
     lines = ["## Below the sampling floor", "",
              f"The test functions found exactly once among all of a target's SGD stops, most test errors first: "
              f"P_B(f|S) as above ({floor['settings']['n_runs']} runs x {floor['settings']['n_live']} live points x "
-             f"{' and '.join(map(str, moves))} moves, one run seed). A value passes the doubling check where its "
+             f"{' and '.join(map(str, floor_counts(floor)))} moves, one run seed). A value passes the doubling check where its "
              "spread is within the limit and its interval overlaps the one at the previous move count. Rejection "
              "would need about 1 / (mu(fits S) P_B) prior draws to see one.", "",
              "Next to it, 1 / (fits pooled over the races) with its Wilson interval, which is P_SGD(f|S) only for a "
              "function named before the races: these were chosen because they were seen once, so their P_SGD may "
              "be far lower (selection). Good-Turing: the functions never seen hold about N_1 / fits of SGD's stops "
              "(N_1 the functions seen once), a tail these are drawn from: "
-             + ", ".join(sorted({f"{r['target']} {r['seen_once']:,} / {r['fits']:,} = {r['seen_once'] / r['fits']:.3f}"
-                                 for r in floor["functions"]})) + ".", "",
+             + (", ".join(sorted({f"{r['target']} {r['seen_once']:,} / {r['fits']:,} = {r['seen_once'] / r['fits']:.3f}"
+                                  for r in floor["functions"] if "seen_once" in r})) or "not saved in this folder") + ".",
+             "",
              "| target | test function (hex) | test errors | P_B(f\\|S) [95 %] | moves | fewer moves | doubling check | "
              "mu(fits S) | 1 / fits [95 %] | (1 / fits) / P_B | extinct runs | spread (limit) | seconds |",
              "|---" * 13 + "|"]
     for r in floor["functions"]:
         ratio = f"{r['p_sgd'][0] / r['p_b'][0]:.1e}" if r["p_b"][0] > 0 else "—"
         fewer = "; ".join(f"{fmt_interval(f['p_b'])} at {f['n_moves']}, spread {spread_cell(f)}"
-                          for f in r["fewer_moves"]) or "—"
+                          for f in r.get("fewer_moves", [])) or "—"
         lines.append(f"| {r['target']} | {' '.join(r['code'])} | {r['test_errors']} | {fmt_interval(r['p_b'])} | "
-                     f"{r['n_moves']} | {fewer} | {check_words(r)} | {fmt_interval(r['fit_volume'])} | "
+                     f"{row_moves(r, floor)} | {fewer} | {check_words(r)} | {fmt_interval(r['fit_volume'])} | "
                      f"{fmt_interval(r['p_sgd'])} | {ratio} | {r['extinct_runs']} | {spread_cell(r)} | "
                      f"{r['seconds']:.0f} |")
     return lines + [""]

@@ -108,3 +108,15 @@ def test_the_doubling_check_asks_for_overlapping_intervals_and_a_spread_within_i
     assert bf.check_words(row([1e-8, 5e-9, 2e-8], 1.2, [])) == "not checked"
     assert bf.check_words(row([1e-8, 5e-9, 2e-8], 1.9, [[3e-9, 1e-9, 4e-9]])) == \
         "fails: intervals apart and spread above its limit"
+
+
+def test_a_floor_saved_before_the_doubling_check_still_renders():
+    # `stabsim report` rebuilds a saved folder: rows from before floor_moves became a tuple have one count, no
+    # fewer_moves and no seen_once; they read "not checked" and never pass.
+    row = {"target": "x1", "code": ["0x1"], "test_errors": 12, "p_b": [1e-10, 4e-11, 4e-10], "seconds": 692.0,
+           "fit_volume": [7e-6, 4e-6, 1e-5], "extinct_runs": 0, "spread": 2.06, "spread_limit": 1.86, "fits": 16000,
+           "p_sgd": [6.25e-5, 1.1e-5, 3.5e-4]}
+    floor = {"functions": [row], "settings": {"n_runs": 8, "n_live": 50, "n_moves": 200}}
+    text = "\n".join(bf.floor_report(floor))
+    assert "x 200 moves" in text and "| 200 | — | not checked |" in text and "not saved in this folder" in text
+    assert bf.doubling_check(row) is None and "0 of 1 have P_B below 1e-9" in bf.floor_verdict(floor)
