@@ -8,7 +8,7 @@ from scenarios import boolean_functions as bf
 from simulator import boolean
 
 
-@pytest.mark.slow   # 40 s: the default run's budget (15 min on 2 cores); its pieces are tested in tests/test_boolean.py
+@pytest.mark.slow   # 7 min on 2 cores; its pieces are tested in tests/test_boolean.py and below
 def test_a_small_run_checks_the_perceptron_law_and_counts_the_prior(tmp_path):
     settings = bf.Settings(prior_samples=100_000, perceptron_samples=2 ** 16, sgd_chains=200, optimizers=("adam",),
                            batch_sizes=(64,), pb_targets=("x1",), pb_functions=2, pb_runs=3, pb_live=20, pb_moves=20,
