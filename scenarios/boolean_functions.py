@@ -321,9 +321,9 @@ def measure_pb(target: str, code: list[str], settings: Settings, n_moves: int, s
 
 def floor_stage(sgd: dict, settings: Settings, seed: int, progress) -> dict:
     """Below the sampling floor: P_B(f|S) of the test functions SGD found once, most test errors first
-    (``found_once``), next to 1 / fits (Wilson; an upper-biased P_SGD, see ``found_once``). Each is measured at every count of
-    ``floor_moves`` with one run seed (the same first live points, then other moves); the row holds the last,
-    the others are under "fewer_moves" (``doubling_check``)."""
+    (``found_once``), next to 1 / fits (Wilson; an upper-biased P_SGD, see ``found_once``). Each is measured
+    at every count of ``floor_moves`` with one run seed (the same first live points, then other moves); the row
+    holds the last, the others are under "fewer_moves" (``doubling_check``)."""
     rows = []
     for t in (t for t in sgd["targets"] if t["name"] in settings.floor_targets):
         fits = t["found_once"]["fits"]
@@ -346,21 +346,25 @@ def doubling_check(row) -> bool | None:
     overlapping the one at the previous move count (None: measured at one count only, so not checked). Nested
     sampling that mixes too slowly reads rare volumes low with a spread near 1 (``sim.posterior_probability``),
     so agreement between move counts is the check that catches it; overlapping intervals is a weak form of it."""
-    return None if not row.get("fewer_moves") else not (spread_warns(row) or intervals_apart(row))
+    failures = check_failures(row)
+    return None if failures is None else not failures
 
 
-def intervals_apart(row) -> bool:
+def check_failures(row) -> list[str] | None:
+    """Why a floor value fails the doubling check ([]: it passes; None: one move count, not checked)."""
+    if not row.get("fewer_moves"):
+        return None
     previous = row["fewer_moves"][-1]["p_b"]
-    return previous[2] < row["p_b"][1] or row["p_b"][2] < previous[1]
+    apart = previous[2] < row["p_b"][1] or row["p_b"][2] < previous[1]
+    return [w for w, bad in (("intervals apart", apart), ("spread above its limit", spread_warns(row))) if bad]
 
 
 def check_words(row) -> str:
     """The doubling check in words: "agrees", or why it fails, or "not checked"."""
-    if not row.get("fewer_moves"):
+    failures = check_failures(row)
+    if failures is None:
         return "not checked"
-    reasons = [w for w, bad in (("intervals apart", intervals_apart(row)), ("spread above its limit", spread_warns(row)))
-               if bad]
-    return "fails: " + " and ".join(reasons) if reasons else "agrees"
+    return "fails: " + " and ".join(failures) if failures else "agrees"
 
 
 def agreement(rows, config: str) -> dict:
@@ -530,8 +534,9 @@ def floor_report(floor: dict) -> list[str]:
     lines = ["## Below the sampling floor", "",
              f"The test functions found exactly once among all of a target's SGD stops, most test errors first: "
              f"P_B(f|S) as above ({floor['settings']['n_runs']} runs x {floor['settings']['n_live']} live points x "
-             f"{' and '.join(map(str, floor_counts(floor)))} moves, one run seed). A value passes the doubling check where its "
-             "spread is within the limit and its interval overlaps the one at the previous move count. Rejection "
+             f"{' and '.join(map(str, floor_counts(floor)))} moves, one run seed). A value passes the doubling "
+             "check where its spread is within the limit and its interval overlaps the one at the previous move "
+             "count. Rejection "
              "would need about 1 / (mu(fits S) P_B) prior draws to see one.", "",
              "Next to it, 1 / (fits pooled over the races) with its Wilson interval, which is P_SGD(f|S) only for a "
              "function named before the races: these were chosen because they were seen once, so their P_SGD may "
