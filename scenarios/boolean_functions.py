@@ -332,7 +332,7 @@ def floor_stage(sgd: dict, settings: Settings, seed: int, progress) -> dict:
             *fewer, row = (measure_pb(t["name"], f["code"], settings, m, seed, run_seed, progress) | {"n_moves": m}
                            for m in settings.floor_moves)
             rows.append(row | {"fits": fits, "seen_once": t["found_once"]["seen_once"],
-                               "p_sgd": list(stats.proportion(1, fits)),
+                               "one_over_fits": list(stats.proportion(1, fits)),
                                "fewer_moves": [{k: r[k] for k in CHECK_KEYS} for r in fewer]})
     return {"functions": rows, "settings": {"n_runs": settings.pb_runs, "n_live": settings.pb_live,
                                             "n_moves": list(settings.floor_moves)}}
@@ -436,7 +436,7 @@ def floor_verdict(floor: dict) -> str:
     cells = "; ".join(f"{r['test_errors']} test errors: P_B {fmt_interval(r['p_b'])} at {row_moves(r, floor)} moves "
                       f"(doubling check {check_words(r)})" for r in rows)
     return (f" Below the sampling floor, for {len(rows)} test functions SGD found once ({rows[0]['target']}; "
-            f"1 / fits = {rows[0]['p_sgd'][0]:.2g}, an upper-biased P_SGD for functions chosen as seen once): {cells}; "
+            f"1 / fits = {one_over_fits(rows[0])[0]:.2g}, an upper-biased P_SGD for functions chosen as seen once): {cells}; "
             f"{len(below)} of {len(rows)} have P_B below 1e-9 with their whole interval and pass the doubling check.")
 
 
@@ -444,6 +444,11 @@ def floor_counts(floor: dict) -> list[int]:
     """The floor stage's move counts (folders saved before the doubling check have one, as an int)."""
     moves = floor["settings"]["n_moves"]
     return moves if isinstance(moves, list) else [moves]
+
+
+def one_over_fits(row) -> list:
+    """1 / fits (Wilson) of a floor row; folders saved before it was named so hold it as "p_sgd"."""
+    return row["one_over_fits"] if "one_over_fits" in row else row["p_sgd"]
 
 
 def row_moves(row, floor: dict) -> int:
@@ -549,12 +554,12 @@ def floor_report(floor: dict) -> list[str]:
              "mu(fits S) | 1 / fits [95 %] | (1 / fits) / P_B | extinct runs | spread (limit) | seconds |",
              "|---" * 13 + "|"]
     for r in floor["functions"]:
-        ratio = f"{r['p_sgd'][0] / r['p_b'][0]:.1e}" if r["p_b"][0] > 0 else "—"
+        ratio = f"{one_over_fits(r)[0] / r['p_b'][0]:.1e}" if r["p_b"][0] > 0 else "—"
         fewer = "; ".join(f"{fmt_interval(f['p_b'])} at {f['n_moves']}, spread {spread_cell(f)}"
                           for f in r.get("fewer_moves", [])) or "—"
         lines.append(f"| {r['target']} | {' '.join(r['code'])} | {r['test_errors']} | {fmt_interval(r['p_b'])} | "
                      f"{row_moves(r, floor)} | {fewer} | {check_words(r)} | {fmt_interval(r['fit_volume'])} | "
-                     f"{fmt_interval(r['p_sgd'])} | {ratio} | {r['extinct_runs']} | {spread_cell(r)} | "
+                     f"{fmt_interval(one_over_fits(r))} | {ratio} | {r['extinct_runs']} | {spread_cell(r)} | "
                      f"{r['seconds']:.0f} |")
     return lines + [""]
 
@@ -610,7 +615,7 @@ def plot_pb(pb: dict, floor: dict, path) -> None:
     fig, ax = figure(1, 1, figsize=(5.5, 5))
     series = [(config, [(r["p_b"], r["p_sgd"][config]) for r in pb["functions"] if r["p_sgd"].get(config) is not None])
               for config in pb["agreement"]]
-    series.append(("found once: 1 / fits (upper-biased)", [(r["p_b"], r["p_sgd"]) for r in floor["functions"]]))
+    series.append(("found once: 1 / fits (upper-biased)", [(r["p_b"], one_over_fits(r)) for r in floor["functions"]]))
     for i, (label, pts) in enumerate(series):
         if not pts:
             continue

@@ -55,12 +55,12 @@ def test_a_small_run_checks_the_perceptron_law_and_counts_the_prior(tmp_path):
     assert summary["pb"]["agreement"]["adam/64"]["n"] == 2 and "## P_B(f|S) next to P_SGD(f|S)" in report
     assert (tmp_path / "pb.png").stat().st_size > 10_000
 
-    # The floor stage measures the found-once function with the most test errors, next to P_SGD = 1 / fits.
+    # The floor stage measures the found-once function with the most test errors, next to 1 / fits.
     once = summary["sgd"]["targets"][0]["found_once"]
     assert once["fits"] == races["x1"]["counts"]["fit"]
     (row,) = summary["floor"]["functions"]
     assert row["code"] == once["functions"][0]["code"] and row["test_errors"] == once["functions"][0]["test_errors"]
-    assert row["p_sgd"][0] == 1 / once["fits"] and 0 <= row["p_b"][1] <= row["p_b"][0] <= row["p_b"][2] <= 1
+    assert row["one_over_fits"][0] == 1 / once["fits"] and 0 <= row["p_b"][1] <= row["p_b"][0] <= row["p_b"][2] <= 1
     assert row["n_moves"] == 10 and [f["n_moves"] for f in row["fewer_moves"]] == [5]
     assert bf.doubling_check(row) in (True, False) and "## Below the sampling floor" in report
 
@@ -112,7 +112,7 @@ def test_the_doubling_check_asks_for_overlapping_intervals_and_a_spread_within_i
 
 def test_a_floor_saved_before_the_doubling_check_still_renders():
     # `stabsim report` rebuilds a saved folder: rows from before floor_moves became a tuple have one count, no
-    # fewer_moves and no seen_once; they read "not checked" and never pass.
+    # fewer_moves and no seen_once, and hold 1 / fits under the key "p_sgd"; they read "not checked" and never pass.
     row = {"target": "x1", "code": ["0x1"], "test_errors": 12, "p_b": [1e-10, 4e-11, 4e-10], "seconds": 692.0,
            "fit_volume": [7e-6, 4e-6, 1e-5], "extinct_runs": 0, "spread": 2.06, "spread_limit": 1.86, "fits": 16000,
            "p_sgd": [6.25e-5, 1.1e-5, 3.5e-4]}
@@ -120,3 +120,4 @@ def test_a_floor_saved_before_the_doubling_check_still_renders():
     text = "\n".join(bf.floor_report(floor))
     assert "x 200 moves" in text and "| 200 | — | not checked |" in text and "not saved in this folder" in text
     assert bf.doubling_check(row) is None and "0 of 1 have P_B below 1e-9" in bf.floor_verdict(floor)
+    assert "1 / fits = 6.3e-05" in bf.floor_verdict(floor) and "| 6.25e-05 [1.1e-05, 0.00035] |" in text
