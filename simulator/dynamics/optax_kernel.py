@@ -20,7 +20,7 @@ import numpy as np
 import optax
 
 from .base import Kernel, describe
-from .minibatch import check_batch_size, check_data, flatten_loss, full_loss, minibatch_gradient
+from .minibatch import check_batch_size, check_data, data_digest, flatten_loss, full_loss, minibatch_gradient
 
 
 class SGDState(NamedTuple):
@@ -130,5 +130,5 @@ def sgd(loss, data, optimizer, batch_size: int | None, *, params_like=None, desc
     if description is not None and not isinstance(description, str):
         raise TypeError(f"description must be a str, got {type(description).__name__}")
     params = {"loss": describe(loss), "optimizer": description or describe_optimizer(optimizer), "batch_size": batch_size,
-              "n_examples": n_examples}
+              "n_examples": n_examples, "data": data_digest(data)}
     return Kernel(init, step, "sgd", params, None, full_loss(flat_loss, data))

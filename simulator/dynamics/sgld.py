@@ -17,7 +17,7 @@ import jax.numpy as jnp
 from ..validate import non_negative, positive
 from . import noise
 from .base import Kernel, describe
-from .minibatch import check_batch_size, check_data, flatten_loss, full_loss, minibatch_gradient
+from .minibatch import check_batch_size, check_data, data_digest, flatten_loss, full_loss, minibatch_gradient
 
 
 class SGLDState(NamedTuple):
@@ -62,7 +62,8 @@ def sgld(loss, data, step_size: float, temperature: float = 1.0, batch_size: int
         return SGLDState(jax.tree.map(lambda a, d, e: a - step_size * d + noise_scale * e, x, drift, xi))
 
     params = {"loss": describe(loss), "step_size": step_size, "temperature": temperature,
-              "batch_size": batch_size, "n_examples": n_examples, "localization": localization}
+              "batch_size": batch_size, "n_examples": n_examples, "data": data_digest(data),
+              "localization": localization, "center": None if center is None else data_digest(center)}
     # The bridge correction needs Gaussian increments: true only without minibatch noise.
     return Kernel(init, step, "sgld", params, noise_scale**2 if batch_size is None else None,
                   full_loss(flat_loss, data))

@@ -16,7 +16,10 @@ renaming it is not detected.
 
 ``checkpointing(ROOT, resume)`` makes every race inside the ``with`` block
 checkpoint to ROOT/<identity hash> (so a scenario with many races resumes each
-one; the ``stabsim run --checkpoint/--resume`` flags use it).
+one; the ``stabsim run --checkpoint/--resume`` flags use it). Two races of one
+block with the same hash are refused (ValueError): their functions share names,
+and the second would resume the first's checkpoint. The learning kernels name
+their data by a digest (``minibatch.data_digest``), so races on other data differ.
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ import numpy as np
 from ..io.files import atomic_path, read_npz, writable_folder
 
 FILE = "checkpoint.npz"
-_ROOT: list = []          # stack of (root folder, resume) set by ``checkpointing``
+_ROOT: list = []          # stack of (root folder, resume, digests used) set by ``checkpointing``
 
 
 @contextlib.contextmanager
@@ -45,7 +48,7 @@ def checkpointing(root, resume: bool = False):
     root = writable_folder("checkpoint", root)
     if resume and not any(root.glob(f"*/{FILE}")):
         warnings.warn(f"checkpoint: nothing to resume in {root}; every race starts afresh", stacklevel=3)
-    _ROOT.append((root, bool(resume)))
+    _ROOT.append((root, bool(resume), set()))
     try:
         yield
     finally:
@@ -59,7 +62,13 @@ def resolve(checkpoint, resume, digest: str) -> tuple[Path | None, bool]:
             raise TypeError(f"checkpoint must be a folder path (str or os.PathLike), got {type(checkpoint).__name__}")
         return Path(checkpoint), bool(resume)
     if _ROOT:
-        root, root_resume = _ROOT[-1]
+        root, root_resume, used = _ROOT[-1]
+        if digest in used:
+            raise ValueError(f"checkpoint: a second race in this checkpointing block has the identity of an earlier "
+                             f"one (hash {digest}): user functions enter it by name only, so two races whose "
+                             "functions share names but close over other values would share a checkpoint; give "
+                             "them distinct names (or run them in separate checkpointing blocks)")
+        used.add(digest)
         return root / digest, root_resume or bool(resume)
     if resume:
         raise ValueError("resume=True needs checkpoint=DIR (or an active sim.checkpointing(...) block)")

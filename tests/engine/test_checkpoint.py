@@ -7,9 +7,11 @@ import time
 
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import simulator as sim
+from simulator import outcomes
 from helpers import HEAVY_TAILED as KERNEL, HEAVY_TAILED_SETTINGS as SETTINGS, HEAVY_TAILED_TARGETS as TARGETS
 from helpers import assert_same
 
@@ -94,3 +96,44 @@ def test_cli_checkpoint_then_resume(tmp_path):
     import json
     rows = [json.loads((tmp_path / d / "result.json").read_text())["rows"] for d in ("a", "c")]
     assert [r["counts"] for r in rows[0]] == [r["counts"] for r in rows[1]]
+
+
+def line_fit_race(labels, centre):
+    """SGD on y = theta x, stopped within 0.05 of centre; the functions close over labels and centre."""
+    x = jnp.linspace(-1.0, 1.0, 8)
+
+    def loss(theta, batch):
+        xb, yb = batch
+        return jnp.mean((theta[0] * xb - yb) ** 2)
+
+    def near(theta):
+        return jnp.abs(theta[0] - centre)
+    kernel = sim.dynamics.sgd(loss, (x, jnp.asarray(labels)), optax.sgd(0.1), None)
+    return sim.race(kernel, [sim.Target("near", near, 0.05)], jnp.array([0.0]), n_chains=4, max_steps=200,
+                    progress=False)
+
+
+def test_learning_races_on_other_data_get_their_own_checkpoints(tmp_path):
+    # The functions have the same names in both races; the kernel names its data by a digest, so the second
+    # race on other labels neither collides with nor resumes the first.
+    x = np.linspace(-1.0, 1.0, 8)
+    with sim.checkpointing(tmp_path):
+        up = line_fit_race(x, 1.0)
+        with pytest.warns(sim.RaceWarning, match="censored"):
+            down = line_fit_race(-x, 1.0)
+    assert len(list(tmp_path.iterdir())) == 2
+    assert up.config["kernel"]["data"] != down.config["kernel"]["data"]
+    assert np.all(up.outcome == 0) and np.all(down.outcome == outcomes.CENSORED)   # down goes to -1, never near +1
+
+
+def test_two_races_with_one_identity_in_a_block_are_refused_before_compiling(tmp_path, monkeypatch):
+    # Same data and function names, another value closed over: the identity cannot tell them apart, and the
+    # second would resume the first's checkpoint; it is refused, naming the cause.
+    x = np.linspace(-1.0, 1.0, 8)
+    with sim.checkpointing(tmp_path):
+        line_fit_race(x, 1.0)
+        import simulator.engine.race as engine
+        monkeypatch.setattr(engine, "build_block", lambda *a, **k: pytest.fail("reached compilation"))
+        with pytest.raises(ValueError, match="identity of an earlier one"):
+            line_fit_race(x, -1.0)
+    assert len(list(tmp_path.iterdir())) == 1
