@@ -67,9 +67,10 @@ def posterior_probability(widths, x_train, y_train, x_test, y_test, *, sigma_w: 
             raise ValueError(f"{name} must have shape (m, {widths[0]}), got {x.shape}")
     y_s, y_t = _bits("y_train", y_train, len(x_train)), _bits("y_test", y_test, len(x_test))
     x_s, x_t = jnp.asarray(x_train), jnp.asarray(x_test)
+    depends_on = (np.asarray(widths), scale, x_s, y_s, x_t, y_t)     # what the residuals close over
     if method == "joint":
-        return _joint(scale, unravel, (x_s, y_s), (x_t, y_t), n_live=n_live, n_runs=n_runs,
-                      n_moves=n_moves, seed=seed, precision=precision, progress=progress)
+        return _joint(scale, unravel, (x_s, y_s), (x_t, y_t), n_live=n_live, n_runs=n_runs, n_moves=n_moves,
+                      seed=seed, precision=precision, progress=progress, depends_on=depends_on)
     weight = len(x_test) + 1.0
 
     def residual(z):
@@ -80,7 +81,8 @@ def posterior_probability(widths, x_train, y_train, x_test, y_test, *, sigma_w: 
     eps = [weight * k + 0.5 for k in (32, 8, 2) if k < len(x_train)] + [fits_s] + \
         [k + 0.5 for k in (16, 4, 1) if k < len(x_test)] + [0.5]
     curve = volume_curve([Target("f", residual)], gaussian(scale.size), eps, n_live=n_live, n_runs=n_runs,
-                         n_moves=n_moves, seed=seed, precision=precision, progress=progress)
+                         n_moves=n_moves, seed=seed, precision=precision, progress=progress,
+                         depends_on=depends_on)
     return PosteriorProbability(curve.conditional("f", 0.5, fits_s), curve.volume("f", fits_s), curve)
 
 

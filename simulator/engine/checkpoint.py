@@ -14,7 +14,10 @@ max_steps, seed, bridge, precision, domain, trace settings. Batch, block size an
 compaction are left out (they change speed, not results). User functions enter by name only: editing a potential's body without
 renaming it is not detected.
 
-``checkpointing(ROOT, resume)`` makes every race inside the ``with`` block
+``sim.volume_curve`` saves its nested-sampling runs the same way (``engine.nested``:
+the live points and counters of the target in progress, and the targets done).
+
+``checkpointing(ROOT, resume)`` makes every race and volume curve inside the ``with`` block
 checkpoint to ROOT/<identity hash> (so a scenario with many races resumes each
 one; the ``stabsim run --checkpoint/--resume`` flags use it). Two races of one
 block with the same hash are refused (ValueError): their functions share names,
@@ -24,6 +27,8 @@ their data by a digest (``minibatch.data_digest``), so races on other data diffe
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import time
 import warnings
@@ -38,16 +43,25 @@ FILE = "checkpoint.npz"
 _ROOT: list = []          # stack of (root folder, resume, digests used) set by ``checkpointing``
 
 
+def identity_digest(fields: dict, arrays=None) -> str:
+    """sha256 (16 hex digits) of ``fields`` as sorted JSON and the bytes of the leaves of ``arrays`` (a
+    pytree, e.g. the start positions): the identity a checkpoint is saved and resumed under."""
+    text = json.dumps(fields, sort_keys=True, default=str).encode()
+    data = b"".join(np.ascontiguousarray(leaf).tobytes() for leaf in jax.tree.leaves(arrays))
+    return hashlib.sha256(text + data).hexdigest()[:16]
+
+
 @contextlib.contextmanager
 def checkpointing(root, resume: bool = False):
-    """Every race in this block checkpoints to ``root/<identity hash>`` (and resumes it if ``resume``).
+    """Every race and volume curve in this block checkpoints to ``root/<identity hash>`` (and resumes it if
+    ``resume``).
 
     ``root`` is made and checked writable at once. With ``resume`` and no checkpoint under ``root``
-    at all, one warning says that every race starts afresh.
+    at all, one warning says that everything starts afresh.
     """
     root = writable_folder("checkpoint", root)
     if resume and not any(root.glob(f"*/{FILE}")):
-        warnings.warn(f"checkpoint: nothing to resume in {root}; every race starts afresh", stacklevel=3)
+        warnings.warn(f"checkpoint: nothing to resume in {root}; everything starts afresh", stacklevel=3)
     _ROOT.append((root, bool(resume), set()))
     try:
         yield
@@ -87,7 +101,7 @@ def prepare_folder(folder: Path, resume: bool, digest: str, explicit: bool) -> b
     path = folder / FILE
     if not path.is_file():
         if resume and explicit:
-            warnings.warn(f"checkpoint: nothing to resume in {folder}; starting the race afresh", stacklevel=3)
+            warnings.warn(f"checkpoint: nothing to resume in {folder}; starting afresh", stacklevel=3)
         return False
     if not resume:
         raise ValueError(f"checkpoint: {folder} already holds a checkpoint; pass resume=True to continue it, "

@@ -11,12 +11,9 @@ Two subsets are derived from the field metadata, so that one list decides each:
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from dataclasses import dataclass, field
 
-import jax
-import numpy as np
+from .checkpoint import identity_digest
 
 
 def _identity(shared: bool = True):
@@ -58,10 +55,7 @@ class RaceConfig:
     def identity_hash(self, start) -> str:
         """sha256 of the identity fields and the start positions' bytes (16 hex digits); ``start`` is an
         array or a pytree of arrays (its leaves' bytes in order)."""
-        identity = {key: value for key, value in self.as_dict().items() if key in IDENTITY}
-        text = json.dumps(identity, sort_keys=True, default=str).encode()
-        data = b"".join(np.ascontiguousarray(leaf).tobytes() for leaf in jax.tree.leaves(start))
-        return hashlib.sha256(text + data).hexdigest()[:16]
+        return identity_digest({key: value for key, value in self.as_dict().items() if key in IDENTITY}, start)
 
 
 IDENTITY = tuple(f.name for f in dataclasses.fields(RaceConfig) if f.metadata.get("identity"))

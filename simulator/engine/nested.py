@@ -45,7 +45,10 @@ from .. import validate
 from ..spaces import Space, ball_volume
 from ..targets import check_targets
 from ..volume_curve import VolumeCurve
+from ..dynamics.base import describe
+from ..dynamics.minibatch import data_digest
 from . import cache, policy
+from . import checkpoint as ckpt
 
 TARGET_ACCEPTANCE = 0.25
 N_KINDS = 4      # full, coordinate, stretch and (Gaussian priors, D > n_live) elliptical slice moves
@@ -159,7 +162,8 @@ def _check_eps(eps) -> np.ndarray:
 
 
 def volume_curve(targets, space: Space, eps, *, n_live: int = 1000, n_runs: int = 10, k: int | None = None,
-                 n_moves: int | None = None, seed: int = 0, precision: str = "float64", progress: bool | None = None):
+                 n_moves: int | None = None, seed: int = 0, precision: str = "float64", progress: bool | None = None,
+                 depends_on=None, checkpoint=None, resume: bool = False, checkpoint_every: float = 60.0):
     """ln V(eps) = ln mu(r_target <= eps) under ``space``'s prior, for every target and eps, by nested sampling.
 
     Args:
@@ -191,6 +195,13 @@ def volume_curve(targets, space: Space, eps, *, n_live: int = 1000, n_runs: int 
     n_moves = max(50, 5 * space.dim) if n_moves is None else validate.positive_int("n_moves", n_moves)
     seed = validate.check_seed(seed)
     precision = validate.choice("precision", precision, ("float32", "float64"))
+    checkpoint_every = validate.non_negative("checkpoint_every", checkpoint_every)
+    identity = {"targets": [[t.name, describe(t.residual)] for t in targets], "space": space.describe(),
+                "eps": grid.tolist(), "n_live": n_live, "n_runs": n_runs, "k": k, "n_moves": n_moves, "seed": seed,
+                "precision": precision, "depends_on": None if depends_on is None else data_digest(depends_on)}
+    digest = ckpt.identity_digest(identity)
+    folder, resume = ckpt.resolve(checkpoint, resume, digest)
+    saved = ckpt.prepare_folder(folder, resume, digest, checkpoint is not None) if folder is not None else False
     cache.enable_persistent_cache()
     x64 = jax.enable_x64(True) if precision == "float64" else contextlib.nullcontext()
     with x64, jax.threefry_partitionable(True):
@@ -207,14 +218,26 @@ def volume_curve(targets, space: Space, eps, *, n_live: int = 1000, n_runs: int 
             raise ValueError(f"space: sample(key, n) must return shape (n, {space.dim}), got "
                              f"{getattr(drawn, 'shape', drawn)}")
         t0 = time.perf_counter()
+        state = ckpt.load(folder) if saved else {}
+        finished = {key: value for key, value in state.items() if key.startswith("t")}   # targets done
         per_target, work, acceptance = {}, {}, {}
         for index, target in enumerate(targets):
             runner = _NestedRuns(space, target.residual, grid, n_live, n_runs, k, n_moves, seed, index, dtype)
-            runner.run(progress, target.name)
+            if f"t{index}.log_volume" in finished:
+                runner.restore(finished, f"t{index}.")
+            elif int(state.get("live.index", -1)) == index:
+                runner.restore(state, "live.")
+            saver = None if folder is None else ckpt.Saver(
+                folder, checkpoint_every, digest,
+                snapshot=lambda run, _, i=index: finished | run.snapshot("live.") | {"live.index": i})
+            runner.run(progress, target.name, saver)
+            finished |= runner.snapshot(f"t{index}.")
             per_target[target.name] = runner.log_volume
             work[target.name] = {"evaluations": runner.evaluations, "iterations": runner.iterations.tolist(),
                                  "extinct": runner.extinct.tolist()}
             acceptance[target.name] = runner.acceptance
+        if folder is not None:
+            ckpt.save(folder, finished, digest, done=True)
     config = {"method": "nested sampling (static AMS)", "space": space.describe(), "n_live": n_live, "k": k,
               "n_runs": n_runs, "n_moves": n_moves, "seed": seed, "precision": precision,
               "targets": [t.name for t in targets], "jax_version": jax.__version__}
@@ -251,6 +274,23 @@ class _NestedRuns:
         self.iterations = np.zeros(n_runs, np.int64)
         self.evaluations = n_runs * n_live
         self.acceptance = [[] for _ in range(n_runs)]
+        self.q = 0                # iterations of the batch of runs
+
+    STATE = ("x", "logp", "r", "log_x", "scale", "log_volume", "done", "extinct", "iterations", "evaluations", "q")
+
+    def snapshot(self, prefix: str) -> dict:
+        """Everything ``run`` needs to continue, as arrays named prefix + field (``restore``)."""
+        out = {prefix + name: np.asarray(getattr(self, name)) for name in self.STATE}
+        out[prefix + "acceptance"] = np.array([a for run in self.acceptance for a in run], np.float64)
+        out[prefix + "acceptance_counts"] = np.array([len(run) for run in self.acceptance], np.int64)
+        return out
+
+    def restore(self, data: dict, prefix: str) -> None:
+        for name in self.STATE:
+            value = data[prefix + name]
+            setattr(self, name, value.copy() if value.ndim else value.item())
+        flat, counts = data[prefix + "acceptance"], data[prefix + "acceptance_counts"]
+        self.acceptance = [a.tolist() for a in np.split(flat, np.cumsum(counts)[:-1])]
 
     def _record(self, r, below: np.ndarray):
         """V(eps) for the eps flagged in ``below`` from run r's live points: X #{r <= eps}/n."""
@@ -258,9 +298,9 @@ class _NestedRuns:
         with np.errstate(divide="ignore"):
             self.log_volume[r, below] = self.log_x[r] + np.log(counts / self.n)
 
-    def run(self, progress, name):
-        q = 0
+    def run(self, progress, name, saver=None):
         while not self.done.all():
+            q = self.q
             clones, parents, levels, runs, shapes, halves = [], [], [], [], [], {}
             for r in np.flatnonzero(~self.done):
                 Z = np.partition(self.r[r], self.n - self.k)[self.n - self.k]     # k-th largest
@@ -291,7 +331,9 @@ class _NestedRuns:
             if clones:
                 self._replace(q, np.concatenate(clones), np.concatenate(parents), np.concatenate(levels),
                               np.concatenate(runs), np.concatenate(shapes), halves)
-            q += 1
+            self.q = q + 1
+            if saver is not None:
+                saver.maybe_save(self, 0.0)
 
     def _factors(self, halves):
         """Per run r, two move shapes: shape 2r + h from the points of half h of its survivors, a factor L with

@@ -30,8 +30,6 @@ fixes a run's result, whatever else is batched with it.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import math
 import numbers
 import time
@@ -261,10 +259,7 @@ def splitting(kernel, targets, start, *, score=None, n_replicas: int = 1000, k: 
                       failure_fn if not isinstance(failure, Target) else failure.residual),
                   "precision": precision, "max_iterations": max_iterations,
                   "jax_version": jax.__version__, "device": str(jax.devices()[0])}
-        identity = json.dumps({k_: v for k_, v in config.items() if k_ not in ("device",)}, sort_keys=True,
-                              default=str).encode()
-        data = b"".join(np.ascontiguousarray(leaf).tobytes() for leaf in jax.tree.leaves(start))
-        digest = hashlib.sha256(identity + data).hexdigest()[:16]
+        digest = ckpt.identity_digest({k_: v for k_, v in config.items() if k_ != "device"}, start)
         folder, resume = ckpt.resolve(checkpoint, resume, digest)
         saved = ckpt.prepare_folder(folder, resume, digest, checkpoint is not None) if folder is not None else False
         loop = SplittingLoop(advance, targets, state0, np.asarray(score0, np.float64), n_runs=n_runs, n_replicas=n_replicas, k=k,

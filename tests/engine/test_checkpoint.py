@@ -137,3 +137,50 @@ def test_two_races_with_one_identity_in_a_block_are_refused_before_compiling(tmp
         with pytest.raises(ValueError, match="identity of an earlier one"):
             line_fit_race(x, -1.0)
     assert len(list(tmp_path.iterdir())) == 1
+
+
+def two_tube_curve(**options):
+    """Two targets (a tube of codimension 2 and one of 3 in R^4), small enough to run in a second."""
+    targets = [sim.Target("two", lambda x: jnp.linalg.norm(x[2:])), sim.Target("three", lambda x: jnp.linalg.norm(x[1:]))]
+    return sim.volume_curve(targets, sim.space.gaussian(4), np.geomspace(1.0, 0.05, 5), n_live=20, n_runs=3,
+                            n_moves=10, seed=3, **options)
+
+
+@pytest.mark.parametrize("stop_after", [3, 80])     # in the first target (63 iterations); in the second
+def test_a_volume_curve_stopped_then_resumed_equals_an_uninterrupted_one(tmp_path, monkeypatch, stop_after):
+    # Ctrl-C after the stop_after-th iteration's save (a save every iteration): resuming continues from it and
+    # reproduces every run's ln V bitwise, and the work counters.
+    whole = two_tube_curve()
+    saves = []
+
+    def interrupt(self, loop, elapsed):
+        self.save(loop, elapsed)
+        saves.append(1)
+        if len(saves) == stop_after:
+            raise KeyboardInterrupt
+    monkeypatch.setattr(sim.engine.checkpoint.Saver, "maybe_save", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        two_tube_curve(checkpoint=tmp_path, checkpoint_every=0.0)
+    monkeypatch.undo()
+    first_done = stop_after > max(whole.work["per_target"]["two"]["iterations"])    # its runs move in one batch
+    assert first_done == (stop_after == 80) == ("t0.log_volume" in np.load(tmp_path / "checkpoint.npz"))
+    again = two_tube_curve(checkpoint=tmp_path, resume=True)
+    for name in ("two", "three"):
+        np.testing.assert_array_equal(again.log_volume_runs[name], whole.log_volume_runs[name])
+        assert again.work["per_target"][name] == whole.work["per_target"][name]
+    assert again.acceptance == whole.acceptance
+    with pytest.raises(ValueError, match="resume=True"):        # a finished checkpoint is never overwritten
+        two_tube_curve(checkpoint=tmp_path)
+
+
+def test_posterior_probabilities_of_other_functions_get_their_own_checkpoints(tmp_path):
+    # The residuals have one name for every function; posterior_probability passes its data as depends_on,
+    # so two functions in one checkpointing block get two folders (not a refusal, not a shared checkpoint).
+    x = sim.boolean.inputs(2)
+    options = dict(n_live=10, n_runs=2, n_moves=5, seed=1, progress=False)
+    with sim.checkpointing(tmp_path):
+        sim.posterior_probability((2, 3, 1), x[:2], [0, 1], x[2:], [1, 1], **options)
+        sim.posterior_probability((2, 3, 1), x[:2], [0, 1], x[2:], [1, 0], **options)
+        with pytest.raises(ValueError, match="identity of an earlier one"):
+            sim.posterior_probability((2, 3, 1), x[:2], [0, 1], x[2:], [1, 0], **options)
+    assert len(list(tmp_path.iterdir())) == 2

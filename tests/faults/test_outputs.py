@@ -199,10 +199,10 @@ def test_damaged_checkpoint_is_refused_before_compiling(tmp_path, no_compile):
 
 def test_resume_with_nothing_to_resume_says_so(tmp_path):
     """Regression: resume=True on an empty folder silently started afresh."""
-    with pytest.warns(UserWarning, match="nothing to resume in .*ck; starting the race afresh"):
+    with pytest.warns(UserWarning, match="nothing to resume in .*ck; starting afresh"):
         sim.race(HEAVY_TAILED, HEAVY_TAILED_TARGETS, jnp.array([1.0]), checkpoint=tmp_path / "ck", resume=True,
                  **{**SMALL, "n_chains": 10})
-    with pytest.warns(UserWarning, match="nothing to resume in .*root; every race starts afresh"):
+    with pytest.warns(UserWarning, match="nothing to resume in .*root; everything starts afresh"):
         with sim.checkpointing(tmp_path / "root", resume=True):
             pass
     with warnings.catch_warnings():
