@@ -26,6 +26,10 @@ kept; a run whose acceptance falls below ``MIN_ACCEPTANCE`` is reported (``Volum
 a spread of ln V across runs well above what independent replacements give (``VolumeCurve.spread``): the
 clones stay near their parents and the estimate can be biased.
 
+Checkpoints: every live point, log X, step scale and counter of the target in progress, and the targets
+done, are saved atomically (``engine.checkpoint``); a run depends only on (seed, target, run, iteration), so a
+resumed curve equals an uninterrupted one bitwise.
+
 Why not BlackJAX's nested sampling: its ``ns`` module (1.6+) runs one live set with a prior given by
 ``logprior_fn`` and constrains the log-likelihood; a Haar ball and a residual fit that, but it keeps
 no per-eps bookkeeping and no independent runs batched in one program, which is where the intervals
@@ -240,7 +244,8 @@ def volume_curve(targets, space: Space, eps, *, n_live: int = 1000, n_runs: int 
             ckpt.save(folder, finished, digest, done=True)
     config = {"method": "nested sampling (static AMS)", "space": space.describe(), "n_live": n_live, "k": k,
               "n_runs": n_runs, "n_moves": n_moves, "seed": seed, "precision": precision,
-              "targets": [t.name for t in targets], "jax_version": jax.__version__}
+              "targets": [t.name for t in targets], "jax_version": jax.__version__,
+              "checkpoint": None if folder is None else str(folder)}
     ball = None
     if space.ball is not None:
         ball = ball_volume(space.ball, seed=seed)

@@ -168,7 +168,7 @@ def test_a_volume_curve_stopped_then_resumed_equals_an_uninterrupted_one(tmp_pat
     for name in ("two", "three"):
         np.testing.assert_array_equal(again.log_volume_runs[name], whole.log_volume_runs[name])
         assert again.work["per_target"][name] == whole.work["per_target"][name]
-    assert again.acceptance == whole.acceptance
+    assert again.acceptance == whole.acceptance and again.config["checkpoint"] == str(tmp_path)
     with pytest.raises(ValueError, match="resume=True"):        # a finished checkpoint is never overwritten
         two_tube_curve(checkpoint=tmp_path)
 
