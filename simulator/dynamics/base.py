@@ -13,10 +13,12 @@ what traces record as the potential (or full-data loss).
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Callable, NamedTuple
 
 import jax
+import numpy as np
 
 
 class Kernel(NamedTuple):
@@ -36,6 +38,16 @@ def describe(fn) -> str:
     """
     name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
     return name if isinstance(name, str) else re.sub(r" at 0x[0-9a-fA-F]+", "", repr(fn))
+
+
+def data_digest(data) -> str:
+    """sha256 (16 hex digits) of the data's leaves (dtype, shape, bytes): with ``describe``, it names what a
+    kernel or a volume curve uses, so runs on other data have another checkpoint identity (``engine.checkpoint``)."""
+    h = hashlib.sha256()
+    for leaf in jax.tree.leaves(data):
+        leaf = np.ascontiguousarray(leaf)
+        h.update(f"{leaf.dtype}{leaf.shape}".encode() + leaf.tobytes())
+    return h.hexdigest()[:16]
 
 
 def check_kernel(kernel) -> Kernel:

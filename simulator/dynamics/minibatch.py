@@ -15,7 +15,6 @@ unflattened pytree of each flat vector (``jax.flatten_util.ravel_pytree``).
 """
 from __future__ import annotations
 
-import hashlib
 from typing import Callable
 
 import jax
@@ -24,16 +23,6 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ..validate import positive_int, scalar_function
-
-
-def data_digest(data) -> str:
-    """sha256 (16 hex digits) of the data's leaves (dtype, shape, bytes): it names the data in a kernel's
-    parameters, so races on other data have another checkpoint identity (``engine.checkpoint``)."""
-    h = hashlib.sha256()
-    for leaf in jax.tree.leaves(data):
-        leaf = np.ascontiguousarray(leaf)
-        h.update(f"{leaf.dtype}{leaf.shape}".encode() + leaf.tobytes())
-    return h.hexdigest()[:16]
 
 
 def check_data(data) -> int:

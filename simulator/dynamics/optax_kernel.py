@@ -19,8 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from .base import Kernel, describe
-from .minibatch import check_batch_size, check_data, data_digest, flatten_loss, full_loss, minibatch_gradient
+from .base import Kernel, data_digest, describe
+from .minibatch import check_batch_size, check_data, flatten_loss, full_loss, minibatch_gradient
 
 
 class SGDState(NamedTuple):

@@ -16,8 +16,8 @@ import jax.numpy as jnp
 
 from ..validate import non_negative, positive
 from . import noise
-from .base import Kernel, describe
-from .minibatch import check_batch_size, check_data, data_digest, flatten_loss, full_loss, minibatch_gradient
+from .base import Kernel, data_digest, describe
+from .minibatch import check_batch_size, check_data, flatten_loss, full_loss, minibatch_gradient
 
 
 class SGLDState(NamedTuple):

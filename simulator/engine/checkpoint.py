@@ -19,10 +19,10 @@ the live points and counters of the target in progress, and the targets done).
 
 ``checkpointing(ROOT, resume)`` makes every race and volume curve inside the ``with`` block
 checkpoint to ROOT/<identity hash> (so a scenario with many races resumes each
-one; the ``stabsim run --checkpoint/--resume`` flags use it). Two races of one
+one; the ``stabsim run --checkpoint/--resume`` flags use it). Two runs of one
 block with the same hash are refused (ValueError): their functions share names,
 and the second would resume the first's checkpoint. The learning kernels name
-their data by a digest (``minibatch.data_digest``), so races on other data differ.
+their data by a digest (``dynamics.base.data_digest``), so races on other data differ.
 """
 from __future__ import annotations
 
@@ -78,10 +78,11 @@ def resolve(checkpoint, resume, digest: str) -> tuple[Path | None, bool]:
     if _ROOT:
         root, root_resume, used = _ROOT[-1]
         if digest in used:
-            raise ValueError(f"checkpoint: a second race in this checkpointing block has the identity of an earlier "
-                             f"one (hash {digest}): user functions enter it by name only, so two races whose "
-                             "functions share names but close over other values would share a checkpoint; give "
-                             "them distinct names (or run them in separate checkpointing blocks)")
+            raise ValueError(f"checkpoint: a second run (race, splitting or volume curve) in this checkpointing block "
+                             f"has the identity of an earlier one (hash {digest}): user functions enter it by name "
+                             "only, so two runs whose functions share names but close over other values would share "
+                             "a checkpoint; give them distinct names, or a volume curve depends_on=its data (or run "
+                             "them in separate checkpointing blocks)")
         used.add(digest)
         return root / digest, root_resume or bool(resume)
     if resume:

@@ -49,8 +49,7 @@ from .. import validate
 from ..spaces import Space, ball_volume
 from ..targets import check_targets
 from ..volume_curve import VolumeCurve
-from ..dynamics.base import describe
-from ..dynamics.minibatch import data_digest
+from ..dynamics.base import data_digest, describe
 from . import cache, policy
 from . import checkpoint as ckpt
 
