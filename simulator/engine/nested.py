@@ -230,6 +230,8 @@ def volume_curve(targets, space: Space, eps, *, n_live: int = 1000, n_runs: int 
                 runner.restore(finished, f"t{index}.")
             elif int(state.get("live.index", -1)) == index:
                 runner.restore(state, "live.")
+            else:
+                runner.start()
             saver = None if folder is None else ckpt.Saver(
                 folder, checkpoint_every, digest,
                 snapshot=lambda run, _, i=index: finished | run.snapshot("live.") | {"live.index": i})
@@ -262,14 +264,6 @@ class _NestedRuns:
         self.moves, self.evaluate = build_moves(space, residual, dtype, n_live)
         self.n_kinds = move_kinds(space, n_live)
         self.root = jax.random.fold_in(jax.random.key(seed), index)
-        keys = jax.random.split(jax.random.fold_in(self.root, 0), n_runs)
-        x = jnp.concatenate([space.sample(key, n_live) for key in keys]).astype(dtype)
-        logp, r = self.evaluate(x)
-        self.x = np.array(x).reshape(n_runs, n_live, space.dim)
-        self.logp = np.array(logp, np.float64).reshape(n_runs, n_live)
-        self.r = np.array(r, np.float64).reshape(n_runs, n_live)
-        if not np.all(np.isfinite(self.logp)):
-            raise ValueError("space: its sampler drew points where its logpdf is -inf or nan")
         self.log_x = np.zeros(n_runs)
         self.scale = np.full((n_runs, N_SCALED), 1.0)   # (full, coordinate, stretch) step scales
         self.log_volume = np.full((n_runs, grid.size), np.nan)
@@ -279,6 +273,17 @@ class _NestedRuns:
         self.evaluations = n_runs * n_live
         self.acceptance = [[] for _ in range(n_runs)]
         self.q = 0                # iterations of the batch of runs
+
+    def start(self) -> None:
+        """Draw each run's first n_live points from the space (a restored runner skips this)."""
+        keys = jax.random.split(jax.random.fold_in(self.root, 0), self.R)
+        x = jnp.concatenate([self.space.sample(key, self.n) for key in keys]).astype(self.dtype)
+        logp, r = self.evaluate(x)
+        self.x = np.array(x).reshape(self.R, self.n, self.space.dim)
+        self.logp = np.array(logp, np.float64).reshape(self.R, self.n)
+        self.r = np.array(r, np.float64).reshape(self.R, self.n)
+        if not np.all(np.isfinite(self.logp)):
+            raise ValueError("space: its sampler drew points where its logpdf is -inf or nan")
 
     STATE = ("x", "logp", "r", "log_x", "scale", "log_volume", "done", "extinct", "iterations", "evaluations", "q")
 

@@ -252,6 +252,7 @@ def test_a_clone_moves_with_the_shape_of_the_half_its_parent_is_not_in():
     # 2r + (1 - h). Checked on the first iteration of 3 runs, exactly (covariance and sds of the other half).
     runs = nested._NestedRuns(sim.space.gaussian(3), lambda x: jnp.linalg.norm(x), np.array([0.5]), 20, 3, 4, 5,
                               0, 0, jnp.float32)
+    runs.start()
     seen = {}
 
     def capture(q, victims, parents, levels, which, shapes, halves):
@@ -286,6 +287,7 @@ def test_few_moves_are_not_biased_by_the_shape():
         for seed in range(4):
             runs = nested._NestedRuns(sim.space.gaussian(D), lambda x: jnp.linalg.norm(x[k:]), np.array([eps]),
                                       400, 25, 40, 25, seed, 0, jnp.float64)
+            runs.start()
             runs.run(False, "tube")
             volumes.append(np.exp(runs.log_volume[:, 0]))
     v = np.concatenate(volumes) / 1e-8
