@@ -37,7 +37,6 @@ come from here; the replacement moves above are about 80 lines.
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 
@@ -50,7 +49,7 @@ from ..spaces import Space, ball_volume
 from ..targets import check_targets
 from ..volume_curve import VolumeCurve
 from ..dynamics.base import data_digest, describe
-from . import cache, policy
+from . import cache, policy, streams
 from . import checkpoint as ckpt
 
 TARGET_ACCEPTANCE = 0.25
@@ -206,8 +205,7 @@ def volume_curve(targets, space: Space, eps, *, n_live: int = 1000, n_runs: int 
     folder, resume = ckpt.resolve(checkpoint, resume, digest)
     saved = ckpt.prepare_folder(folder, resume, digest, checkpoint is not None) if folder is not None else False
     cache.enable_persistent_cache()
-    x64 = jax.enable_x64(True) if precision == "float64" else contextlib.nullcontext()
-    with x64, jax.threefry_partitionable(True):
+    with streams.numerics(precision):
         dtype = jnp.dtype(precision)
         position = jax.ShapeDtypeStruct(space.shape or (space.dim,), dtype)
         for t in targets:   # a space whose points do not fit the residual is named

@@ -25,7 +25,6 @@ size, refilling and compaction change nothing but the speed.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 import numbers
@@ -41,7 +40,7 @@ from ..outcomes import RUNNING
 from ..result import RaceResult, SweepResult
 from ..targets import check_targets
 from . import checkpoint as ckpt
-from . import cache, policy, traces
+from . import cache, policy, streams, traces
 from . import sweep as sweeps
 from .block import RunArgs, build_block
 from .config import RaceConfig
@@ -144,10 +143,7 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
     domain_fn = validate.check_domain(domain)
     checkpoint_every = validate.non_negative("checkpoint_every", checkpoint_every)
 
-    x64 = jax.enable_x64(True) if precision == "float64" else contextlib.nullcontext()
-    # The streams are defined with JAX's default (partitionable) threefry; pinning it
-    # keeps them independent of a user's global setting.
-    with x64, jax.threefry_partitionable(True):
+    with streams.numerics(precision):
         dtype = jnp.dtype(precision)
         start, batched = validate.resolve_start(start, n_chains, start_batched, dtype)
         position = validate.position_shapes(start, batched, dtype)

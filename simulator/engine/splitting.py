@@ -29,7 +29,6 @@ fixes a run's result, whatever else is batched with it.
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import numbers
 import time
@@ -229,8 +228,7 @@ def splitting(kernel, targets, start, *, score=None, n_replicas: int = 1000, k: 
     domain_fn = validate.check_domain(domain)
     cache.enable_persistent_cache()
 
-    x64 = jax.enable_x64(True) if precision == "float64" else contextlib.nullcontext()
-    with x64, jax.threefry_partitionable(True):
+    with streams.numerics(precision):
         dtype = jnp.dtype(precision)
         L = n_runs * n_replicas
         start, batched = validate.resolve_start(start, L, None, dtype)

@@ -12,6 +12,8 @@ between steps, chains and streams.
 """
 from __future__ import annotations
 
+import contextlib
+
 import jax
 import jax.numpy as jnp
 from jax.extend.random import threefry_2x32
@@ -19,6 +21,17 @@ from jax.extend.random import threefry_2x32
 KERNEL_STREAM = 0
 BRIDGE_STREAM = 1
 SPLITTING_STREAM = 2
+
+
+@contextlib.contextmanager
+def numerics(precision: str):
+    """What every engine entry traces under: float64 where ``precision`` asks for it; JAX's partitionable
+    threefry (the streams here must not depend on a user's global setting); and float32 matrix products at
+    full float32 precision, since GPUs otherwise round their inputs to TF32 (10-bit mantissa), which let a
+    confined walk leave its Frobenius ball on an H100."""
+    x64 = jax.enable_x64(True) if precision == "float64" else contextlib.nullcontext()
+    with x64, jax.threefry_partitionable(True), jax.default_matmul_precision("highest"):
+        yield
 
 
 def chain_keys(seed: int, stream: int, chain_index: jax.Array) -> jax.Array:

@@ -26,7 +26,8 @@ print(json.dumps({"devices": len(jax.devices()), "n_devices": {n: r.config["n_de
 
 
 def test_one_two_and_four_devices_give_identical_chains():
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
+    # the forced devices are CPU devices: pin the platform, or a GPU machine shows its one GPU instead
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu"}
     out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     m = json.loads(out.stdout.strip().splitlines()[-1])

@@ -1,4 +1,5 @@
 """Engine behaviour: outcomes, determinism, divergence, censoring, precision."""
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -200,3 +201,24 @@ def test_races_that_mean_less_than_they_seem_warn():
 def test_a_boolean_residual_is_refused_before_compiling(no_compile):
     with pytest.raises(ValueError, match="returns bool, not a floating-point distance"):
         walk_race([sim.Target("b", lambda x: x[0] > 1.0)], [0.0, 0.0], max_steps=10)
+
+
+@pytest.mark.parametrize("entry", ["race", "splitting", "volume_curve"])
+def test_every_entry_traces_float32_matrix_products_at_full_precision(entry):
+    # A GPU rounds float32 matmul inputs to TF32 by default; on an H100 that let a confined walk leave its ball
+    # by 1.8e-4 (0.30018 for radius 0.3). CPUs ignore the setting, so the check here is what the residual is
+    # traced under: without the engine's pin it reads None (JAX's default).
+    seen = []
+
+    def residual(x):
+        seen.append(jax.config.jax_default_matmul_precision)
+        return jnp.sum(x * x)
+    target = [sim.Target("in", residual, eps=0.25)]
+    if entry == "race":
+        sim.race(sim.dynamics.random_walk(0.1), target, jnp.ones(2), n_chains=4, max_steps=5, progress=False)
+    elif entry == "splitting":
+        sim.splitting(sim.dynamics.random_walk(0.1), target, jnp.ones(2), n_replicas=4, n_runs=2, max_steps=5,
+                      progress=False)
+    else:
+        sim.volume_curve(target, sim.space.gaussian(2), [1.0, 0.5], n_live=4, n_runs=2, progress=False)
+    assert seen and set(seen) == {"highest"}
