@@ -105,7 +105,8 @@ def perceptron_counts(key, n: int, n_samples: int, batch: int = 2 ** 16) -> np.n
     def one(k):
         w = jax.random.normal(k, (batch, n))
         return jnp.sum(w @ X.T > 0, axis=1)
-    out = [np.asarray(one(k)) for k in jax.random.split(key, -(-n_samples // batch))]
+    with jax.default_matmul_precision("highest"):    # float32, not a GPU's TF32: w . x near 0 must keep its sign
+        out = [np.asarray(one(k)) for k in jax.random.split(key, -(-n_samples // batch))]
     return np.concatenate(out)[:n_samples]
 
 
@@ -200,7 +201,8 @@ def mlp_functions(key, n_samples: int, widths=(7, 40, 40, 1), sigma_w: float = 1
         nets = jax.vmap(lambda kk: mlp_init(kk, widths, sigma_w, sigma_b))(jax.random.split(k, batch))
         logits = jax.vmap(lambda layers: mlp_logits(layers, X))(nets)
         return pack_bits(logits > 0)
-    parts = [np.asarray(one(k)) for k in jax.random.split(key, -(-n_samples // batch))]
+    with jax.default_matmul_precision("highest"):    # float32, not a GPU's TF32: logits near 0 keep their sign
+        parts = [np.asarray(one(k)) for k in jax.random.split(key, -(-n_samples // batch))]
     return words32_to_codes(np.concatenate(parts)[:n_samples])
 
 

@@ -52,7 +52,8 @@ def _accumulate(ball: Ball, residuals, eps_grid, n_samples: int, seed: int, batc
         g, w, volume = proposals(ball, m, rng, measure)
         if weight_fn is not None:
             w = w * np.asarray(weight_fn(g, rng), dtype=float)
-        r = np.asarray(evaluate(jnp.asarray(g, jnp.float32)), dtype=float)       # (m, k)
+        with jax.default_matmul_precision("highest"):    # float32, not a GPU's TF32 (r is compared with eps)
+            r = np.asarray(evaluate(jnp.asarray(g, jnp.float32)), dtype=float)       # (m, k)
         inside = r[:, :, None] <= eps[None, None, :]                              # (m, k, e)
         a = w[:, None, None] * inside
         s1 += a.sum(0)
