@@ -77,7 +77,8 @@ def laplace_mass(potential, temperature: float, *, point=None, chart=None, box=N
             log_dvol = 0.5 * jnp.linalg.slogdet(jac.T @ jac)[1]
         return x.size, log_dvol - 0.5 * log_det(x) - potential(x) / temperature
 
-    dims, log_w = log_weight(jnp.asarray(u))
+    with jax.default_matmul_precision("highest"):    # float32, not a GPU's TF32 (Hessians, Gram determinants)
+        dims, log_w = log_weight(jnp.asarray(u))
     dim, log_w = int(dims[0]), np.asarray(log_w, float) + log_box
     if not np.all(np.isfinite(log_w)):
         raise ValueError(f"the Hessian has a normal eigenvalue <= 0 on the given points: "
