@@ -1,7 +1,7 @@
 """Shared test setup.
 
 The persistent compilation cache lets races of the same shape (same kernel,
-targets and batch sizes, any seed) reuse compiled blocks within the session, in
+targets and batch sizes, any seed) reuse compiled programs within the session, in
 this process and (through STABSIM_CACHE) in the child processes the tests start.
 """
 import os
@@ -27,4 +27,4 @@ def no_compile(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("reached compilation; the input should have been refused before")
 
-    monkeypatch.setattr(engine, "build_block", refuse)
+    monkeypatch.setattr(engine, "build_lane_functions", refuse)

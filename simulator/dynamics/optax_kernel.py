@@ -112,6 +112,7 @@ def sgd(loss, data, optimizer, batch_size: int | None, *, params_like=None, desc
     if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
         raise TypeError(f"optimizer must be an optax.GradientTransformation, got {type(optimizer).__name__}")
     n_examples = check_data(data)
+    digest = data_digest(data)               # of the data as given: inside a sweep's trace jnp.asarray makes tracers
     data = jax.tree.map(jnp.asarray, data)   # on the device once, shared by the gradient and the potential
     batch_size = check_batch_size(batch_size)
     flat_loss = flatten_loss(loss, params_like)
@@ -130,5 +131,5 @@ def sgd(loss, data, optimizer, batch_size: int | None, *, params_like=None, desc
     if description is not None and not isinstance(description, str):
         raise TypeError(f"description must be a str, got {type(description).__name__}")
     params = {"loss": describe(loss), "optimizer": description or describe_optimizer(optimizer), "batch_size": batch_size,
-              "n_examples": n_examples, "data": data_digest(data)}
+              "n_examples": n_examples, "data": digest}
     return Kernel(init, step, "sgd", params, None, full_loss(flat_loss, data))

@@ -40,8 +40,12 @@ def sgld(loss, data, step_size: float, temperature: float = 1.0, batch_size: int
     localization = non_negative("localization", localization)
     if localization > 0 and center is None:
         raise ValueError("center is required when localization > 0")
+    # Digests of the data as given (NumPy or concrete arrays), before jnp.asarray: inside a sweep's trace
+    # that makes tracers, which cannot be hashed (issue 38.1).
+    center_digest = None if center is None else data_digest(center)
     center = None if center is None else jax.tree.map(jnp.asarray, center)
     n_examples = check_data(data)
+    digest = data_digest(data)
     data = jax.tree.map(jnp.asarray, data)   # on the device once, shared by the gradient and the potential
     batch_size = check_batch_size(batch_size)
     flat_loss = flatten_loss(loss, params_like)
@@ -62,8 +66,8 @@ def sgld(loss, data, step_size: float, temperature: float = 1.0, batch_size: int
         return SGLDState(jax.tree.map(lambda a, d, e: a - step_size * d + noise_scale * e, x, drift, xi))
 
     params = {"loss": describe(loss), "step_size": step_size, "temperature": temperature,
-              "batch_size": batch_size, "n_examples": n_examples, "data": data_digest(data),
-              "localization": localization, "center": None if center is None else data_digest(center)}
+              "batch_size": batch_size, "n_examples": n_examples, "data": digest,
+              "localization": localization, "center": center_digest}
     # The bridge correction needs Gaussian increments: true only without minibatch noise.
     return Kernel(init, step, "sgld", params, noise_scale**2 if batch_size is None else None,
                   full_loss(flat_loss, data))

@@ -2,9 +2,10 @@
 
 ``race(..., checkpoint=DIR, checkpoint_every=SECONDS)`` writes DIR/checkpoint.npz
 (temporary file, fsync, rename) at most every SECONDS, and once more at the end.
-It holds the device lanes (positions, kernel states, keys, residuals, steps),
-the host arrays (outcomes, stop steps, final states, trace), the next chain to
-start, the block counter, and a hash of the race's identity. A chain depends only
+It holds the race program's device carry, read at a dispatch boundary: the lanes
+(positions, kernel states, keys, residuals, steps), the per-chain buffers (outcomes,
+stop steps, final states, stop labels, trace) and the loop's counters (next chain to
+start, blocks), with the driver's counters and a hash of the race's identity. A chain depends only
 on (seed, chain index), so ``race(..., checkpoint=DIR, resume=True)`` continues
 from the file and returns results bitwise equal to an uninterrupted run.
 
@@ -38,6 +39,7 @@ import jax
 import numpy as np
 
 from ..io.files import atomic_path, read_npz, writable_folder
+from . import driver as driving
 
 FILE = "checkpoint.npz"
 _ROOT: list = []          # stack of (root folder, resume, digests used) set by ``checkpointing``
@@ -124,38 +126,56 @@ def save(folder: Path, arrays: dict, digest: str, done: bool) -> None:
         np.savez(f, **payload)
 
 
-# Host-loop counters kept in a checkpoint, besides the lanes and the per-chain arrays.
-SCALARS = ("next_chain", "lane_steps", "finished_work", "blocks", "length", "drain_blocks")
+# Driver counters kept in a checkpoint, besides the device carry (lanes, per-chain buffers, counters).
+SCALARS = ("lane_steps", "dispatches", "compiles")
+FORMAT = "race-device-1"        # the layout below; checkpoints of the older host loop are refused
 
 
-def snapshot(loop, elapsed: float) -> dict:
-    """Everything a host loop needs to continue: device lanes, per-chain host arrays, counters."""
-    out = {f"lanes.{i}": leaf for i, leaf in enumerate(jax.tree.leaves(jax.device_get(loop.lanes)))}
-    out.update(outcome=loop.outcome, stop_step=loop.stop_step, order=loop.order, prev_steps=loop.prev_steps,
-               batch_sizes=np.asarray(loop.batch_sizes), elapsed=np.asarray(elapsed),
-               **{name: np.asarray(getattr(loop, name)) for name in SCALARS})
-    if loop.final_state is not None:
-        out.update({f"final.{k}": v for k, v in loop.final_state.items()})
-    if loop.trace is not None:
-        out["trace"] = loop.trace
+def snapshot(driver, elapsed: float) -> dict:
+    """Everything a race driver needs to continue: the device carry (lanes, per-chain buffers,
+    counters) read once, the lane widths so far and the driver's counters."""
+    carry = driving.fetch(driver.carry)
+    buffers = jax.tree.map(lambda a: a[: driver.n_chains], carry.buffers)     # the chains, not the capacity
+    out = {f"lanes.{i}": leaf for i, leaf in enumerate(jax.tree.leaves(carry.lanes))}
+    out.update({f"final.{i}": leaf for i, leaf in enumerate(jax.tree.leaves(buffers.state))})
+    out.update({name: np.asarray(value) for name, value in carry.counters._asdict().items()})
+    out.update(outcome=buffers.outcome, stop_step=buffers.stop_step,
+               batch_sizes=np.asarray(driver.batch_sizes), elapsed=np.asarray(elapsed),
+               **{"meta.format": np.asarray(FORMAT)},
+               **{name: np.asarray(getattr(driver, name)) for name in SCALARS})
+    for name in ("label", "trace"):
+        if getattr(buffers, name) is not None:
+            out[name] = getattr(buffers, name)
     return out
 
 
-def restore(loop, data: dict) -> None:
-    """Put a ``snapshot`` (as read by ``load``) back into a freshly built host loop."""
-    leaves = [data[f"lanes.{i}"] for i in range(sum(k.startswith("lanes.") for k in data))]
-    loop.lanes = loop.place.lanes(jax.tree.unflatten(jax.tree.structure(loop.lanes), leaves))
-    loop.outcome, loop.stop_step = data["outcome"].copy(), data["stop_step"].copy()
-    loop.order, loop.prev_steps = data["order"].copy(), data["prev_steps"].copy()
-    loop.batch_sizes = [int(b) for b in data["batch_sizes"]]
+def restore(driver, data: dict) -> None:
+    """Put a ``snapshot`` (as read by ``load``) back into a started driver (its empty carry gives the tree
+    structure and placement to restore into)."""
+    if str(data.get("meta.format", "")) != FORMAT:
+        raise ValueError("checkpoint: written by an older stabsim engine (host loop), which this version "
+                         "cannot continue; delete it to start afresh")
+    driver.batch_sizes = [int(b) for b in data["batch_sizes"]]
+    fresh = driver.empty(driver.batch_sizes[-1])
+    lanes = jax.tree.unflatten(jax.tree.structure(fresh.lanes),
+                               [data[f"lanes.{i}"] for i in range(len(jax.tree.leaves(fresh.lanes)))])
+    state = jax.tree.unflatten(jax.tree.structure(fresh.buffers.state),
+                               [data[f"final.{i}"] for i in range(len(jax.tree.leaves(fresh.buffers.state)))])
+    saved = fresh.buffers._replace(outcome=data["outcome"], stop_step=data["stop_step"], state=state,
+                                   label=data.get("label"), trace=data.get("trace"))
+    # the saved rows are the chains; the rows up to the buffers' capacity stay as the empty carry has them
+    buffers = jax.tree.map(lambda empty, rows: np.concatenate([rows, np.asarray(empty)[rows.shape[0]:]]),
+                           fresh.buffers, saved)
+    counters = type(fresh.counters)(*(data[name] for name in fresh.counters._fields))
+    place = driver.programs.place
+    driver.carry = type(fresh)(place.lanes(lanes), place.replicated(buffers), place.replicated(counters))
     for name in SCALARS:
-        setattr(loop, name, int(data[name]))
-    final = {k[len("final."):]: v.copy() for k, v in data.items() if k.startswith("final.")}
-    loop.final_state = final or None
-    if loop.trace is not None:
-        loop.trace = data["trace"].copy()
-    loop.elapsed_before = float(data["elapsed"])
-    loop.resumed, loop.done = True, bool(data["meta.done"])
+        setattr(driver, name, int(data[name]))
+    driver.blocks, driver.finished = int(data["blocks"]), int(data["finished"])
+    driver.next_chain, driver.running = int(data["next_chain"]), int(data["running"])
+    driver.drain_blocks = int(data["drain_blocks"])
+    driver.elapsed_before = float(data["elapsed"])
+    driver.done = bool(data["meta.done"])
 
 
 class Saver:

@@ -24,6 +24,11 @@ class Placement:
             self.split = NamedSharding(mesh, PartitionSpec("chains"))
             self.whole = NamedSharding(mesh, PartitionSpec())
 
+    @property
+    def key(self) -> tuple:
+        """The devices, as a compiled program's cache key holds them."""
+        return tuple(self.devices)
+
     def width(self, lanes: int) -> int:
         return -(-lanes // self.n) * self.n
 

@@ -1,6 +1,9 @@
 """How the host loop spends its lanes: batch size, block length, compaction. Pure functions.
 
 * ``default_batch_size``: about n_chains / 8 lanes, clipped to [2^14, 2^18].
+* ``capacity``: sizes rounded up to j * 2^k (8 <= j < 16), at most 12.5 % more,
+  so that the per-chain buffers and default lane counts of nearby chain counts
+  share one compiled program.
 * ``next_block_length``: halve (down to ``MIN_BLOCK``, or ``block_size`` if
   smaller) while more than 20 % of the running chains stop within a block,
   double (up to ``block_size``) while fewer than 5 % do; this bounds the steps
@@ -34,16 +37,30 @@ MAX_PROGRAMS = 3
 
 
 def default_batch_size(n_chains: int) -> int:
-    """About n_chains / 8 lanes, clipped to [2^14, 2^18], and never more than n_chains."""
-    return min(n_chains, max(MIN_DEFAULT_BATCH, min(MAX_DEFAULT_BATCH, n_chains // 8)))
+    """About n_chains / 8 lanes, clipped to [2^14, 2^18] and to ``capacity(n_chains)``, rounded up by
+    ``capacity`` so that races of nearby sizes share one compiled program."""
+    return capacity(min(n_chains, max(MIN_DEFAULT_BATCH, min(MAX_DEFAULT_BATCH, n_chains // 8))))
 
 
-def next_block_length(length: int, stopped_fraction: float, block_size: int) -> int:
+def capacity(n: int) -> int:
+    """The smallest j * 2^k >= n with 8 <= j < 16 (n itself up to 16): at most 12.5 % above n, and
+    only 8 sizes per doubling, so programs compiled for one count serve its neighbours."""
+    if n <= 16:
+        return n
+    step = 1 << (n.bit_length() - 4)
+    return -(-n // step) * step
+
+
+def next_block_length(length, stopped_fraction, block_size: int, xp=None):
     """Halve while > 20 % of the block's chains stopped in it, double while < 5 % did.
 
-    Never above ``block_size`` (the trace's device buffer is sized from it), never below
-    ``min(MIN_BLOCK, block_size)``.
+    Never above ``block_size``, never below ``min(MIN_BLOCK, block_size)``. With ``xp=jax.numpy``
+    the same rule on traced values (the race program adapts its blocks on the device).
     """
+    if xp is not None:
+        shorter, longer = max(min(MIN_BLOCK, block_size), 1), block_size
+        return xp.where(stopped_fraction > 0.2, xp.maximum(shorter, length // 2),
+                        xp.where(stopped_fraction < 0.05, xp.minimum(longer, length * 2), length))
     if stopped_fraction > 0.2:
         return max(min(MIN_BLOCK, block_size), length // 2)
     if stopped_fraction < 0.05:

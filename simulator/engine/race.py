@@ -1,27 +1,15 @@
 """The race engine: many chains, each run until it first enters a target.
 
-Loop structure. The chains live in a fixed number of *lanes* (the batch).
-One jitted call advances every lane by a block of steps (``vmap`` over
-lanes inside a ``lax.fori_loop``); a finished chain stays frozen (masked)
-until the block ends. The block length is a runtime argument, so it adapts
-without recompiling: it halves (down to ``MIN_BLOCK``) while more than 20 %
-of the lanes finish within a block and doubles (up to ``block_size``) while
-fewer than 5 % do, which bounds the steps wasted after a chain stops.
-Between blocks the host
-
-1. harvests the finished lanes (outcome, stopping step, final state),
-2. refills them with chains that have not started yet (so the batch stays
-   full while there is work), and, once no chain is left to start,
-3. compacts: once the running lanes fit a narrower width of the ladder
-   batch, batch/16, batch/256 (``policy.bucket_ladder``), they are packed into
-   it, so the total work tracks the sum of the hitting steps rather than
-   n_chains x max_steps and a race compiles at most 3 block programs. Each
-   width compiles once, and only when the time it should save repays the
-   measured compile time (``policy.should_compact``).
+``race`` checks its arguments (before anything compiles), builds the race
+program (``engine.program``: a device loop over blocks that refills lanes,
+harvests finished chains into per-chain buffers and compacts), takes its compiled
+form from the program cache (``engine.programs``: a second call with the same
+functions compiles nothing) and hands it to the driver (``engine.driver``), which
+wakes between dispatches only, for the progress bar, Ctrl-C and checkpoints.
 
 Randomness comes from per-chain streams (see ``simulator.engine.streams``), so a
 chain's trajectory depends only on (seed, chain index): batch size, block
-size, refilling and compaction change nothing but the speed.
+size, refilling, compaction and devices change nothing but the speed.
 """
 from __future__ import annotations
 
@@ -40,12 +28,16 @@ from ..outcomes import RUNNING
 from ..result import RaceResult, SweepResult
 from ..targets import check_targets
 from . import checkpoint as ckpt
-from . import cache, policy, streams, traces
+from ..trees import named_leaves
+from . import cache, policy, programs, streams, traces
 from . import sweep as sweeps
-from .block import RunArgs, build_block
+from .block import RunArgs, build_lane_functions
 from .config import RaceConfig
-from .host import HostLoop
+from .driver import RaceDriver
 from .placement import Placement, check_devices
+from .program import ProgramSet, build_race_program
+
+STOP_LABEL = "stop_label"      # the final-state entry that holds ``race(stop_label=...)``'s labels
 
 
 def _progress_bar(n_chains: int, progress):
@@ -135,7 +127,7 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
     batch_size = validate.positive_int("batch_size", policy.default_batch_size(total)
                                        if batch_size is None else batch_size)
     place = Placement(check_devices(devices))
-    batch_size = place.width(min(batch_size, total))
+    batch_size = place.width(min(batch_size, policy.capacity(total)))
     precision = validate.choice("precision", precision, ("float32", "float64"))
     compaction = validate.choice("compaction", compaction, (True, False, "auto"))
     for each in plan.kernels:
@@ -154,7 +146,6 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
         validate.check_stop_label(stop_label, position)
         trace = traces.build_trace(trace_every, observables, trace_position, kernel=kernel, targets=targets,
                                    position=position, max_steps=max_steps, n_chains=total,
-                                   batch_size=batch_size, block_size=block_size,
                                    memory_limit=trace_memory_limit)
         config = RaceConfig(
             kernel=sweeps.describe_kernel(plan),
@@ -174,36 +165,47 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
         config = dataclasses.replace(config, checkpoint=None if folder is None else str(folder))
         saved = ckpt.prepare_folder(folder, resume, digest, checkpoint is not None) if folder is not None else False
 
-        block, empty = build_block(kernel, targets, batched=batched, bridge=bridge, dtype=dtype,
-                                   domain=domain_fn, trace=trace, factory=plan.factory,
-                                   n_per_setting=None if sweep is None else n_chains)
-        args = RunArgs(jax.tree.map(jnp.asarray, start), jnp.asarray(seed, jnp.uint32),
-                       jnp.asarray(max_steps, jnp.int32), jnp.asarray(first_chain, jnp.int32),
-                       jnp.asarray(plan.eps_table, dtype), {k: jnp.asarray(v, dtype) for k, v in plan.kernel_table.items()})
+        lanes = build_lane_functions(kernel if plan.factory is None else None, targets, batched=batched,
+                                     bridge=bridge, dtype=dtype, domain=domain_fn, trace=trace, factory=plan.factory)
+        program = ProgramSet(_structure(plan, kernel, targets, batched, bridge, precision, domain, trace,
+                                        stop_label, block_size),
+                             build_race_program(lanes, block_size=block_size, stop_label=stop_label, trace=trace),
+                             place)
+        args = place.replicated(RunArgs(
+            _padded(start, batched), jnp.asarray(seed, jnp.uint32), jnp.asarray(max_steps, jnp.int32),
+            jnp.asarray(first_chain, jnp.int32), jnp.asarray(total, jnp.int32), jnp.asarray(n_chains, jnp.int32),
+            jnp.asarray(plan.eps_table, dtype), {k: jnp.asarray(v, dtype) for k, v in plan.kernel_table.items()}))
         saver = None if folder is None else ckpt.Saver(folder, checkpoint_every, digest)
-        run = HostLoop(block, empty, place.replicated(args), total, max_steps, block_size, batch_size,
-                       compaction, _progress_bar(total, progress), trace, dtype, place, saver, stop_label)
+        run = RaceDriver(program, args, total, compaction, _progress_bar(total, progress), saver)
+        run.start(batch_size, policy.capacity(total))
         if saved:
             ckpt.restore(run, ckpt.load(folder))
         run.loop()
-    lost = int(np.sum(run.outcome == RUNNING))
+        buffers = run.results()
+    lost = int(np.sum(buffers.outcome == RUNNING))
     if lost:  # every chain must end in exactly one outcome; never drop one silently
         raise RuntimeError(f"engine bug: {lost} of {total} chains finished the run without an outcome")
-    traced = None if trace is None else traces.split(run.trace, trace)
-    results = [_result(run, config, plan, s, n_chains, targets, traced, trace, position) for s in range(plan.size)]
+    traced = None if trace is None else traces.split(buffers.trace, trace)
+    state = named_leaves(buffers.state)
+    if stop_label is not None:
+        state[STOP_LABEL] = buffers.label
+    results = [_result(run, buffers, state, config, plan, s, n_chains, targets, traced, trace, position)
+               for s in range(plan.size)]
     return results[0] if sweep is None else SweepResult(plan.settings, tuple(results))
 
 
-def _result(run: HostLoop, config: RaceConfig, plan, setting: int, n_chains: int, targets, traced, trace,
-            position) -> RaceResult:
-    """The RaceResult of one setting (chains setting * n_chains ...) of a finished host loop."""
+def _result(run: RaceDriver, buffers, state, config: RaceConfig, plan, setting: int, n_chains: int, targets,
+            traced, trace, position) -> RaceResult:
+    """The RaceResult of one setting (chains setting * n_chains ...) of a finished race."""
     rows = slice(setting * n_chains, (setting + 1) * n_chains)
-    stop_step = run.stop_step[rows]
+    stop_step = buffers.stop_step[rows].astype(np.int64)
     ideal = int(stop_step.sum())
     work = {"ideal_chain_steps": ideal, "lane_steps": run.lane_steps,
-            "efficiency": int(run.stop_step.sum()) / run.lane_steps if run.lane_steps else math.nan,
-            "wall_seconds": run.wall_seconds, "compile_seconds": sum(run.compile_seconds.values()),
-            "compiles": len(run.compiled), "blocks": run.blocks, "batch_sizes": run.batch_sizes}
+            "efficiency": int(buffers.stop_step.astype(np.int64).sum()) / run.lane_steps if run.lane_steps
+            else math.nan,
+            "wall_seconds": run.wall_seconds, "compile_seconds": run.compile_seconds, "compiles": run.compiles,
+            "compiled": dict(run.compiled),
+            "blocks": run.blocks, "dispatches": run.dispatches, "batch_sizes": run.batch_sizes}
     info = config.as_dict()
     if config.sweep is not None:   # this setting's own kernel and tolerances; lane and wall figures are the sweep's
         chosen = plan.kernels[setting]
@@ -211,8 +213,8 @@ def _result(run: HostLoop, config: RaceConfig, plan, setting: int, n_chains: int
                     noise_variance=chosen.noise_variance,
                     targets=[{**t, "eps": float(e)} for t, e in zip(info["targets"], plan.eps_table[setting])])
         work["shared_by_settings"] = plan.size
-    result = RaceResult(target_names=tuple(t.name for t in targets), outcome=run.outcome[rows],
-                        stop_step=stop_step, state={k: v[rows] for k, v in run.final_state.items()},
+    result = RaceResult(target_names=tuple(t.name for t in targets), outcome=buffers.outcome[rows],
+                        stop_step=stop_step, state={k: v[rows] for k, v in state.items()},
                         config=info, work=work, trace=None if traced is None else {k: v[rows] for k, v in traced.items()},
                         trace_steps=None if trace is None else np.asarray(trace.steps),
                         structure=jax.tree.structure(position) if validate.is_pytree_position(position) else None)
@@ -242,3 +244,26 @@ def _check_bridge(bridge, kernel, targets) -> None:
                          "(noise_variance is None), so the bridge correction does not apply")
     if bridge and not any(t.distance for t in targets):
         raise ValueError("bridge=True but no target has distance=True")
+
+
+def _padded(start, batched: bool):
+    """A batched start padded to ``policy.capacity`` rows (repeating row 0), so that nearby chain counts
+    share a program; a shared start as it is."""
+    if not batched:
+        return jax.tree.map(jnp.asarray, start)
+
+    def pad(leaf):
+        leaf = np.asarray(leaf)
+        extra = policy.capacity(leaf.shape[0]) - leaf.shape[0]
+        return jnp.asarray(np.concatenate([leaf, np.repeat(leaf[:1], extra, axis=0)]) if extra else leaf)
+    return jax.tree.map(pad, start)
+
+
+def _structure(plan, kernel, targets, batched, bridge, precision, domain, trace, stop_label, block_size) -> tuple:
+    """What a race program's code depends on (``engine.programs``): functions by identity, flags, layout."""
+    identity = programs.Identity
+    traced = None if trace is None else (trace.every, trace.names, trace.sizes, trace.shapes,
+                                         tuple(identity(fn) for fn in trace.functions))
+    return (identity(kernel if plan.factory is None else plan.factory),
+            tuple((identity(t.residual), t.distance) for t in targets), batched, bridge, precision,
+            identity(domain), traced, identity(stop_label), block_size)

@@ -48,7 +48,7 @@ from ..targets import Target, check_targets
 from . import cache, policy, streams
 from . import checkpoint as ckpt
 from .classify import classifier, residual_function
-from .host import deferred_interrupt
+from .driver import deferred_interrupt
 
 MAX_ITERATIONS = 100_000
 

@@ -12,11 +12,12 @@ every chain, a vector of observables:
 * user observables: ``observables={"name": fn}``, fn(position) -> scalar.
 
 Draws after a chain stops stay NaN (they are never written); the chain's
-outcome and stop step say why. The device holds only the draws of one block
-(batch_size * (block_size // K + 1) slots); the host gathers them after each
-block into the (n_chains, max_steps // K + 1, width) trace. Memory:
+outcome and stop step say why. The race program writes each draw in place into
+one (capacity, max_steps // K + 1, width) device buffer (capacity =
+``policy.capacity(n_chains)``), which the host reads once at the end. Memory, the
+device buffer and its host copy:
 
-    bytes = (n_chains * (max_steps // K + 1) + 2 * batch_size * (block_size // K + 1)) * width * itemsize,
+    bytes = 2 * capacity * (max_steps // K + 1) * width * itemsize,
 
 width = the number of scalar observables (position counts its size), never
 O(n_chains * max_steps * D). A request above ``memory_limit`` (default
@@ -33,6 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import trees
+from . import policy
 
 DEFAULT_MEMORY_LIMIT = 4 * 2**30     # 4 GiB
 POSITION_SIZE_LIMIT = 16
@@ -46,20 +48,20 @@ class TraceSpec(NamedTuple):
     shapes: tuple           # shape of each: () for a scalar, a position leaf's shape
     observe: Callable       # (position, residuals, potential) -> (width,) vector
     width: int
-    slots: int              # draws one lane can record in one block: block_size // every + 1
+    functions: tuple        # the user's observable functions (the program cache keys on them)
 
     @property
     def steps(self):
         return [self.every * d for d in range(self.n_draws)]
 
 
-def trace_bytes(n_chains: int, batch_size: int, n_draws: int, slots: int, width: int, itemsize: int) -> int:
+def trace_bytes(n_chains: int, n_draws: int, width: int, itemsize: int) -> int:
     """The bound in the module docstring."""
-    return (n_chains * n_draws + 2 * batch_size * slots) * width * itemsize
+    return 2 * policy.capacity(n_chains) * n_draws * width * itemsize
 
 
 def build_trace(trace_every, observables, trace_position, *, kernel, targets, position, max_steps: int,
-                n_chains: int, batch_size: int, block_size: int, memory_limit) -> TraceSpec | None:
+                n_chains: int, memory_limit) -> TraceSpec | None:
     """Check the trace arguments (on shapes only) and return the spec, or None without tracing."""
     if trace_every is None:
         if observables or trace_position:
@@ -101,8 +103,7 @@ def build_trace(trace_every, observables, trace_position, *, kernel, targets, po
     width = sum(sizes)
     n_draws = int(max_steps) // int(trace_every) + 1
     limit = DEFAULT_MEMORY_LIMIT if memory_limit is None else memory_limit
-    slots = int(block_size) // int(trace_every) + 1
-    need = trace_bytes(n_chains, batch_size, n_draws, slots, width, jnp.dtype(leaves[0].dtype).itemsize)
+    need = trace_bytes(n_chains, n_draws, width, jnp.dtype(leaves[0].dtype).itemsize)
     if need > limit:
         raise ValueError(f"trace_every={trace_every}: the trace would take {need / 2**30:.2f} GiB "
                          f"({n_chains} chains x {n_draws} draws x {width} values), above the limit of "
@@ -116,7 +117,8 @@ def build_trace(trace_every, observables, trace_position, *, kernel, targets, po
             parts += [leaf.ravel() for leaf in jax.tree.leaves(x)]
         return jnp.concatenate(parts)
 
-    return TraceSpec(int(trace_every), n_draws, tuple(names), tuple(sizes), tuple(shapes), observe, width, slots)
+    return TraceSpec(int(trace_every), n_draws, tuple(names), tuple(sizes), tuple(shapes), observe, width,
+                     tuple(observables.values()))
 
 
 def split(buffer, spec: TraceSpec) -> dict:
@@ -127,13 +129,3 @@ def split(buffer, spec: TraceSpec) -> dict:
         out[name] = block.reshape(block.shape[:2] + tuple(shape))
         start += size
     return out
-
-
-def collect(buffer, spec: TraceSpec, rows, chain, first, steps, occupied) -> None:
-    """Copy the draws one block recorded (``rows``: lanes x slots x width) into ``buffer`` (chain, draw).
-
-    Lane l recorded draws first[l] .. steps[l] // K, at slots 0, 1, ...; empty lanes recorded none.
-    """
-    count = np.where(occupied, steps // spec.every - first + 1, 0)
-    lane, slot = np.nonzero(np.arange(spec.slots)[None, :] < count[:, None])
-    buffer[chain[lane], first[lane] + slot] = rows[lane, slot]

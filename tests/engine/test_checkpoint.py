@@ -133,7 +133,7 @@ def test_two_races_with_one_identity_in_a_block_are_refused_before_compiling(tmp
     with sim.checkpointing(tmp_path):
         line_fit_race(x, 1.0)
         import simulator.engine.race as engine
-        monkeypatch.setattr(engine, "build_block", lambda *a, **k: pytest.fail("reached compilation"))
+        monkeypatch.setattr(engine, "build_lane_functions", lambda *a, **k: pytest.fail("reached compilation"))
         with pytest.raises(ValueError, match="identity of an earlier one"):
             line_fit_race(x, -1.0)
     assert len(list(tmp_path.iterdir())) == 1

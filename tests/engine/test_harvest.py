@@ -1,9 +1,14 @@
-"""The harvest copies the kernel states of finished chains only, not of every lane.
+"""What the driver reads from the device: per dispatch its counters, at the end the finished chains.
 
-A counting hook on ``engine.host.fetch`` (the one place the harvest moves kernel states to the
-host) adds up the bytes. Each chain's state is copied once when it finishes, padded to a power of
-two per block, so the total is at most 2 x n_chains x (bytes per chain); copying every lane at
-every harvest with a finish (the old behaviour) would be (blocks with a finish) x lanes x bytes.
+A counting hook on ``engine.driver.fetch`` (the one place the driver moves device data to the host)
+counts the reads and adds up their bytes.
+
+* Kernel states: each chain's final state is read once, at the end, from the per-chain buffer (its
+  capacity is at most 12.5 % above n_chains), so the total is at most 2 x n_chains x (bytes per chain).
+  The old host loop, which copied every lane at every harvest, would read (blocks with a finish) x
+  lanes x bytes.
+* Reads: one per dispatch (the counters) and one at the end; a dispatch lasts about POLL_SECONDS, so a
+  race without compaction reads at most 2 + wall / POLL_SECONDS times, never once per block.
 """
 import jax
 import jax.numpy as jnp
@@ -11,19 +16,23 @@ import numpy as np
 import optax
 
 import simulator as sim
-from simulator.engine import host
+from simulator.engine import driver
 
 
-def test_state_traffic_scales_with_finished_chains_not_lanes(monkeypatch):
+def counting_fetch(monkeypatch):
     fetched = []
-    real = host.fetch
+    real = driver.fetch
 
     def counting(tree):
         out = real(tree)
         fetched.append(sum(np.asarray(leaf).nbytes for leaf in jax.tree.leaves(out)))
         return out
-    monkeypatch.setattr(host, "fetch", counting)
+    monkeypatch.setattr(driver, "fetch", counting)
+    return fetched
 
+
+def test_state_traffic_scales_with_finished_chains_not_lanes(monkeypatch):
+    fetched = counting_fetch(monkeypatch)
     dim = 256                                   # momentum keeps a trace: 2 x 256 floats per lane
     data = np.zeros((4, dim))
     kernel = sim.dynamics.sgd(lambda w, b: 0.5 * jnp.sum(w * w), data, optax.sgd(0.05, momentum=0.5), None)
@@ -33,7 +42,19 @@ def test_state_traffic_scales_with_finished_chains_not_lanes(monkeypatch):
     result = sim.race(kernel, target, start, n_chains=1024, max_steps=2000, batch_size=1024,
                       compaction=False, block_size=8, progress=False)
     per_chain = sum(v[0].nbytes for v in result.state.values())
-    harvests = len(fetched)
-    assert result.counts["small"] == 1024 and harvests > 20                # chains finished over many blocks
+    assert result.counts["small"] == 1024 and result.work["blocks"] > 20   # chains finished over many blocks
     assert sum(fetched) <= 2 * 1024 * per_chain
-    assert sum(fetched) < harvests * 1024 * per_chain / 10                  # the old traffic, for scale
+    assert sum(fetched) < result.work["blocks"] * 1024 * per_chain / 10     # the old traffic, for scale
+
+
+def test_device_reads_are_bounded_by_the_poll_interval_not_the_blocks(monkeypatch):
+    """A heavy-tailed walk of many short blocks: reads <= 2 + wall / POLL_SECONDS, against one per block."""
+    monkeypatch.setattr(driver, "POLL_SECONDS", 0.2)
+    fetched = counting_fetch(monkeypatch)
+    targets = [sim.Target("zero", lambda x: x[0]), sim.Target("wall", lambda x: 300.0 - x[0])]
+    result = sim.race(sim.dynamics.random_walk(1.0), targets, jnp.array([1.0]), n_chains=2000,
+                      max_steps=30_000, block_size=16, batch_size=256, compaction=False, progress=False)
+    wall = result.work["wall_seconds"]
+    assert result.work["blocks"] > 100, result.work
+    assert len(fetched) <= 2 + wall / 0.2, (len(fetched), wall, result.work)
+    assert result.work["dispatches"] == len(fetched) - 1        # one read per dispatch, one at the end

@@ -1,26 +1,39 @@
 """The host loop's policy (engine.policy): pure functions, checked value by value."""
+import jax.numpy as jnp
 import pytest
 
 from simulator.engine import policy
 
 
-def test_default_batch_size_is_an_eighth_clipped_and_never_above_n_chains():
-    assert policy.default_batch_size(100) == 100
+def test_default_batch_size_is_an_eighth_clipped_and_never_above_the_capacity_of_n_chains():
+    assert policy.default_batch_size(100) == policy.capacity(100) == 104
     assert policy.default_batch_size(2**14 + 5) == 2**14
     assert policy.default_batch_size(8 * 2**16) == 2**16
     assert policy.default_batch_size(2**30) == 2**18
+
+
+@pytest.mark.parametrize("n", [1, 16, 17, 100, 1000, 1001, 4000, 2**20 + 1, 10**7])
+def test_capacity_is_at_most_an_eighth_above_n_and_takes_eight_values_per_doubling(n):
+    c = policy.capacity(n)
+    assert n <= c <= max(n, 16) * 9 / 8 or c == n
+    assert c <= n * 1.125
+    widths = {policy.capacity(m) for m in range(max(17, n), 2 * max(17, n))} if n < 10**6 else set()
+    assert len(widths) <= 9
 
 
 @pytest.mark.parametrize("length, stopped, expected", [
     (128, 0.5, 64), (4, 0.5, policy.MIN_BLOCK), (64, 0.01, 128), (128, 0.01, 128), (32, 0.1, 32)])
 def test_block_length_halves_when_many_stop_and_doubles_when_few_do(length, stopped, expected):
     assert policy.next_block_length(length, stopped, block_size=128) == expected
+    # the race program applies the same rule on the device
+    assert int(policy.next_block_length(jnp.int32(length), jnp.float32(stopped), 128, jnp)) == expected
 
 
 @pytest.mark.parametrize("block_size", [1, 2, 3])
 def test_a_block_never_exceeds_block_size(block_size):
     """Regression: with block_size < MIN_BLOCK the halving used to go *up* to MIN_BLOCK = 4."""
     assert policy.next_block_length(block_size, 0.9, block_size) == block_size
+    assert int(policy.next_block_length(jnp.int32(block_size), 0.9, block_size, jnp)) == block_size
     assert policy.next_block_length(block_size, 0.0, block_size) == block_size
 
 

@@ -33,7 +33,8 @@ def test_each_setting_equals_its_plain_race_and_the_sweep_compiles_once():
         assert result.config["sweep"] == setting and result.n_chains == RUN["n_chains"]
         plain_compiles += plain.work["compiles"]
     # one program per lane count for the whole sweep, against one set per temperature
-    assert swept[0].work["compiles"] == len(set(swept[0].work["batch_sizes"])) < plain_compiles
+    assert swept[0].work["compiled"]["run"] == len(set(swept[0].work["batch_sizes"]))
+    assert swept[0].work["compiles"] < plain_compiles
     table = swept.table("left")
     assert [s["temperature"] for s, _ in table] == temperatures
     assert table[0][1].value > table[-1][1].value     # colder: the deeper (left) well more often
@@ -88,3 +89,30 @@ def test_a_sweep_resumes_from_its_checkpoint(tmp_path):
 def test_a_sweep_of_words_names_the_setting(no_compile):
     with pytest.raises(ValueError, match="sweep\\['temperature'\\]"):
         sim.race(factory, TARGETS, jnp.array([0.0]), sweep={"temperature": ["warm", "cold"]}, **RUN)
+
+
+@pytest.mark.parametrize("kind", ["sgld", "sgd"])
+def test_a_sweep_over_learning_kernels_built_from_numpy_data(kind):
+    """Regression (issue 38.1): the factory runs inside the compiled program, where jnp.asarray(data) is a
+    tracer, and the data digest crashed on it (TracerArrayConversionError), so the README's own-study
+    sweep failed. Each setting must equal its own plain race."""
+    import optax
+    rng = np.random.default_rng(0)
+    data = (rng.normal(size=(32, 2)), rng.normal(size=(32,)))
+
+    def loss(w, batch):
+        x, y = batch
+        return jnp.mean((x @ w - y) ** 2)
+
+    def factory(value):
+        if kind == "sgld":
+            return sim.dynamics.sgld(loss, data, 1e-2, value, batch_size=8)
+        return sim.dynamics.sgd(loss, data, optax.sgd(value), 8)
+    fit = [sim.Target("fit", lambda w: loss(w, data), eps=1.2)]
+    values = [1e-3, 1e-2] if kind == "sgld" else [0.01, 0.05]
+    run = dict(n_chains=64, max_steps=300, seed=1, progress=False)
+    swept = sim.race(factory, fit, jnp.array([2.0, -2.0]), sweep={"value": values}, **run)
+    for value, result in zip(values, swept):
+        plain = sim.race(factory(value), fit, jnp.array([2.0, -2.0]), **run)
+        np.testing.assert_array_equal(result.outcome, plain.outcome)
+        np.testing.assert_array_equal(result.stop_step, plain.stop_step)

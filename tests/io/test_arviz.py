@@ -129,7 +129,7 @@ r = sim.race(sim.dynamics.random_walk(0.1), never, jnp.zeros(2), n_chains=n, max
              trace_every=every, progress=False)
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 width = sum(v[0, 0].size for v in r.trace.values())
-bound = traces.trace_bytes(n, r.config["batch_size"], steps // every + 1, r.config["block_size"] // every + 1,
+bound = traces.trace_bytes(n, steps // every + 1,
                            width, 4)
 print(json.dumps({"delta": after - before, "bound": bound, "censored": r.counts["censored"]}))
 """

@@ -1,0 +1,186 @@
+"""The driver: dispatch a compiled device program, wake on a time interval, never per block.
+
+The driver hands the device one dispatch of the race program (``engine.program``)
+at a time, with a budget of block steps sized from the measured rate so that a
+dispatch lasts about ``POLL_SECONDS``. Between dispatches it reads the loop's
+counters (one small device-to-host read), updates the progress bar, acts on
+Ctrl-C, writes a checkpoint when one is due, and compacts the lanes when fewer
+chains run than the ladder's next width holds. At the end it reads the per-chain
+buffers once. Every device-to-host read goes through ``fetch`` (tests count it):
+a race reads at most 2 + wall / POLL_SECONDS times, plus one per compaction.
+"""
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+
+import jax
+import numpy as np
+
+from . import policy, programs
+from .program import Limits
+
+POLL_SECONDS = 0.5
+FIRST_BUDGET = 2**20        # lane-steps of the first dispatch, before any rate is measured
+MAX_BUDGET = 2**30          # block steps of one dispatch (int32 counter)
+MAX_GROWTH = 16             # a dispatch's budget grows at most this much over the last one
+
+
+def fetch(tree):
+    """Copy device data to the host: the one place the driver reads the device (tests count it)."""
+    return jax.device_get(tree)
+
+
+@contextlib.contextmanager
+def deferred_interrupt():
+    """Hold the first Ctrl-C (SIGINT) until the loop asks ``interrupted()`` at a dispatch boundary, so a
+    checkpoint written then is consistent; a second Ctrl-C interrupts at once. Outside the main
+    thread (where no handler can be set) Ctrl-C behaves as usual."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    hit = []
+    previous = signal.getsignal(signal.SIGINT)
+
+    def hold(signum, frame):
+        hit.append(signum)
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, hold)
+    try:
+        yield lambda: bool(hit)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class RaceDriver:
+    """Runs a race program (``program.ProgramSet``) to the end: dispatches, progress, Ctrl-C,
+    checkpoints, compaction."""
+
+    def __init__(self, programs_set, args, n_chains, compaction, bar, saver=None):
+        self.programs, self.args, self.carry = programs_set, args, None
+        self.n_chains, self.compaction, self.bar, self.saver = n_chains, compaction, bar, saver
+        self.batch_sizes, self.capacity = [], 0
+        self.lane_steps = self.blocks = self.finished = self.running = self.drain_blocks = self.next_chain = 0
+        self.dispatches = self.compiles = 0
+        self.compile_seconds = 0.0
+        self.compiled = {}              # program name -> programs of that name compiled by this call
+        self.declined = None            # the width whose compaction "auto" declined last
+        self.rate = None                # block steps per second, measured
+        self.budget = None              # block steps of the last dispatch
+        self.block_seconds = None       # wall time of one block, measured
+        self.elapsed_before, self.wall_seconds, self.done = 0.0, 0.0, False
+
+    def start(self, width: int, capacity: int) -> None:
+        """Empty lanes (``width``) and per-chain buffers (``capacity`` rows) on the device."""
+        self.batch_sizes, self.capacity = [width], capacity
+        self.carry = self.empty(width)
+
+    def empty(self, width: int):
+        """A carry of ``width`` empty lanes and empty buffers."""
+        return self._executable("empty", self.args, static=(width, self.capacity))(self.args)
+
+    @property
+    def width(self) -> int:
+        return self.batch_sizes[-1]
+
+    def loop(self):
+        t0 = time.perf_counter() - self.elapsed_before
+        try:
+            with deferred_interrupt() as interrupted:
+                while not self.done:
+                    self._dispatch()
+                    self._report(time.perf_counter() - t0)
+                    if self.done:
+                        break
+                    self._maybe_compact()
+                    if interrupted():       # Ctrl-C, acted on here where the state is consistent
+                        if self.saver is not None:
+                            self.saver.save(self, time.perf_counter() - t0)
+                        raise KeyboardInterrupt
+                    if self.saver is not None:
+                        self.saver.maybe_save(self, time.perf_counter() - t0)
+        finally:
+            if self.bar is not None:
+                self.bar.close()
+        self.wall_seconds = time.perf_counter() - t0
+        if self.saver is not None:
+            self.saver.save(self, self.wall_seconds, done=True)
+
+    def _executable(self, name, *args, static=()):
+        executable, seconds = programs.compiled((self.programs.key, name), lambda: self.programs.jitted(name),
+                                                *args, static=static)
+        self.count_compile(name, seconds)
+        return executable
+
+    def count_compile(self, name: str, seconds: float) -> None:
+        """Record one program lookup: ``seconds`` > 0 when it compiled (0.0: from the program cache)."""
+        self.compile_seconds += seconds
+        if seconds > 0:
+            self.compiles += 1
+            self.compiled[name] = self.compiled.get(name, 0) + 1
+
+    def _dispatch(self):
+        self.budget = self._budget()
+        limits = Limits(np.int32(self.budget), np.int32(self._compact_at()))
+        carry = self.carry._replace(counters=self.carry.counters._replace(block_steps=np.int32(0)))
+        carry = carry._replace(counters=self.programs.place.replicated(carry.counters))
+        run = self._executable("run", carry, self.args, limits)
+        began = time.perf_counter()
+        self.carry = run(carry, self.args, limits)
+        c = fetch(self.carry.counters)            # waits for the dispatch
+        seconds = time.perf_counter() - began
+        steps, blocks = int(c.block_steps), int(c.blocks) - self.blocks
+        if steps and seconds > 0:
+            self.rate, self.block_seconds = steps / seconds, seconds / max(1, blocks)
+        self.lane_steps += self.width * steps
+        self.blocks, self.finished, self.running = int(c.blocks), int(c.finished), int(c.running)
+        self.next_chain, self.drain_blocks = int(c.next_chain), int(c.drain_blocks)
+        self.dispatches += 1
+        self.done = self.finished == self.n_chains
+
+    def _budget(self) -> int:
+        """Block steps for the next dispatch: about POLL_SECONDS at the measured rate, or the checkpoint
+        interval if shorter (``checkpoint_every=0``: one block per dispatch, a save after each)."""
+        seconds = POLL_SECONDS if self.saver is None else min(POLL_SECONDS, self.saver.every)
+        if self.rate is None:
+            return max(1, min(FIRST_BUDGET // self.width, int(seconds * 1e9)))
+        return int(max(1, min(MAX_BUDGET, self.rate * seconds, self.budget * MAX_GROWTH)))
+
+    def _compact_at(self) -> int:
+        """Return from the dispatch once every chain started and the running chains fit the ladder's next
+        width (-1: never; also after "auto" declined this width, which is then reconsidered per dispatch)."""
+        narrower = [w for w in policy.bucket_ladder(self.batch_sizes[0], self.programs.n_devices) if w < self.width]
+        if not self.compaction or not narrower or self.declined == self.width:
+            return -1
+        return min(narrower[0], self.width // 2)
+
+    def _maybe_compact(self):
+        target = policy.bucket_width(self.running, self.batch_sizes[0], self.programs.n_devices)
+        if self.next_chain < self.n_chains or self.running > self.width // 2 or target >= self.width:
+            return
+        narrow = jax.eval_shape(lambda c: self.programs.program.compact(c, target), self.carry)
+        compiled = programs.cached((self.programs.key, "run"), narrow, self.args,
+                                   Limits(np.int32(0), np.int32(0)))
+        mean_compile = self.compile_seconds / max(1, self.compiles)
+        if not policy.should_compact(self.compaction, self.width, self.running, target, compiled,
+                                     self.block_seconds, mean_compile, self.drain_blocks):
+            self.declined = self.width
+            return
+        self.carry = self._executable("compact", self.carry, static=(target,))(self.carry)
+        self.batch_sizes.append(target)
+        self.declined = None
+
+    def _report(self, elapsed):
+        if self.bar is None:
+            return
+        self.bar.update(self.finished - self.bar.n)
+        self.bar.set_postfix(running=self.running, lanes=self.width,
+                             lane_steps_per_s=f"{self.lane_steps / max(elapsed, 1e-9):.3g}", refresh=False)
+
+    def results(self):
+        """The per-chain buffers on the host (one read), trimmed to the race's chains."""
+        buffers = fetch(self.carry.buffers)
+        return jax.tree.map(lambda a: np.asarray(a)[: self.n_chains], buffers)
