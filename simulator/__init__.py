@@ -15,6 +15,7 @@ import warnings as _warnings
 from . import boolean, dynamics, groups, outcomes, spaces as space, stats
 from .engine.checkpoint import checkpointing
 from .engine.multihost import merge_results, process_share
+from .engine.programs import clear_program_cache
 from .engine.race import RaceWarning, race
 from .engine.nested import volume_curve
 from .engine.splitting import SplittingWarning, splitting
@@ -47,7 +48,7 @@ def __getattr__(name):
     raise AttributeError(f"module 'simulator' has no attribute {name!r}")
 
 
-__all__ = ["race", "RaceWarning", "splitting", "SplittingWarning", "SplittingResult", "volume_curve", "VolumeCurve", "space", "learning_coefficient", "LearningCoefficient", "posterior_probability", "PosteriorProbability", "Target", "RaceResult", "SweepResult", "load_result", "Estimate", "dynamics", "stats",
+__all__ = ["race", "RaceWarning", "clear_program_cache", "splitting", "SplittingWarning", "SplittingResult", "volume_curve", "VolumeCurve", "space", "learning_coefficient", "LearningCoefficient", "posterior_probability", "PosteriorProbability", "Target", "RaceResult", "SweepResult", "load_result", "Estimate", "dynamics", "stats",
            "outcomes", "boolean", "laws", "groups", "shapes", "moduli", "volumes", "stabilizer", "stabilizer_dimension",
            "orbit_dimension", "haar_volume", "haar_volume_ratio", "exact", "laplace", "kramers", "nuts",
            "laplace_mass", "kramers_time", "nuts_occupation", "checkpointing", "merge_results", "process_share",

@@ -24,7 +24,7 @@ from .program import Limits
 
 POLL_SECONDS = 0.5
 FIRST_BUDGET = 2**20        # lane-steps of the first dispatch, before any rate is measured
-MAX_BUDGET = 2**30          # block steps of one dispatch (int32 counter)
+MAX_BUDGET = 2**40          # lane-steps of one dispatch (the device counts chunk-steps, in int32)
 MAX_GROWTH = 16             # a dispatch's budget grows at most this much over the last one
 
 
@@ -124,30 +124,34 @@ class RaceDriver:
 
     def _dispatch(self):
         self.budget = self._budget()
-        limits = Limits(np.int32(self.budget), np.int32(self._compact_at()))
-        carry = self.carry._replace(counters=self.carry.counters._replace(block_steps=np.int32(0)))
+        limits = Limits(np.int32(min(2**30, max(1, self.budget // self.chunk))), np.int32(self._compact_at()))
+        carry = self.carry._replace(counters=self.carry.counters._replace(chunk_steps=np.int32(0)))
         carry = carry._replace(counters=self.programs.place.replicated(carry.counters))
         run = self._executable("run", carry, self.args, limits)
         began = time.perf_counter()
         self.carry = run(carry, self.args, limits)
         c = fetch(self.carry.counters)            # waits for the dispatch
         seconds = time.perf_counter() - began
-        steps, blocks = int(c.block_steps), int(c.blocks) - self.blocks
-        if steps and seconds > 0:
-            self.rate, self.block_seconds = steps / seconds, seconds / max(1, blocks)
-        self.lane_steps += self.width * steps
+        lane_steps, blocks = self.chunk * int(c.chunk_steps), int(c.blocks) - self.blocks
+        if lane_steps and seconds > 0:
+            self.rate, self.block_seconds = lane_steps / seconds, seconds / max(1, blocks)
+        self.lane_steps += lane_steps
         self.blocks, self.finished, self.running = int(c.blocks), int(c.finished), int(c.running)
         self.next_chain, self.drain_blocks = int(c.next_chain), int(c.drain_blocks)
         self.dispatches += 1
         self.done = self.finished == self.n_chains
 
+    @property
+    def chunk(self) -> int:
+        return policy.chunk_width(self.width, self.programs.chunked)
+
     def _budget(self) -> int:
-        """Block steps for the next dispatch: about POLL_SECONDS at the measured rate, or the checkpoint
+        """Lane-steps for the next dispatch: about POLL_SECONDS at the measured rate, or the checkpoint
         interval if shorter (``checkpoint_every=0``: one block per dispatch, a save after each)."""
         seconds = POLL_SECONDS if self.saver is None else min(POLL_SECONDS, self.saver.every)
         if self.rate is None:
-            return max(1, min(FIRST_BUDGET // self.width, int(seconds * 1e9)))
-        return int(max(1, min(MAX_BUDGET, self.rate * seconds, self.budget * MAX_GROWTH)))
+            return min(FIRST_BUDGET, int(seconds * 1e12))
+        return int(min(MAX_BUDGET, self.rate * seconds, self.budget * MAX_GROWTH))
 
     def _compact_at(self) -> int:
         """Return from the dispatch once every chain started and the running chains fit the ladder's next
@@ -166,7 +170,7 @@ class RaceDriver:
                                    Limits(np.int32(0), np.int32(0)))
         mean_compile = self.compile_seconds / max(1, self.compiles)
         if not policy.should_compact(self.compaction, self.width, self.running, target, compiled,
-                                     self.block_seconds, mean_compile, self.drain_blocks):
+                                     self.block_seconds, mean_compile, self.drain_blocks, self.programs.chunked):
             self.declined = self.width
             return
         self.carry = self._executable("compact", self.carry, static=(target,))(self.carry)

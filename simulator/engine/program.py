@@ -62,8 +62,8 @@ class Counters(NamedTuple):
     blocks: jax.Array         # blocks run, all dispatches together
     drain_blocks: jax.Array   # blocks run since the last chain started
     length: jax.Array         # steps of the next block
-    block_steps: jax.Array    # steps of the blocks of this dispatch (the driver resets it; lane-steps are
-                              # width x block_steps, as the width is fixed within a dispatch)
+    chunk_steps: jax.Array    # chunk-steps of this dispatch: per block, busy chunks x steps (the driver resets
+                              # it; lane-steps are chunk width x chunk_steps, the width fixed within a dispatch)
 
 
 class Carry(NamedTuple):
@@ -73,7 +73,7 @@ class Carry(NamedTuple):
 
 
 class Limits(NamedTuple):
-    budget: jax.Array         # int32: block steps (per lane) within which this dispatch may start blocks
+    budget: jax.Array         # int32: chunk-steps within which this dispatch may start blocks
     compact_at: jax.Array     # int32: return once all chains started and at most this many lanes run (-1: never)
 
 
@@ -83,8 +83,10 @@ class RaceProgram(NamedTuple):
     compact: Callable         # (carry, width) -> carry with the busy lanes first, ``width`` lanes
 
 
-def build_race_program(lane: LaneFunctions, *, block_size: int, stop_label=None, trace=None) -> RaceProgram:
-    """The pure functions of the race program (``engine.programs`` compiles and caches them)."""
+def build_race_program(lane: LaneFunctions, *, block_size: int, stop_label=None, trace=None,
+                       chunked: bool = True) -> RaceProgram:
+    """The pure functions of the race program (``engine.programs`` compiles and caches them). ``chunked``:
+    step the busy lanes a chunk of ``policy.chunk_width`` lanes at a time (else all lanes every block)."""
     fresh_all = jax.vmap(lane.fresh, (0, None))
     advance_all = jax.vmap(lane.advance, (None, 0))
 
@@ -109,6 +111,12 @@ def build_race_program(lane: LaneFunctions, *, block_size: int, stop_label=None,
         return Carry(lanes, buffers._replace(trace=trace_rows), counters)
 
     def steps(carry: Carry, run: RunArgs) -> Carry:
+        """``length`` steps of the busy lanes, a chunk of lanes at a time (the busy lanes are the first ones)."""
+        width = carry.lanes.chain.shape[0]
+        size = policy.chunk_width(width, chunked)
+        busy = (carry.lanes.chain >= 0).sum(dtype=jnp.int32)
+        n_chunks = (busy + size - 1) // size
+
         def one(_, state):
             lanes, trace_rows = state
             lanes, draw, record = advance_all(run, lanes)
@@ -117,9 +125,27 @@ def build_race_program(lane: LaneFunctions, *, block_size: int, stop_label=None,
                 trace_rows = trace_rows.at[rows, lanes.steps // trace.every].set(draw, mode="drop")
             return lanes, trace_rows
 
-        lanes, trace_rows = jax.lax.fori_loop(0, carry.counters.length, one,
-                                              (carry.lanes, carry.buffers.trace))
-        return carry._replace(lanes=lanes, buffers=carry.buffers._replace(trace=trace_rows))
+        def chunk(c, state):
+            lanes, trace_rows = state
+            part = jax.tree.map(lambda a: jax.lax.dynamic_slice_in_dim(a, c * size, size), lanes)
+            part, trace_rows = jax.lax.fori_loop(0, carry.counters.length, one, (part, trace_rows))
+            lanes = jax.tree.map(lambda a, b: jax.lax.dynamic_update_slice_in_dim(a, b, c * size, 0), lanes, part)
+            return lanes, trace_rows
+
+        def whole(state):
+            return jax.lax.fori_loop(0, carry.counters.length, one, state)
+
+        def chunks(state):
+            return jax.lax.fori_loop(0, n_chunks, chunk, state)
+
+        state = (carry.lanes, carry.buffers.trace)
+        if size == width:
+            lanes, trace_rows = whole(state)
+        else:   # all lanes at once while more than half run (slicing costs more than it saves there)
+            n_chunks = jnp.where(2 * busy > width, width // size, n_chunks)
+            lanes, trace_rows = jax.lax.cond(2 * busy > width, whole, chunks, state)
+        counters = carry.counters._replace(chunk_steps=carry.counters.chunk_steps + n_chunks * carry.counters.length)
+        return Carry(lanes, carry.buffers._replace(trace=trace_rows), counters)
 
     def harvest(carry: Carry, run: RunArgs) -> Carry:
         lanes, buffers, counters = carry
@@ -139,20 +165,21 @@ def build_race_program(lane: LaneFunctions, *, block_size: int, stop_label=None,
             stop_step=put(buffers.stop_step, lanes.steps), state=jax.tree.map(put, buffers.state, lanes.state),
             label=label)
         lanes = lanes._replace(chain=jnp.where(done, -1, lanes.chain), status=jnp.where(done, EMPTY, lanes.status))
+        if policy.chunk_width(lanes.chain.shape[0], chunked) < lanes.chain.shape[0]:
+            lanes = _busy_first(lanes)
         n_done, n_occupied = done.sum(dtype=jnp.int32), occupied.sum(dtype=jnp.int32)
         stopped = n_done / jnp.maximum(1, n_occupied)
         counters = counters._replace(
             finished=counters.finished + n_done, running=n_occupied - n_done, blocks=counters.blocks + 1,
             drain_blocks=counters.drain_blocks + (counters.next_chain >= run.n_chains),
-            length=policy.next_block_length(counters.length, stopped, block_size, jnp),
-            block_steps=counters.block_steps + counters.length)
+            length=policy.next_block_length(counters.length, stopped, block_size, jnp))
         return Carry(lanes, buffers, counters)
 
     def run(carry: Carry, args: RunArgs, limits: Limits) -> Carry:
         def going(carry):
             c = carry.counters
             compact = (c.next_chain >= args.n_chains) & (c.running <= limits.compact_at)
-            return (c.finished < args.n_chains) & (c.block_steps < limits.budget) & ~compact
+            return (c.finished < args.n_chains) & (c.chunk_steps < limits.budget) & ~compact
 
         def block(carry):
             return harvest(steps(refill(carry, args), args), args)
@@ -175,10 +202,15 @@ def build_race_program(lane: LaneFunctions, *, block_size: int, stop_label=None,
         return Carry(lanes, buffers, counters)
 
     def compact(carry: Carry, width: int) -> Carry:
-        order = jnp.argsort(carry.lanes.chain < 0, stable=True)[:width]     # busy lanes first, in lane order
-        return carry._replace(lanes=jax.tree.map(lambda a: a[order], carry.lanes))
+        return carry._replace(lanes=_busy_first(carry.lanes, width))
 
     return RaceProgram(empty, run, compact)
+
+
+def _busy_first(lanes: Lanes, width: int | None = None) -> Lanes:
+    """The lanes permuted so that the busy ones come first, in lane order; the first ``width`` of them."""
+    order = jnp.argsort(lanes.chain < 0, stable=True)[:width]
+    return jax.tree.map(lambda a: a[order], lanes)
 
 
 def _where_rows(mask):
@@ -192,8 +224,8 @@ class ProgramSet:
     """A race program's functions jitted for a placement, under one structure ``key`` (``engine.programs``):
     the lanes are split over the devices' "chains" axis, buffers and counters replicated."""
 
-    def __init__(self, key, program: RaceProgram, place):
-        self.key, self.program, self.place = (key, place.key), program, place
+    def __init__(self, key, program: RaceProgram, place, chunked: bool):
+        self.key, self.program, self.place, self.chunked = (key, place.key, chunked), program, place, chunked
 
     @property
     def n_devices(self) -> int:

@@ -165,12 +165,14 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
         config = dataclasses.replace(config, checkpoint=None if folder is None else str(folder))
         saved = ckpt.prepare_folder(folder, resume, digest, checkpoint is not None) if folder is not None else False
 
+        chunked = bool(compaction) and place.n == 1    # chunks of a sharded lane axis would move lanes between devices
         lanes = build_lane_functions(kernel if plan.factory is None else None, targets, batched=batched,
                                      bridge=bridge, dtype=dtype, domain=domain_fn, trace=trace, factory=plan.factory)
         program = ProgramSet(_structure(plan, kernel, targets, batched, bridge, precision, domain, trace,
                                         stop_label, block_size),
-                             build_race_program(lanes, block_size=block_size, stop_label=stop_label, trace=trace),
-                             place)
+                             build_race_program(lanes, block_size=block_size, stop_label=stop_label, trace=trace,
+                                                chunked=chunked),
+                             place, chunked)
         args = place.replicated(RunArgs(
             _padded(start, batched), jnp.asarray(seed, jnp.uint32), jnp.asarray(max_steps, jnp.int32),
             jnp.asarray(first_chain, jnp.int32), jnp.asarray(total, jnp.int32), jnp.asarray(n_chains, jnp.int32),

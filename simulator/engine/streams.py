@@ -1,7 +1,8 @@
 """Per-chain random streams: a chain's randomness depends only on (seed, chain index).
 
     root         = jax.random.key(seed)
-    stream s     = fold_in(root, s)          s = 0: kernel moves, 1: bridge draws, 2: splitting
+    stream s     = fold_in(root, s)          s = 0: kernel moves, 1: bridge draws, 2: splitting segments,
+                                             3: splitting's choice of survivors
     chain key    = fold_in(stream s, i)      i = global chain index
     step key     = fold_in(chain key, t)     t = 1, 2, ... the chain's own step
 
@@ -21,6 +22,7 @@ from jax.extend.random import threefry_2x32
 KERNEL_STREAM = 0
 BRIDGE_STREAM = 1
 SPLITTING_STREAM = 2
+SURVIVOR_STREAM = 3
 
 
 @contextlib.contextmanager
@@ -61,3 +63,12 @@ def segment_keys(seed: int, run: jax.Array, iteration: jax.Array, replica: jax.A
     def one(r, q, i):
         return jax.random.key_data(jax.random.fold_in(jax.random.fold_in(jax.random.fold_in(base, r), q), i))
     return jax.vmap(one)(run, iteration, replica)
+
+
+def survivor_keys(seed, run: jax.Array, iteration: jax.Array) -> jax.Array:
+    """Raw key data of splitting's survivor draws: fold_in(fold_in(stream 3, run), iteration)."""
+    base = jax.random.fold_in(jax.random.key(seed), SURVIVOR_STREAM)
+
+    def one(r, q):
+        return jax.random.key_data(jax.random.fold_in(jax.random.fold_in(base, r), q))
+    return jax.vmap(one)(run, iteration)

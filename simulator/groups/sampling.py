@@ -8,15 +8,22 @@ exact Haar-uniform draws by rejection, with the weight bound of ``weight_bound``
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import jax.numpy as jnp
 import numpy as np
 
 from .lie import MatrixGroup
 
-if TYPE_CHECKING:
-    from .balls import Ball
+
+class Ball(Protocol):
+    """What the samplers read of a ball (``groups.balls.Ball`` has it; this module does not import that one,
+    which imports this)."""
+
+    group: MatrixGroup
+    radius: float
+    kind: str            # "frobenius" or "log"
+    center: np.ndarray
 
 
 def lebesgue_ball_volume(d: int, r: float) -> float:

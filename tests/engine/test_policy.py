@@ -13,12 +13,13 @@ def test_default_batch_size_is_an_eighth_clipped_and_never_above_the_capacity_of
 
 
 @pytest.mark.parametrize("n", [1, 16, 17, 100, 1000, 1001, 4000, 2**20 + 1, 10**7])
-def test_capacity_is_at_most_an_eighth_above_n_and_takes_eight_values_per_doubling(n):
-    c = policy.capacity(n)
-    assert n <= c <= max(n, 16) * 9 / 8 or c == n
-    assert c <= n * 1.125
-    widths = {policy.capacity(m) for m in range(max(17, n), 2 * max(17, n))} if n < 10**6 else set()
-    assert len(widths) <= 9
+def test_capacity_is_at_most_an_eighth_above_n(n):
+    assert n <= policy.capacity(n) <= 1.125 * n
+
+
+def test_capacity_takes_eight_values_per_doubling():
+    """So that races of nearby sizes share a compiled program."""
+    assert sorted({policy.capacity(m) for m in range(1024 + 1, 2048 + 1)}) == list(range(1024 + 128, 2048 + 1, 128))
 
 
 @pytest.mark.parametrize("length, stopped, expected", [
