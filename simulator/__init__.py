@@ -17,8 +17,8 @@ from .engine.checkpoint import checkpointing
 from .engine.multihost import merge_results, process_share
 from .engine.programs import clear_program_cache
 from .engine.race import RaceWarning, race
-from .engine.nested import volume_curve
-from .engine.splitting import SplittingWarning, splitting
+from .rare.nested import volume_curve
+from .rare.splitting import SplittingWarning, splitting
 from .learning_coefficient import LearningCoefficient, learning_coefficient
 from .posterior import PosteriorProbability, posterior_probability
 from .result import RaceResult, SweepResult, load_result

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import boolean, validate
-from .engine.nested import volume_curve
+from .rare.nested import volume_curve
 from .spaces import gaussian
 from .stats import Estimate
 from .targets import Target

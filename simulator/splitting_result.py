@@ -2,7 +2,7 @@
 
 Each run r gives an estimate p_r(o) of every outcome o (kept as ln p_r(o), so that 1e-300 does
 not underflow); the runs are independent and each p_r is unbiased for the targets
-(``simulator.engine.splitting``). ``probability(o)`` is the mean over runs with the Student-t
+(``simulator.rare.splitting``). ``probability(o)`` is the mean over runs with the Student-t
 interval across them; ``ratio(a, b)`` is mean p(a) / mean p(b) with the paired delta-method
 interval (``stats.ratio_of_means``). On disk: ``result.json`` (config, estimates, work) and
 ``runs.npz`` (the per-run arrays), written whole (``io.files.replace_folder``).

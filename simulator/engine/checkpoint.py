@@ -15,7 +15,7 @@ max_steps, seed, bridge, precision, domain, trace settings. Batch, block size an
 compaction are left out (they change speed, not results). User functions enter by name only: editing a potential's body without
 renaming it is not detected.
 
-``sim.volume_curve`` saves its nested-sampling runs the same way (``engine.nested``:
+``sim.volume_curve`` saves its nested-sampling runs the same way (``rare.nested``:
 the live points and counters of the target in progress, and the targets done).
 
 ``checkpointing(ROOT, resume)`` makes every race and volume curve inside the ``with`` block

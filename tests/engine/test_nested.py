@@ -13,7 +13,7 @@ from scipy import integrate, stats as st
 from scipy.special import gamma
 
 import simulator as sim
-from simulator.engine import nested
+from simulator.rare import nested
 from simulator.stats import standard_error
 
 

@@ -13,7 +13,7 @@ from scipy import stats as st
 
 import simulator as sim
 from simulator.engine import checkpoint as ckpt
-from simulator.engine import splitting as engine_splitting
+from simulator.rare import splitting as engine_splitting
 from simulator.stats import standard_error
 from simulator.theory import exact
 from splitting_cases import ruin, ruin_probability, star_case, star_exact

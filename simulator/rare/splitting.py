@@ -45,10 +45,10 @@ from ..dynamics.base import check_kernel, describe
 from ..outcomes import CENSORED, DIVERGED, EMPTY, ESCAPED, FAILURE, RUNNING, TIE
 from ..splitting_result import SplittingResult, outcome_columns
 from ..targets import Target, check_targets
-from . import cache, policy, streams
-from . import checkpoint as ckpt
-from .classify import classifier, residual_function
-from .driver import deferred_interrupt
+from ..engine import cache, policy, streams
+from ..engine import checkpoint as ckpt
+from ..engine.classify import classifier, residual_function
+from ..engine.driver import deferred_interrupt
 
 MAX_ITERATIONS = 100_000
 

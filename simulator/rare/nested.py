@@ -49,8 +49,8 @@ from ..spaces import Space, ball_volume
 from ..targets import check_targets
 from ..volume_curve import VolumeCurve
 from ..dynamics.base import data_digest, describe
-from . import cache, policy, streams
-from . import checkpoint as ckpt
+from ..engine import cache, policy, streams
+from ..engine import checkpoint as ckpt
 
 TARGET_ACCEPTANCE = 0.25
 N_KINDS = 4      # full, coordinate, stretch and (Gaussian priors, D > n_live) elliptical slice moves
