@@ -31,7 +31,6 @@ from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from .. import trees
 from . import policy

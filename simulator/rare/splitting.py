@@ -23,9 +23,12 @@ where its own segment began (its branch point), with that segment's stream; the 
 survivor's first step above Z is found by replaying its segment from the branch point (one
 compiled step for both, same keys: bitwise the same path). Replays count in ``work``.
 
+The iterations run on the device (``rare.ams_program``: many iterations per dispatch); the host
+reads each dispatch's log of levels and kill counts and keeps the weights in float64.
+
 Randomness: segment streams are ``streams.segment_keys(seed, run, iteration, replica)``; the
-survivors are drawn from ``numpy.random.default_rng([seed, run, iteration])``. So (seed, run)
-fixes a run's result, whatever else is batched with it.
+survivors are drawn with ``streams.survivor_keys(seed, run, iteration)``. So (seed, run) fixes a
+run's result, whatever else is batched with it.
 """
 from __future__ import annotations
 
@@ -33,7 +36,6 @@ import math
 import numbers
 import time
 import warnings
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -42,36 +44,18 @@ from tqdm.auto import tqdm
 
 from .. import validate
 from ..dynamics.base import check_kernel, describe
-from ..outcomes import CENSORED, DIVERGED, EMPTY, ESCAPED, FAILURE, RUNNING, TIE
+from ..outcomes import CENSORED, DIVERGED, ESCAPED, FAILURE, RUNNING, TIE
 from ..splitting_result import SplittingResult, outcome_columns
 from ..targets import Target, check_targets
-from ..engine import cache, policy, streams
+from ..engine import cache, policy, programs, streams
 from ..engine import checkpoint as ckpt
 from ..engine.classify import classifier, residual_function
-from ..engine.driver import deferred_interrupt
+from ..engine.driver import POLL_SECONDS, deferred_interrupt, fetch
+from .ams_program import AmsArgs, AmsPrograms, build_ams_program, initial_carry
+
+LOG_SIZE = 256            # iterations one dispatch may log (it returns when its log is full)
 
 MAX_ITERATIONS = 100_000
-
-
-class Branch(NamedTuple):
-    """One lane of a splitting batch (every field has the lane axis first)."""
-
-    state: NamedTuple        # kernel state
-    steps: jax.Array         # steps since the path's start
-    status: jax.Array        # outcome code; RUNNING while the path goes on
-    score: jax.Array         # xi at the current step (+inf in a target, -inf at failure/escape/divergence)
-    path_max: jax.Array      # the largest score so far
-    max_step: jax.Array      # the step at which the path first reached path_max
-    level: jax.Array         # the lane stops once score > level (a replay); +inf while simulating
-    stop_at: jax.Array       # ... or once it has taken this many steps (a replay: the survivor's max_step)
-    key: jax.Array           # raw key data of the segment's stream
-    origin_step: jax.Array   # step at which the segment began; its step t uses step_key(key, t - origin_step)
-
-
-# Per-lane fields of a Branch besides the kernel state, with the value that pads an idle lane.
-FIELDS = {"steps": 0, "status": EMPTY, "score": -np.inf, "path_max": -np.inf, "max_step": 0, "level": np.inf,
-          "stop_at": 0, "key": 0, "origin_step": 0}
-FLOATS = ("score", "path_max", "level")
 
 
 def default_score(targets):
@@ -86,10 +70,11 @@ def default_score(targets):
     return score
 
 
-def build_advance(kernel, targets, *, dtype, domain, failure, score, top=None):
-    """``advance(batch, max_steps, eps, n_steps) -> (batch, loops)``: step every lane that runs and has not
-    passed its level, up to ``n_steps`` steps or until none does (a ``lax.while_loop``). ``top``: which
-    targets are the top level (+inf); entering another ends the path like a failure (-inf)."""
+def build_branch_functions(kernel, targets, *, dtype, domain, failure, score, top=None):
+    """``(step, going, first)`` on one replica: ``step(lane, max_steps, eps)`` moves a lane that goes on
+    (runs and has not passed its level or its step limit), ``going(lane)``, and ``first(x, eps, max_steps)``
+    -> (state, code, score) of a path's start. ``top``: which targets are the top level (+inf); entering
+    another ends the path like a failure (-inf)."""
     residuals = residual_function(targets, dtype)
     classify = classifier(domain)
     top = np.ones(len(targets), bool) if top is None else np.asarray(top, bool)
@@ -128,26 +113,13 @@ def build_advance(kernel, targets, *, dtype, domain, failure, score, top=None):
                              path_max=keep(jnp.maximum(lane.path_max, s), lane.path_max),
                              max_step=jnp.where(record, t, lane.max_step))
 
-    def advance(batch, max_steps, eps, n_steps):
-        step_all = jax.vmap(step, (0, None, None))
-
-        def cond(carry):
-            i, b = carry
-            return (i < n_steps) & jnp.any(jax.vmap(going)(b))
-
-        def body(carry):
-            i, b = carry
-            return i + 1, step_all(b, max_steps, eps)
-        loops, batch = jax.lax.while_loop(cond, body, (jnp.int32(0), batch))
-        return batch, loops
-
     def first(x, eps, max_steps):
         """State, code and score of a path's start."""
         r = residuals(x)
         code = code_of(x, r, eps, jnp.int32(0), max_steps)
         return kernel.init(x), code, xi(x, r, code)
 
-    return jax.jit(advance, donate_argnums=0), first   # ``first`` runs once, op by op: no program to compile
+    return step, going, first
 
 
 def _check_failure(failure):
@@ -240,8 +212,8 @@ def splitting(kernel, targets, start, *, score=None, n_replicas: int = 1000, k: 
         score_fn, score_name = _check_score(score, targets, position)
         eps = jnp.asarray([t.eps for t in targets], dtype)
         top_mask = _check_top(top, targets)
-        advance, first = build_advance(kernel, targets, dtype=dtype, domain=domain_fn, failure=failure_fn,
-                                       score=score_fn, top=top_mask)
+        step, going, first = build_branch_functions(kernel, targets, dtype=dtype, domain=domain_fn,
+                                                    failure=failure_fn, score=score_fn, top=top_mask)
         starts = jax.tree.map(jnp.asarray, start)
         if batched:
             state0, code0, score0 = jax.vmap(first, (0, None, None))(starts, eps, jnp.int32(max_steps))
@@ -260,14 +232,26 @@ def splitting(kernel, targets, start, *, score=None, n_replicas: int = 1000, k: 
         digest = ckpt.identity_digest({k_: v for k_, v in config.items() if k_ != "device"}, start)
         folder, resume = ckpt.resolve(checkpoint, resume, digest)
         saved = ckpt.prepare_folder(folder, resume, digest, checkpoint is not None) if folder is not None else False
-        loop = SplittingLoop(advance, targets, state0, np.asarray(score0, np.float64), n_runs=n_runs, n_replicas=n_replicas, k=k,
-                             max_steps=max_steps, seed=seed, eps=eps, block_size=block_size,
-                             max_iterations=max_iterations, dtype=dtype,
-                             saver=None if folder is None else ckpt.Saver(folder, checkpoint_every, digest,
-                                                                       SplittingLoop.snapshot),
-                             bar=None if progress is False else tqdm(
-                                 total=n_runs, unit="run", desc="splitting", leave=False,
-                                 delay=0 if progress == "always" else 2.0))
+        width = min(n_runs * n_replicas, policy.compacted_width(n_runs * k))
+        program = AmsPrograms(
+            (programs.Identity(kernel), tuple((programs.Identity(t.residual), t.eps if score is None else None)
+                                              for t in targets),
+             programs.Identity(domain), programs.Identity(failure), programs.Identity(score), tuple(top_mask),
+             precision, n_runs, n_replicas, width, block_size),
+            build_ams_program(step, going, n_runs=n_runs, n_replicas=n_replicas, width=width,
+                              columns=outcome_columns(len(targets)), log_size=LOG_SIZE, block_size=block_size),
+            width)
+        carry = initial_carry(state0, code0, score0, n_runs=n_runs, n_replicas=n_replicas, seed=seed,
+                              columns=outcome_columns(len(targets)), log_size=LOG_SIZE, dtype=dtype)
+        args = AmsArgs(jnp.asarray(seed, jnp.uint32), jnp.asarray(k, jnp.int32), jnp.asarray(max_steps, jnp.int32),
+                       jnp.asarray(max_iterations, jnp.int32), eps, jnp.asarray(1, jnp.int32))
+        loop = SplittingDriver(program, carry, args, n_runs=n_runs, n_replicas=n_replicas,
+                               columns=outcome_columns(len(targets)),
+                               saver=None if folder is None else ckpt.Saver(folder, checkpoint_every, digest,
+                                                                         SplittingDriver.snapshot),
+                               bar=None if progress is False else tqdm(
+                                   total=n_runs, unit="run", desc="splitting", leave=False,
+                                   delay=0 if progress == "always" else 2.0))
         if saved:
             loop.restore(ckpt.load(folder))
         loop.run()
@@ -327,285 +311,145 @@ def _refuse(code: int, targets) -> None:
         raise ValueError("start gives a non-finite residual: every path ends 'diverged' at step 0")
 
 
-class SplittingLoop:
-    """The host side: the population of all runs' replicas, iterations, replays, clones, checkpoints.
+class SplittingDriver:
+    """The host side of splitting: dispatches of the splitting program (``rare.ams_program``), and the
+    runs' weights and masses in float64 from each dispatch's log.
 
-    Lane r * n + i holds replica i of run r. Small per-lane numbers (steps, status, maxima, keys)
-    live on the host; the kernel states (current and branch point) stay on the device.
+    Per run r it keeps ln W_q (``log_weight``), the killed mass per outcome (``log_mass``), the levels
+    and kill counts; progress, Ctrl-C and checkpoints act between dispatches.
     """
 
-    def __init__(self, advance, targets, state0, score0, *, n_runs, n_replicas, k, max_steps, seed, eps,
-                 block_size, max_iterations, dtype, saver=None, bar=None):
-        self.advance, self.targets = advance, targets
-        self.R, self.n, self.k = n_runs, n_replicas, k
-        self.max_steps, self.seed, self.eps, self.block_size = max_steps, seed, eps, block_size
-        self.max_iterations, self.dtype, self.saver, self.bar = max_iterations, dtype, saver, bar
-        L = n_runs * n_replicas
-        tile = lambda a: jnp.broadcast_to(a, (L,) + jnp.shape(a)[1:])   # noqa: E731  (one start, or L of them)
-        self.state = jax.tree.map(lambda a: jnp.array(tile(a)), state0)
-        self.origin = jax.tree.map(lambda a: jnp.array(tile(a)), state0)
-        score0 = np.broadcast_to(score0, (L,))
-        self.steps = np.zeros(L, np.int32)
-        self.status = np.full(L, RUNNING, np.int32)
-        self.path_max = np.array(score0, np.float64)
-        self.origin_step = np.zeros(L, np.int32)
-        self.max_step = np.zeros(L, np.int32)
-        self.origin_status = np.full(L, RUNNING, np.int32)
-        self.origin_score = np.array(score0, np.float64)
-        runs, replicas = np.divmod(np.arange(L), n_replicas)
-        self.key = self._keys(runs, np.zeros(L, np.int64), replicas)
-        self.columns = outcome_columns(len(targets))
+    def __init__(self, programs_set, carry, args, *, n_runs, n_replicas, columns, saver=None, bar=None):
+        self.programs, self.carry, self.args = programs_set, carry, args
+        self.R, self.n, self.columns, self.saver, self.bar = n_runs, n_replicas, columns, saver, bar
         self.log_weight = np.zeros(n_runs)
-        self.log_mass = np.full((n_runs, len(self.columns)), -np.inf)   # killed mass per outcome
-        self.iteration = 0
-        self.finished = np.zeros(n_runs, bool)
-        self.extinct = np.zeros(n_runs, bool)
-        self.stopped_early = np.zeros(n_runs, bool)
-        self.iterations = np.zeros(n_runs, np.int64)
+        self.log_mass = np.full((n_runs, len(columns)), -np.inf)
         self.levels = [[] for _ in range(n_runs)]
         self.killed = [[] for _ in range(n_runs)]
-        self.work = {"chain_steps": 0, "replay_steps": 0, "replay_mismatches": 0, "lane_steps": 0, "device_calls": 0}
-        self.widths = set()
-        self.elapsed_before = 0.0
-        self.simulated = False          # the current population's running paths have been run
-
-    def _keys(self, runs, iterations, replicas):
-        return np.array(streams.segment_keys(self.seed, jnp.asarray(runs, jnp.uint32),
-                                               jnp.asarray(iterations, jnp.uint32),
-                                               jnp.asarray(replicas, jnp.uint32)))
-
-    # -- running a set of lanes ------------------------------------------------------------------
-    def _run_lanes(self, source, src, fields: dict):
-        """Advance lanes ``source[src]`` (a device pytree of kernel states; ``fields``: numpy per-lane
-        arrays named as in ``FIELDS``) until each stops.
-
-        Batches are padded to a power of two, so each width compiles once (gathers and scatters
-        too); blocks grow from ``MIN_BLOCK`` steps to ``block_size``, and between blocks the batch is
-        compacted once at most half its lanes still go, so lane-steps track chain-steps. Returns the
-        final states (padded: rows ``len(src)`` on are filler), the advanced fields, and the chain-steps."""
-        count = src.size
-        width = policy.compacted_width(count)
-        host = {name: np.array(values) for name, values in fields.items()}
-        before = host["steps"].astype(np.int64).sum()
-        index = _padded_index(src, width)
-        out_state = _take(source, index)      # a copy of its own: ``advance`` donates the batch's
-        rows = np.concatenate([np.arange(count), np.full(width - count, -1)])   # output row; -1: filler
-        batch = self._batch(_take(source, index), host)
-        n_steps = policy.MIN_BLOCK
-        while True:
-            batch, loops = self.advance(batch, jnp.int32(self.max_steps), self.eps, jnp.int32(n_steps))
-            n_steps = min(2 * n_steps, self.block_size)
-            self.work["lane_steps"] += int(loops) * rows.size
-            self.work["device_calls"] += 1
-            # only the per-lane numbers come to the host; the kernel states stay on the device
-            now = {name: np.asarray(a) for name, a in jax.device_get({k: getattr(batch, k) for k in FIELDS}).items()}
-            go = (now["status"] == RUNNING) & ~(now["score"] > now["level"]) & (now["steps"] < now["stop_at"]) \
-                & (rows >= 0)
-            n_go = int(go.sum())
-            if n_go and (n_go > rows.size // 2 or rows.size <= policy.MIN_BATCH):
-                continue
-            real = np.flatnonzero(rows >= 0)
-            for name in host:
-                host[name][rows[real]] = now[name][real]
-            out_state = _put(out_state, jnp.asarray(np.where(rows >= 0, rows, width)), batch.state)
-            if not n_go:
-                break
-            keep = np.flatnonzero(go)
-            narrow = policy.compacted_width(n_go)
-            batch = self._batch(_take(batch.state, _padded_index(keep, narrow)),
-                                {name: now[name][keep] for name in host})
-            rows = np.concatenate([rows[keep], np.full(narrow - n_go, -1)])
-        work = int(host["steps"].astype(np.int64).sum() - before)
-        return out_state, host, work
-
-    def _batch(self, state, fields: dict) -> Branch:
-        """A device batch: ``state`` already has the padded width; the fields are padded with idle lanes."""
-        width = jax.tree.leaves(state)[0].shape[0]
-        self.widths.add(width)
-
-        def padded(name):
-            a = np.asarray(fields[name], np.float64 if name in FLOATS else None)
-            pad = np.full((width - a.shape[0],) + a.shape[1:], FIELDS[name], a.dtype)
-            return jnp.asarray(np.concatenate([a, pad]), self.dtype if name in FLOATS else None)
-        return Branch(state=state, **{name: padded(name) for name in FIELDS})
-
-    def _lane_fields(self, lanes, origin: bool, level=None, stop_at=None) -> dict:
-        """The fields of ``lanes``: at their current step, or (``origin``) at their segment's start."""
-        at = self.origin_step[lanes]
-        return {"steps": at if origin else self.steps[lanes],
-                "status": self.origin_status[lanes] if origin else self.status[lanes],
-                "score": self.origin_score[lanes],   # a running lane is at its segment's start, too
-                "path_max": self.origin_score[lanes] if origin else self.path_max[lanes],
-                "max_step": at if origin else self.max_step[lanes],
-                "level": np.full(lanes.size, np.inf) if level is None else level,
-                "stop_at": np.full(lanes.size, np.iinfo(np.int32).max) if stop_at is None else stop_at,
-                "key": self.key[lanes], "origin_step": at}
-
-    def _simulate(self):
-        """Run every lane whose path goes on to its end."""
-        lanes = np.flatnonzero(self.status == RUNNING)
-        if lanes.size:
-            state, out, work = self._run_lanes(self.state, lanes, self._lane_fields(lanes, origin=False))
-            self.state = _put(self.state, self._destination(lanes, state), state)
-            for name in ("steps", "status", "path_max", "max_step"):
-                getattr(self, name)[lanes] = out[name]
-            self.work["chain_steps"] += work
-        self.simulated = True
-
-    def _destination(self, lanes, padded_state):
-        """Scatter rows for ``lanes``, padded to the batch's width with an out-of-range row (dropped)."""
-        width = jax.tree.leaves(padded_state)[0].shape[0]
-        return jnp.asarray(np.concatenate([lanes, np.full(width - lanes.size, self.steps.size)]))
-
-    # -- one iteration ---------------------------------------------------------------------------
-    def _iterate(self):
-        """Level, kill, replay and clone in every run that goes on."""
-        n, q = self.n, self.iteration
-        M = self.path_max.reshape(self.R, n)
-        active = ~self.finished
-        Z = np.partition(M, self.k - 1, axis=1)[:, self.k - 1]
-        done = active & (Z == np.inf)
-        self.finished |= done
-        going = active & ~done
-        capped = going & (self.iterations >= self.max_iterations)
-        self.stopped_early |= capped
-        self.finished |= capped
-        going &= ~capped
-        victims, parents, levels = [], [], []
-        for r in np.flatnonzero(going):
-            killed = M[r] <= Z[r]
-            K = int(killed.sum())
-            self.levels[r].append(float(Z[r]))
-            self.killed[r].append(K)
-            self.iterations[r] += 1
-            codes = self.status[r * n:(r + 1) * n][killed]
-            self._add_mass(r, self.log_weight[r], codes)
-            if K == n:
-                self.extinct[r] = self.finished[r] = True
-                self.log_weight[r] = -np.inf
-                continue
-            self.log_weight[r] += math.log1p(-K / n)
-            survivors = np.flatnonzero(~killed)
-            rng = np.random.default_rng([self.seed, r, q])
-            victims.append(r * n + np.flatnonzero(killed))
-            parents.append(r * n + survivors[rng.integers(0, survivors.size, K)])
-            levels.append(np.full(K, Z[r]))
-        if not victims:
-            return
-        victims, parents, levels = map(np.concatenate, (victims, parents, levels))
-        # Replay each chosen survivor's own segment from its branch point to its first step above Z. It
-        # stops at the latest at the step where the survivor reached its maximum: a batch of another
-        # width may round a float kernel differently in the last bit (counted as ``replay_mismatches``).
-        state, out, work = self._run_lanes(self.origin, parents,
-                                           self._lane_fields(parents, origin=True, level=levels,
-                                                             stop_at=self.max_step[parents]))
-        self.work["replay_steps"] += work
-        self.work["replay_mismatches"] += int(np.sum(~(out["score"] > levels)))
-        rows = self._destination(victims, state)
-        self.state = _put(self.state, rows, state)
-        self.origin = _put(self.origin, rows, state)
-        self.steps[victims] = self.origin_step[victims] = self.max_step[victims] = out["steps"]
-        self.status[victims] = self.origin_status[victims] = out["status"]
-        self.path_max[victims] = self.origin_score[victims] = out["score"]
-        runs, replicas = np.divmod(victims, n)
-        self.key[victims] = self._keys(runs, np.full(victims.size, q + 1), replicas)
+        self.work = {"chain_steps": 0, "replay_steps": 0, "replay_mismatches": 0, "lane_steps": 0,
+                     "device_calls": 0, "compile_seconds": 0.0}
         self.simulated = False
+        self.rate = None
+        self.elapsed_before = 0.0
+        self.finished = np.zeros(n_runs, bool)
 
-    def _add_mass(self, r, log_weight, codes):
-        """Add weight * (count / n) per outcome of ``codes`` to run r's mass (log space)."""
-        if codes.size == 0 or log_weight == -np.inf:
-            return
-        for column, code in enumerate(self.columns):
-            c = int(np.sum(codes == code))
-            if c:
-                self.log_mass[r, column] = np.logaddexp(self.log_mass[r, column],
-                                                        log_weight + math.log(c / self.n))
+    def _executable(self, name, *args):
+        executable, seconds = programs.compiled((self.programs.key, name), lambda: self.programs.jitted(name), *args)
+        self.work["compile_seconds"] += seconds
+        return executable
 
     def run(self):
-        t0 = time.perf_counter()
-        with deferred_interrupt() as interrupted:
-            while not self.finished.all():
-                if not self.simulated:
-                    self._simulate()
-                before = int(self.finished.sum())
-                self._iterate()
-                self.iteration += 1
-                if self.bar is not None:
-                    self.bar.update(int(self.finished.sum()) - before)
-                    self.bar.set_postfix(iteration=self.iteration)
-                if self.saver is not None:
-                    self.saver.maybe_save(self, self.elapsed_before + time.perf_counter() - t0)
-                if interrupted():
+        t0 = time.perf_counter() - self.elapsed_before
+        try:
+            with deferred_interrupt() as interrupted:
+                while not self.finished.all():
+                    self._dispatch()
                     if self.saver is not None:
-                        self.saver.save(self, self.elapsed_before + time.perf_counter() - t0)
-                    raise KeyboardInterrupt
-        self.wall_seconds = self.elapsed_before + time.perf_counter() - t0
-        if self.bar is not None:
-            self.bar.close()
+                        self.saver.maybe_save(self, time.perf_counter() - t0)
+                    if interrupted():
+                        if self.saver is not None:
+                            self.saver.save(self, time.perf_counter() - t0)
+                        raise KeyboardInterrupt
+        finally:
+            if self.bar is not None:
+                self.bar.close()
+        self.wall_seconds = time.perf_counter() - t0
         if self.saver is not None:
             self.saver.save(self, self.wall_seconds, done=True)
 
+    def _dispatch(self):
+        name = "run" if self.simulated else "simulate"
+        args = self.args._replace(budget=np.int32(self._budget()))
+        carry = self.carry._replace(work=jax.tree.map(jnp.zeros_like, self.carry.work),
+                                    log=self.carry.log._replace(used=np.int32(0)))
+        executable = self._executable(name, carry, args)
+        began = time.perf_counter()
+        self.carry = executable(carry, args)
+        log, runs, work = fetch((self.carry.log, self.carry.runs, self.carry.work))
+        seconds = time.perf_counter() - began
+        lane_steps = int(work.loops) * self.programs.width
+        if lane_steps and seconds > 0:
+            self.rate = lane_steps / seconds
+        self.work["chain_steps"] += int(np.asarray(work.chain_steps, np.int64).sum())
+        self.work["replay_steps"] += int(np.asarray(work.replay_steps, np.int64).sum())
+        self.work["replay_mismatches"] += int(work.mismatches)
+        self.work["lane_steps"] += lane_steps
+        self.work["device_calls"] += 1
+        self.simulated = True
+        for row in range(int(log.used)):
+            self._account(log.level[row], log.killed[row], log.counts[row])
+        before = int(self.finished.sum())
+        self.finished = np.asarray(runs.finished)
+        if self.bar is not None:
+            self.bar.update(int(self.finished.sum()) - before)
+
+    def _budget(self) -> int:
+        """Pass steps for the next dispatch: about POLL_SECONDS at the measured rate, or the checkpoint
+        interval if shorter (``checkpoint_every=0``: one iteration per dispatch, a save after each)."""
+        seconds = POLL_SECONDS if self.saver is None else min(POLL_SECONDS, self.saver.every)
+        if self.rate is None:
+            return 1       # one iteration, to measure
+        return int(min(2**30, max(1, self.rate * seconds / self.programs.width)))
+
+    def _account(self, level, killed, counts):
+        """One iteration's weights and masses: P(o) += W_q * (killed in o) / n; W_{q+1} = W_q (1 - K_q / n)."""
+        for r in np.flatnonzero(~np.isnan(level)):
+            K = int(killed[r])
+            self.levels[r].append(float(level[r]))
+            self.killed[r].append(K)
+            if self.log_weight[r] > -np.inf:
+                for column in np.flatnonzero(counts[r]):
+                    self.log_mass[r, column] = np.logaddexp(self.log_mass[r, column],
+                                                            self.log_weight[r] + math.log(counts[r, column] / self.n))
+            self.log_weight[r] = -np.inf if K == self.n else self.log_weight[r] + math.log1p(-K / self.n)
+
     # -- checkpoints (``checkpoint.Saver`` calls ``snapshot``) --------------------------------------
-    HOST = ("steps", "status", "path_max", "max_step", "origin_step", "origin_status", "origin_score", "key", "log_weight",
-            "log_mass", "finished", "extinct", "stopped_early", "iterations")
+    HOST = ("log_weight", "log_mass", "finished")
 
     def snapshot(self, elapsed):
-        out = {f"state.{i}": leaf for i, leaf in enumerate(jax.tree.leaves(jax.device_get(self.state)))}
-        out.update({f"origin.{i}": leaf for i, leaf in enumerate(jax.tree.leaves(jax.device_get(self.origin)))})
+        carry = fetch(self.carry._replace(log=None, work=None))
+        out = {f"carry.{i}": leaf for i, leaf in enumerate(jax.tree.leaves(carry))}
         out.update({name: getattr(self, name) for name in self.HOST})
-        out.update(levels=_pad(self.levels), killed=_pad(self.killed), iteration=np.asarray(self.iteration),
-                   simulated=np.asarray(self.simulated), elapsed=np.asarray(elapsed),
-                   **{f"work.{k}": np.asarray(v) for k, v in self.work.items()})
+        out.update(levels=_pad(self.levels), killed=_pad(self.killed), simulated=np.asarray(self.simulated),
+                   iteration=np.asarray(carry.iteration),
+                   elapsed=np.asarray(elapsed), **{f"work.{k}": np.asarray(v) for k, v in self.work.items()})
         return out
 
     def restore(self, data):
-        for field in ("state", "origin"):
-            leaves = [jnp.asarray(data[f"{field}.{i}"]) for i in range(len(jax.tree.leaves(getattr(self, field))))]
-            setattr(self, field, jax.tree.unflatten(jax.tree.structure(getattr(self, field)), leaves))
+        parts = self.carry._replace(log=None, work=None)
+        leaves = [jnp.asarray(data[f"carry.{i}"]) for i in range(len(jax.tree.leaves(parts)))]
+        restored = jax.tree.unflatten(jax.tree.structure(parts), leaves)
+        self.carry = restored._replace(log=self.carry.log, work=self.carry.work)
         for name in self.HOST:
             setattr(self, name, data[name].copy())
-        self.levels = [[float(z) for z in row[:m]] for row, m in zip(data["levels"], self.iterations)]
-        self.killed = [[int(c) for c in row[:m]] for row, m in zip(data["killed"], self.iterations)]
-        self.iteration, self.simulated = int(data["iteration"]), bool(data["simulated"])
+        iterations = np.asarray(restored.runs.iterations)
+        self.levels = [[float(z) for z in row[:m]] for row, m in zip(data["levels"], iterations)]
+        self.killed = [[int(c) for c in row[:m]] for row, m in zip(data["killed"], iterations)]
+        self.simulated = bool(data["simulated"])
         self.elapsed_before = float(data["elapsed"])
-        self.work = {k: int(data[f"work.{k}"]) for k in self.work}
+        self.work = {k: type(v)(data[f"work.{k}"]) for k, v in self.work.items()}
 
     # -- the answer ------------------------------------------------------------------------------
     def result(self, config, target_names) -> SplittingResult:
+        runs = fetch(self.carry.runs)
+        status = np.asarray(fetch(self.carry.branches.status))
         log_estimate = self.log_mass.copy()
         for r in range(self.R):   # the final population's share, W_Q * count / n
-            if not self.extinct[r]:
-                codes = self.status[r * self.n:(r + 1) * self.n]
+            if not runs.extinct[r]:
+                codes = status[r * self.n:(r + 1) * self.n]
                 for column, code in enumerate(self.columns):
                     c = int(np.sum(codes == code))
                     if c:
                         log_estimate[r, column] = np.logaddexp(log_estimate[r, column],
                                                                self.log_weight[r] + math.log(c / self.n))
-        work = dict(self.work, iterations=int(self.iterations.sum()), wall_seconds=self.wall_seconds,
-                    widths=sorted(self.widths))
+        work = dict(self.work, iterations=int(np.asarray(runs.iterations, np.int64).sum()),
+                    wall_seconds=self.wall_seconds, widths=[self.programs.width])
         total = work["chain_steps"] + work["replay_steps"]
         work["replay_fraction"] = work["replay_steps"] / total if total else 0.0
-        runs = {"log_estimate": log_estimate, "iterations": self.iterations.copy(), "extinct": self.extinct.copy(),
-                "stopped_early": self.stopped_early.copy(), "log_weight": self.log_weight.copy(),
-                "levels": _pad(self.levels), "killed": _pad(self.killed)}
-        return SplittingResult(target_names=target_names, runs=runs, config=config, work=work)
-
-
-@jax.jit
-def _take(tree, index):
-    """Rows ``index`` of every leaf."""
-    return jax.tree.map(lambda a: a[index], tree)
-
-
-@jax.jit
-def _put(tree, index, values):
-    """``tree`` with rows ``index`` set to ``values``' rows (an out-of-range index is dropped)."""
-    return jax.tree.map(lambda a, v: a.at[index].set(v, mode="drop"), tree, values)
-
-
-def _padded_index(index, width: int) -> np.ndarray:
-    """``index`` padded to ``width`` by repeating its first entry."""
-    return np.concatenate([index, np.full(width - index.size, index[0])])
+        out = {"log_estimate": log_estimate, "iterations": np.asarray(runs.iterations, np.int64),
+               "extinct": np.asarray(runs.extinct), "stopped_early": np.asarray(runs.stopped_early),
+               "log_weight": self.log_weight.copy(), "levels": _pad(self.levels), "killed": _pad(self.killed)}
+        return SplittingResult(target_names=target_names, runs=out, config=config, work=work)
 
 
 def _pad(rows) -> np.ndarray:

@@ -159,19 +159,19 @@ def test_an_interrupted_run_resumes_bitwise(tmp_path, monkeypatch):
     kernel, targets, start, options = ruin(12)
     settings = dict(seed=5, **options, **{**QUICK, "n_runs": 4})
     whole = sim.splitting(kernel, targets, start, **settings)
-    original = engine_splitting.SplittingLoop._iterate
+    original = engine_splitting.SplittingDriver._dispatch
     calls = []
 
-    def failing(self):
+    def failing(self):        # dispatch 1 simulates the first paths; with checkpoint_every=0, one iteration each
         calls.append(1)
-        if len(calls) == 4:
+        if len(calls) == 5:
             raise RuntimeError("simulated crash")
         original(self)
 
-    monkeypatch.setattr(engine_splitting.SplittingLoop, "_iterate", failing)
+    monkeypatch.setattr(engine_splitting.SplittingDriver, "_dispatch", failing)
     with pytest.raises(RuntimeError, match="simulated crash"):
         sim.splitting(kernel, targets, start, checkpoint=tmp_path, checkpoint_every=0.0, **settings)
-    monkeypatch.setattr(engine_splitting.SplittingLoop, "_iterate", original)
+    monkeypatch.setattr(engine_splitting.SplittingDriver, "_dispatch", original)
     saved = ckpt.load(tmp_path)
     assert int(saved["iteration"]) == 3 and not bool(saved["meta.done"])   # resumes mid-run, not afresh
     with pytest.raises(ValueError, match="resume=True"):

@@ -199,6 +199,7 @@ CONSTRUCTOR_CASES = [
     # multi-host
     (lambda: sim.merge_results([]), ValueError, "parts"),
     (lambda: sim.process_share(10, 3, 2), ValueError, "process_index"),
+    (lambda: sim.clear_program_cache(True), TypeError, "positional"),
 ]
 
 

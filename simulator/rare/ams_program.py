@@ -1,0 +1,267 @@
+"""The splitting program: many generalized-AMS iterations of every run in one device dispatch.
+
+Lane r * n + i holds replica i of run r (``Branches``), with the state where its own segment
+began (``Origins``). One call of ``run(carry, args, limits)`` is a ``lax.while_loop`` over
+iterations; each iteration, for every run that goes on:
+
+1. the level Z = the k-th smallest path maximum (a sort per run);
+2. every replica at or below Z is killed (ties included); a run whose replicas are all killed is
+   extinct; a run with Z = +inf, or at ``max_iterations``, is finished;
+3. each killed replica picks a survivor uniformly (``streams.survivor_keys(seed, run, q)``);
+4. it replays the survivor's segment from the survivor's branch point to its first step with
+   score > Z (same keys, bitwise the same path), which becomes its own branch point, and goes on
+   with a fresh segment stream (``streams.segment_keys(seed, run, q + 1, replica)``) to the end.
+
+The iteration's level, kill count and killed outcomes per run go into a log (``Log``) that the
+host reads after the dispatch; the host keeps the weights in float64 (``rare.splitting``). The
+dispatch returns when every run has finished, when the log is full, or when its budget of
+lane-steps is spent. Replays and simulations run the lanes that need them in passes of
+``width`` lanes (gathered, stepped until each stops, scattered back), so that the work tracks the
+killed replicas, not the whole population.
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..engine import streams
+from ..outcomes import RUNNING
+
+INT_MAX = np.iinfo(np.int32).max
+
+
+class Branches(NamedTuple):
+    """The replicas (every field has the lane axis first)."""
+
+    state: NamedTuple        # kernel state
+    steps: jax.Array         # steps since the path's start
+    status: jax.Array        # outcome code; RUNNING while the path goes on
+    score: jax.Array         # xi at the current step (+inf in a top target, -inf at failure/escape/divergence)
+    path_max: jax.Array      # the largest score so far
+    max_step: jax.Array      # the step at which the path first reached path_max
+    level: jax.Array         # the lane stops once score > level (a replay); +inf while simulating
+    stop_at: jax.Array       # ... or once it has taken this many steps (a replay: the survivor's max_step)
+    key: jax.Array           # raw key data of the segment's stream
+    origin_step: jax.Array   # step at which the segment began; its step t uses step_key(key, t - origin_step)
+
+
+class Origins(NamedTuple):
+    """Each replica's branch point: where its segment began."""
+
+    state: NamedTuple
+    status: jax.Array
+    score: jax.Array
+
+
+class Runs(NamedTuple):
+    finished: jax.Array       # (R,) bool
+    extinct: jax.Array        # (R,) bool: every replica killed at once
+    stopped_early: jax.Array  # (R,) bool: reached max_iterations
+    iterations: jax.Array     # (R,) int32
+
+
+class Log(NamedTuple):
+    """What the host needs of each iteration of this dispatch (rows 0 .. used - 1)."""
+
+    level: jax.Array          # (cap, R): Z, NaN for a run that did not iterate
+    killed: jax.Array         # (cap, R): K
+    counts: jax.Array         # (cap, R, columns): killed replicas per outcome column
+    used: jax.Array           # int32
+
+
+class Work(NamedTuple):
+    """Counters of this dispatch (int32; the driver resets them and adds them up in Python ints)."""
+
+    chain_steps: jax.Array    # (L,) steps simulated per lane
+    replay_steps: jax.Array   # (L,) steps replayed per lane
+    loops: jax.Array          # steps of the passes (lane-steps are loops x width)
+    mismatches: jax.Array     # replays that ended at the survivor's maximum without passing Z (rounding)
+
+
+class AmsCarry(NamedTuple):
+    branches: Branches
+    origins: Origins
+    runs: Runs
+    log: Log
+    work: Work
+    iteration: jax.Array      # int32: q, the same for every run
+
+
+class AmsArgs(NamedTuple):
+    seed: jax.Array           # uint32
+    k: jax.Array              # int32
+    max_steps: jax.Array      # int32
+    max_iterations: jax.Array  # int32
+    eps: jax.Array            # (n_targets,)
+    budget: jax.Array         # int32: pass steps (lane-steps / width) after which no new iteration starts
+
+
+class AmsProgram(NamedTuple):
+    simulate: Callable        # (carry, args) -> carry: run every path that goes on to its end
+    run: Callable             # (carry, args) -> carry: iterations until done, log full or budget spent
+
+
+def build_ams_program(step: Callable, going: Callable, *, n_runs: int, n_replicas: int, width: int,
+                      columns: list, log_size: int, block_size: int) -> AmsProgram:
+    """``step(lane, max_steps, eps) -> lane`` and ``going(lane) -> bool`` act on one ``Branches`` row; a pass
+    checks whether any lane still goes every ``block_size`` steps (a stopped lane does not move)."""
+    R, n = n_runs, n_replicas
+    L = R * n
+    step_all = jax.vmap(step, (0, None, None))
+    codes = jnp.asarray(columns, jnp.int32)
+
+    def until_stopped(lanes: Branches, args: AmsArgs):
+        """Step every lane until none goes; returns the lanes and the loop count."""
+        def cond(carry):
+            return jnp.any(jax.vmap(going)(carry[1]))
+
+        def body(carry):
+            block = jax.lax.fori_loop(0, block_size, lambda _, b: step_all(b, args.max_steps, args.eps), carry[1])
+            return carry[0] + block_size, block
+        return jax.lax.while_loop(cond, body, (jnp.int32(0), lanes))
+
+    def run_lanes(branches: Branches, todo, args: AmsArgs):
+        """Run the lanes ``todo`` until each stops, ``width`` at a time; returns branches and pass steps."""
+        def cond(carry):
+            return jnp.any(carry[1])
+
+        def body(carry):
+            branches, todo, loops_so_far = carry
+            index = jnp.argsort(~todo, stable=True)[:width]
+            valid = todo[index]
+            part = jax.tree.map(lambda a: a[index], branches)
+            part = part._replace(stop_at=jnp.where(valid, part.stop_at, 0))     # filler lanes do not move
+            loops, part = until_stopped(part, args)
+            rows = jnp.where(valid, index, L)
+            branches = jax.tree.map(lambda a, b: a.at[rows].set(b, mode="drop"), branches, part)
+            return branches, todo.at[index].set(False), loops_so_far + loops
+
+        branches, _, loops = jax.lax.while_loop(cond, body, (branches, todo, jnp.int32(0)))
+        return branches, loops
+
+    def simulate(carry: AmsCarry, args: AmsArgs) -> AmsCarry:
+        todo = carry.branches.status == RUNNING
+        before = carry.branches.steps
+        branches, loops = run_lanes(carry.branches, todo, args)
+        work = carry.work._replace(chain_steps=carry.work.chain_steps + jnp.where(todo, branches.steps - before, 0),
+                                   loops=carry.work.loops + loops)
+        return carry._replace(branches=branches, work=work)
+
+    def levels(carry: AmsCarry, args: AmsArgs):
+        """Z per run, the killed replicas, and the runs' new flags."""
+        M = carry.branches.path_max.reshape(R, n)
+        Z = jnp.take(jnp.sort(M, axis=1), args.k - 1, axis=1)
+        runs = carry.runs
+        active = ~runs.finished
+        done = active & (Z == jnp.inf)
+        capped = active & ~done & (runs.iterations >= args.max_iterations)
+        going = active & ~done & ~capped
+        killed = going[:, None] & (M <= Z[:, None])
+        K = killed.sum(axis=1, dtype=jnp.int32)
+        extinct = going & (K == n)
+        runs = Runs(finished=runs.finished | done | capped | extinct, extinct=runs.extinct | extinct,
+                    stopped_early=runs.stopped_early | capped, iterations=runs.iterations + going)
+        return Z, going, killed, K, extinct, runs
+
+    def record(log: Log, Z, going, killed, K, status) -> Log:
+        status = status.reshape(R, n)
+        counts = ((status[:, :, None] == codes) & killed[:, :, None]).sum(axis=1, dtype=jnp.int32)
+        row = log.used
+        return Log(level=log.level.at[row].set(jnp.where(going, Z, jnp.nan)),
+                   killed=log.killed.at[row].set(jnp.where(going, K, 0)), counts=log.counts.at[row].set(counts),
+                   used=row + 1)
+
+    def parents(carry: AmsCarry, args: AmsArgs, killed, K):
+        """For each lane, the lane of a survivor of its run drawn uniformly (meaningful for killed lanes)."""
+        order = jnp.argsort(killed, axis=1, stable=True)      # survivors first, in replica order
+        keys = streams.survivor_keys(args.seed, jnp.arange(R, dtype=jnp.uint32),
+                                     jnp.full(R, carry.iteration, jnp.uint32))
+        draw = jax.vmap(lambda key, m: jax.random.randint(jax.random.wrap_key_data(key), (n,), 0, m))(
+            keys, jnp.maximum(n - K, 1))
+        local = jnp.take_along_axis(order, draw, axis=1)
+        return (local + n * jnp.arange(R)[:, None]).reshape(L)
+
+    def branch(carry: AmsCarry, args: AmsArgs, victims, parent, Z) -> AmsCarry:
+        """Replay each victim's survivor to its first step above Z, make that the victim's branch point."""
+        b, o = carry.branches, carry.origins
+
+        def take(a):
+            return a[parent]
+
+        def pick(a, b):
+            return jnp.where(victims.reshape(victims.shape + (1,) * (a.ndim - 1)), a, b)
+        start = Branches(state=jax.tree.map(take, o.state), steps=take(b.origin_step), status=take(o.status),
+                         score=take(o.score), path_max=take(o.score), max_step=take(b.origin_step),
+                         level=jnp.repeat(Z, n), stop_at=take(b.max_step), key=take(b.key),
+                         origin_step=take(b.origin_step))
+        branches = jax.tree.map(pick, start, b)
+        before = branches.steps
+        branches, loops = run_lanes(branches, victims, args)
+        replayed = jnp.where(victims, branches.steps - before, 0)
+        mismatches = (victims & ~(branches.score > branches.level)).sum(dtype=jnp.int32)
+        lane = jnp.arange(L, dtype=jnp.uint32)
+        fresh = streams.segment_keys(args.seed, lane // n, jnp.full(L, carry.iteration + 1, jnp.uint32), lane % n)
+        branches = branches._replace(
+            path_max=jnp.where(victims, branches.score, branches.path_max),
+            max_step=jnp.where(victims, branches.steps, branches.max_step),
+            level=jnp.where(victims, jnp.inf, branches.level),
+            stop_at=jnp.where(victims, INT_MAX, branches.stop_at),
+            key=pick(fresh, branches.key), origin_step=jnp.where(victims, branches.steps, branches.origin_step))
+        origins = Origins(jax.tree.map(pick, branches.state, o.state), jnp.where(victims, branches.status, o.status),
+                          jnp.where(victims, branches.score, o.score))
+        work = carry.work._replace(replay_steps=carry.work.replay_steps + replayed,
+                                   loops=carry.work.loops + loops,
+                                   mismatches=carry.work.mismatches + mismatches)
+        return carry._replace(branches=branches, origins=origins, work=work)
+
+    def iterate(carry: AmsCarry, args: AmsArgs) -> AmsCarry:
+        Z, going, killed, K, extinct, runs = levels(carry, args)
+        log = record(carry.log, Z, going, killed, K, carry.branches.status)
+        victims = (killed & (going & ~extinct)[:, None]).reshape(L)
+        carry = carry._replace(runs=runs, log=log)
+        carry = branch(carry, args, victims, parents(carry, args, killed, K), Z)
+        carry = simulate(carry, args)
+        return carry._replace(iteration=carry.iteration + 1)
+
+    def run(carry: AmsCarry, args: AmsArgs) -> AmsCarry:
+        def cond(carry):
+            return (~carry.runs.finished.all() & (carry.log.used < log_size)
+                    & (carry.work.loops < args.budget))
+        return jax.lax.while_loop(cond, lambda c: iterate(c, args), carry)
+
+    return AmsProgram(simulate, run)
+
+
+class AmsPrograms:
+    """The splitting program's functions under one structure ``key`` (``engine.programs``)."""
+
+    def __init__(self, key, program: AmsProgram, width: int):
+        self.key, self.program, self.width = key, program, width
+
+    def jitted(self, name: str):
+        return jax.jit(getattr(self.program, name))
+
+
+def initial_carry(state0, code0, score0, *, n_runs, n_replicas, seed, columns, log_size, dtype) -> AmsCarry:
+    """Every replica at its start (one start for all, or one per lane), before any step."""
+    L = n_runs * n_replicas
+
+    def tile(a):
+        return jnp.array(jnp.broadcast_to(a, (L,) + jnp.shape(a)[1:]))
+    state = jax.tree.map(tile, state0)
+    status, score = tile(jnp.asarray(code0, jnp.int32)), tile(jnp.asarray(score0, dtype))
+    lane = jnp.arange(L, dtype=jnp.uint32)
+    zero = jnp.zeros(L, jnp.int32)
+    branches = Branches(state=state, steps=zero, status=status, score=score, path_max=score, max_step=zero,
+                        level=jnp.full(L, jnp.inf, dtype), stop_at=jnp.full(L, INT_MAX, jnp.int32),
+                        key=streams.segment_keys(seed, lane // n_replicas, jnp.zeros(L, jnp.uint32), lane % n_replicas),
+                        origin_step=zero)
+    origins = Origins(jax.tree.map(jnp.array, state), status, score)
+    runs = Runs(jnp.zeros(n_runs, bool), jnp.zeros(n_runs, bool), jnp.zeros(n_runs, bool), jnp.zeros(n_runs, jnp.int32))
+    log = Log(jnp.full((log_size, n_runs), jnp.nan, dtype), jnp.zeros((log_size, n_runs), jnp.int32),
+              jnp.zeros((log_size, n_runs, len(columns)), jnp.int32), jnp.int32(0))
+    work = Work(zero, zero, jnp.int32(0), jnp.int32(0))
+    return AmsCarry(branches, origins, runs, log, work, jnp.int32(0))
