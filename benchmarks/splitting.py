@@ -78,6 +78,11 @@ def measure(problem, replicas, runs, direct_chains, seed):
             "z": (p.value - exact_p) / (rse * p.value) if rse > 0 else math.nan,
             "splitting_work": work, "replay_fraction": split.work["replay_fraction"],
             "iterations_per_run": split.work["iterations"] / runs, "splitting_seconds": split_seconds,
+            "wall_per_chain_step": split_seconds / work,
+            # the share of wall time outside device dispatches: host work and compiling (None: an engine
+            # that does not report device time)
+            "host_and_compile_fraction": (1 - split.work["device_seconds"] / split_seconds
+                                          if "device_seconds" in split.work else None),
             "splitting_work_for_10pct": split_work_10, "direct_mean_steps": mean_steps,
             "direct_seconds": direct_seconds, "direct_work_for_10pct": direct_work_10,
             "ratio": direct_work_10 / split_work_10, "direct_hits": direct.counts.get("hit", 0),
@@ -105,7 +110,9 @@ def main():
             print(f"{row['problem']:24} {row['exact']:9.3g} {est[0]:10.3g} [{est[1]:.3g}, {est[2]:.3g}] "
                   f"{row['relative_se']:7.3f} {row['splitting_work_for_10pct']:11.3g} "
                   f"{100 * row['replay_fraction']:5.1f}% {row['direct_work_for_10pct']:11.3g} "
-                  f"{row['ratio']:9.3g}", flush=True)
+                  f"{row['ratio']:9.3g}  wall {row['splitting_seconds']:.2f} s, "
+                  f"{1e6 * row['wall_per_chain_step']:.3g} us/chain-step, host+compile "
+                  f"{row['host_and_compile_fraction']}", flush=True)
     print("wrote", write("splitting", {"args": vars(args), "rows": rows}))
 
 

@@ -31,6 +31,8 @@ from ..engine import streams
 from ..outcomes import RUNNING
 
 INT_MAX = np.iinfo(np.int32).max
+CHUNKS = 16        # a pass of W lanes steps the lanes that still go W / CHUNKS at a time (as the race program)
+MIN_CHUNK = 8
 
 
 class Branches(NamedTuple):
@@ -77,7 +79,7 @@ class Work(NamedTuple):
 
     chain_steps: jax.Array    # (L,) steps simulated per lane
     replay_steps: jax.Array   # (L,) steps replayed per lane
-    loops: jax.Array          # steps of the passes (lane-steps are loops x width)
+    loops: jax.Array          # chunk-steps of the passes (lane-steps are loops x ``AmsPrograms.chunk``)
     mismatches: jax.Array     # replays that ended at the survivor's maximum without passing Z (rounding)
 
 
@@ -113,34 +115,55 @@ def build_ams_program(step: Callable, going: Callable, *, n_runs: int, n_replica
     step_all = jax.vmap(step, (0, None, None))
     codes = jnp.asarray(columns, jnp.int32)
 
-    def until_stopped(lanes: Branches, args: AmsArgs):
-        """Step every lane until none goes; returns the lanes and the loop count."""
+    chunk = width // CHUNKS if width % CHUNKS == 0 and width // CHUNKS >= MIN_CHUNK else width
+
+    def block(lanes: Branches, args: AmsArgs) -> Branches:
+        return jax.lax.fori_loop(0, block_size, lambda _, b: step_all(b, args.max_steps, args.eps), lanes)
+
+    def until_stopped(lanes: Branches, rows, args: AmsArgs):
+        """Step the lanes until none goes, ``block_size`` steps at a time; while at most half go, only the
+        chunks that hold them (the going lanes, and their ``rows``, are moved first). Returns the lanes,
+        their rows and the chunk-steps taken (lane-steps / chunk)."""
         def cond(carry):
             return jnp.any(jax.vmap(going)(carry[1]))
 
         def body(carry):
-            block = jax.lax.fori_loop(0, block_size, lambda _, b: step_all(b, args.max_steps, args.eps), carry[1])
-            return carry[0] + block_size, block
-        return jax.lax.while_loop(cond, body, (jnp.int32(0), lanes))
+            count, lanes, rows = carry
+            go = jax.vmap(going)(lanes)
+            order = jnp.argsort(~go, stable=True)
+            lanes, rows = jax.tree.map(lambda a: a[order], lanes), rows[order]
+            n_chunks = (go.sum(dtype=jnp.int32) + chunk - 1) // chunk
+
+            def one(c, lanes):
+                part = jax.tree.map(lambda a: jax.lax.dynamic_slice_in_dim(a, c * chunk, chunk), lanes)
+                part = block(part, args)
+                return jax.tree.map(lambda a, b: jax.lax.dynamic_update_slice_in_dim(a, b, c * chunk, 0), lanes, part)
+
+            if chunk == width:
+                return count + block_size, block(lanes, args), rows
+            many = 2 * n_chunks * chunk > width
+            lanes = jax.lax.cond(many, lambda l: block(l, args), lambda l: jax.lax.fori_loop(0, n_chunks, one, l),
+                                 lanes)
+            return count + block_size * jnp.where(many, width // chunk, n_chunks), lanes, rows
+        return jax.lax.while_loop(cond, body, (jnp.int32(0), lanes, rows))
 
     def run_lanes(branches: Branches, todo, args: AmsArgs):
-        """Run the lanes ``todo`` until each stops, ``width`` at a time; returns branches and pass steps."""
+        """Run the lanes ``todo`` until each stops, ``width`` at a time; returns branches and chunk-steps."""
         def cond(carry):
             return jnp.any(carry[1])
 
         def body(carry):
-            branches, todo, loops_so_far = carry
+            branches, todo, count = carry
             index = jnp.argsort(~todo, stable=True)[:width]
             valid = todo[index]
             part = jax.tree.map(lambda a: a[index], branches)
             part = part._replace(stop_at=jnp.where(valid, part.stop_at, 0))     # filler lanes do not move
-            loops, part = until_stopped(part, args)
-            rows = jnp.where(valid, index, L)
+            steps, part, rows = until_stopped(part, jnp.where(valid, index, L), args)
             branches = jax.tree.map(lambda a, b: a.at[rows].set(b, mode="drop"), branches, part)
-            return branches, todo.at[index].set(False), loops_so_far + loops
+            return branches, todo.at[index].set(False), count + steps
 
-        branches, _, loops = jax.lax.while_loop(cond, body, (branches, todo, jnp.int32(0)))
-        return branches, loops
+        branches, _, count = jax.lax.while_loop(cond, body, (branches, todo, jnp.int32(0)))
+        return branches, count
 
     def simulate(carry: AmsCarry, args: AmsArgs) -> AmsCarry:
         todo = carry.branches.status == RUNNING
@@ -184,46 +207,52 @@ def build_ams_program(step: Callable, going: Callable, *, n_runs: int, n_replica
         local = jnp.take_along_axis(order, draw, axis=1)
         return (local + n * jnp.arange(R)[:, None]).reshape(L)
 
-    def branch(carry: AmsCarry, args: AmsArgs, victims, parent, Z) -> AmsCarry:
-        """Replay each victim's survivor to its first step above Z, make that the victim's branch point."""
+    def replay_from(carry: AmsCarry, victims, parent, Z) -> AmsCarry:
+        """Each victim takes its survivor's branch point, to replay its segment up to the first score > Z."""
         b, o = carry.branches, carry.origins
 
         def take(a):
             return a[parent]
-
-        def pick(a, b):
-            return jnp.where(victims.reshape(victims.shape + (1,) * (a.ndim - 1)), a, b)
         start = Branches(state=jax.tree.map(take, o.state), steps=take(b.origin_step), status=take(o.status),
                          score=take(o.score), path_max=take(o.score), max_step=take(b.origin_step),
                          level=jnp.repeat(Z, n), stop_at=take(b.max_step), key=take(b.key),
                          origin_step=take(b.origin_step))
-        branches = jax.tree.map(pick, start, b)
-        before = branches.steps
-        branches, loops = run_lanes(branches, victims, args)
-        replayed = jnp.where(victims, branches.steps - before, 0)
-        mismatches = (victims & ~(branches.score > branches.level)).sum(dtype=jnp.int32)
+        return carry._replace(branches=jax.tree.map(_where_rows(victims), start, b))
+
+    def branch_points(carry: AmsCarry, args: AmsArgs, victims) -> AmsCarry:
+        """A replayed victim's state is its new branch point; it goes on with a fresh segment stream."""
+        b, o, pick = carry.branches, carry.origins, _where_rows(victims)
         lane = jnp.arange(L, dtype=jnp.uint32)
         fresh = streams.segment_keys(args.seed, lane // n, jnp.full(L, carry.iteration + 1, jnp.uint32), lane % n)
-        branches = branches._replace(
-            path_max=jnp.where(victims, branches.score, branches.path_max),
-            max_step=jnp.where(victims, branches.steps, branches.max_step),
-            level=jnp.where(victims, jnp.inf, branches.level),
-            stop_at=jnp.where(victims, INT_MAX, branches.stop_at),
-            key=pick(fresh, branches.key), origin_step=jnp.where(victims, branches.steps, branches.origin_step))
-        origins = Origins(jax.tree.map(pick, branches.state, o.state), jnp.where(victims, branches.status, o.status),
-                          jnp.where(victims, branches.score, o.score))
-        work = carry.work._replace(replay_steps=carry.work.replay_steps + replayed,
-                                   loops=carry.work.loops + loops,
-                                   mismatches=carry.work.mismatches + mismatches)
-        return carry._replace(branches=branches, origins=origins, work=work)
+        branches = b._replace(path_max=jnp.where(victims, b.score, b.path_max),
+                              max_step=jnp.where(victims, b.steps, b.max_step),
+                              level=jnp.where(victims, jnp.inf, b.level), stop_at=jnp.where(victims, INT_MAX, b.stop_at),
+                              key=pick(fresh, b.key), origin_step=jnp.where(victims, b.steps, b.origin_step))
+        origins = Origins(jax.tree.map(pick, b.state, o.state), jnp.where(victims, b.status, o.status),
+                          jnp.where(victims, b.score, o.score))
+        return carry._replace(branches=branches, origins=origins)
 
     def iterate(carry: AmsCarry, args: AmsArgs) -> AmsCarry:
         Z, going, killed, K, extinct, runs = levels(carry, args)
         log = record(carry.log, Z, going, killed, K, carry.branches.status)
         victims = (killed & (going & ~extinct)[:, None]).reshape(L)
-        carry = carry._replace(runs=runs, log=log)
-        carry = branch(carry, args, victims, parents(carry, args, killed, K), Z)
-        carry = simulate(carry, args)
+        carry = replay_from(carry._replace(runs=runs, log=log), victims, parents(carry, args, killed, K), Z)
+
+        def phase(p, carry):       # 0: replay the victims; 1: run on those still going (one traced copy of both)
+            replay = p == 0
+            todo = victims & (replay | (carry.branches.status == RUNNING))
+            before = carry.branches.steps
+            branches, loops = run_lanes(carry.branches, todo, args)
+            moved = jnp.where(todo, branches.steps - before, 0)
+            missed = (todo & ~(branches.score > branches.level)).sum(dtype=jnp.int32)
+            w = carry.work
+            work = w._replace(replay_steps=w.replay_steps + jnp.where(replay, moved, 0),
+                              chain_steps=w.chain_steps + jnp.where(replay, 0, moved), loops=w.loops + loops,
+                              mismatches=w.mismatches + jnp.where(replay, missed, 0))
+            carry = carry._replace(branches=branches, work=work)
+            return jax.lax.cond(replay, lambda c: branch_points(c, args, victims), lambda c: c, carry)
+
+        carry = jax.lax.fori_loop(0, 2, phase, carry)
         return carry._replace(iteration=carry.iteration + 1)
 
     def run(carry: AmsCarry, args: AmsArgs) -> AmsCarry:
@@ -235,11 +264,19 @@ def build_ams_program(step: Callable, going: Callable, *, n_runs: int, n_replica
     return AmsProgram(simulate, run)
 
 
+def _where_rows(mask):
+    """``pick(a, b)``: rows of ``a`` where ``mask``, else of ``b`` (mask over the leading axis)."""
+    def pick(a, b):
+        return jnp.where(mask.reshape(mask.shape + (1,) * (a.ndim - 1)), a, b)
+    return pick
+
+
 class AmsPrograms:
     """The splitting program's functions under one structure ``key`` (``engine.programs``)."""
 
     def __init__(self, key, program: AmsProgram, width: int):
         self.key, self.program, self.width = key, program, width
+        self.chunk = width // CHUNKS if width % CHUNKS == 0 and width // CHUNKS >= MIN_CHUNK else width
 
     def jitted(self, name: str):
         return jax.jit(getattr(self.program, name))

@@ -327,7 +327,7 @@ class SplittingDriver:
         self.levels = [[] for _ in range(n_runs)]
         self.killed = [[] for _ in range(n_runs)]
         self.work = {"chain_steps": 0, "replay_steps": 0, "replay_mismatches": 0, "lane_steps": 0,
-                     "device_calls": 0, "compile_seconds": 0.0}
+                     "device_calls": 0, "compile_seconds": 0.0, "device_seconds": 0.0}
         self.simulated = False
         self.rate = None
         self.elapsed_before = 0.0
@@ -367,7 +367,7 @@ class SplittingDriver:
         self.carry = executable(carry, args)
         log, runs, work = fetch((self.carry.log, self.carry.runs, self.carry.work))
         seconds = time.perf_counter() - began
-        lane_steps = int(work.loops) * self.programs.width
+        lane_steps = int(work.loops) * self.programs.chunk
         if lane_steps and seconds > 0:
             self.rate = lane_steps / seconds
         self.work["chain_steps"] += int(np.asarray(work.chain_steps, np.int64).sum())
@@ -375,6 +375,7 @@ class SplittingDriver:
         self.work["replay_mismatches"] += int(work.mismatches)
         self.work["lane_steps"] += lane_steps
         self.work["device_calls"] += 1
+        self.work["device_seconds"] += seconds
         self.simulated = True
         for row in range(int(log.used)):
             self._account(log.level[row], log.killed[row], log.counts[row])
@@ -389,7 +390,7 @@ class SplittingDriver:
         seconds = POLL_SECONDS if self.saver is None else min(POLL_SECONDS, self.saver.every)
         if self.rate is None:
             return 1       # one iteration, to measure
-        return int(min(2**30, max(1, self.rate * seconds / self.programs.width)))
+        return int(min(2**30, max(1, self.rate * seconds / self.programs.chunk)))
 
     def _account(self, level, killed, counts):
         """One iteration's weights and masses: P(o) += W_q * (killed in o) / n; W_{q+1} = W_q (1 - K_q / n)."""
