@@ -55,6 +55,21 @@ def deferred_interrupt():
         signal.signal(signal.SIGINT, previous)
 
 
+def dispatch_budget(rate: float | None, last: int | None, seconds: float) -> int:
+    """Lane-steps for the next dispatch: about ``seconds`` (the poll interval, or the checkpoint interval if
+    shorter: ``checkpoint_every=0`` gives one block per dispatch) at the measured ``rate``, at most
+    MAX_GROWTH times the ``last``; FIRST_BUDGET before any rate is measured."""
+    if rate is None:
+        return min(FIRST_BUDGET, int(seconds * 1e12))
+    return int(min(MAX_BUDGET, rate * seconds, last * MAX_GROWTH))
+
+
+def report(bar, finished: int, running: int, lanes: int, rate: float) -> None:
+    """Update the progress bar: chains finished, chains running, lanes, lane-steps per second."""
+    bar.update(finished - bar.n)
+    bar.set_postfix(running=running, lanes=lanes, lane_steps_per_s=f"{rate:.3g}", refresh=False)
+
+
 class RaceDriver:
     """Runs a race program (``program.ProgramSet``) to the end: dispatches, progress, Ctrl-C,
     checkpoints, compaction."""
@@ -79,12 +94,12 @@ class RaceDriver:
         self.carry = self.empty(width)
 
     def empty(self, width: int):
-        """A carry of ``width`` empty lanes and empty buffers."""
-        return self._executable("empty", self.args, static=(width, self.capacity))(self.args)
+        """A carry of ``width`` empty lanes and empty buffers, on the devices (built on the host)."""
+        carry = self.programs.program.empty(self.args, width, self.capacity)
+        place = self.programs.place
+        return type(carry)(place.lanes(carry.lanes), place.replicated(carry.buffers), place.replicated(carry.counters))
 
-    @property
-    def width(self) -> int:
-        return self.batch_sizes[-1]
+    width = property(lambda self: self.batch_sizes[-1])
 
     def loop(self):
         t0 = time.perf_counter() - self.elapsed_before
@@ -141,25 +156,16 @@ class RaceDriver:
         self.dispatches += 1
         self.done = self.finished == self.n_chains
 
-    @property
-    def chunk(self) -> int:
-        return policy.chunk_width(self.width, self.programs.chunked)
+    chunk = property(lambda self: policy.chunk_width(self.width, self.programs.chunked))
 
     def _budget(self) -> int:
-        """Lane-steps for the next dispatch: about POLL_SECONDS at the measured rate, or the checkpoint
-        interval if shorter (``checkpoint_every=0``: one block per dispatch, a save after each)."""
         seconds = POLL_SECONDS if self.saver is None else min(POLL_SECONDS, self.saver.every)
-        if self.rate is None:
-            return min(FIRST_BUDGET, int(seconds * 1e12))
-        return int(min(MAX_BUDGET, self.rate * seconds, self.budget * MAX_GROWTH))
+        return dispatch_budget(self.rate, self.budget, seconds)
 
     def _compact_at(self) -> int:
-        """Return from the dispatch once every chain started and the running chains fit the ladder's next
-        width (-1: never; also after "auto" declined this width, which is then reconsidered per dispatch)."""
-        narrower = [w for w in policy.bucket_ladder(self.batch_sizes[0], self.programs.n_devices) if w < self.width]
-        if not self.compaction or not narrower or self.declined == self.width:
+        if not self.compaction or self.declined == self.width:     # "auto" declined: reconsidered per dispatch
             return -1
-        return min(narrower[0], self.width // 2)
+        return policy.compact_threshold(self.width, self.batch_sizes[0], self.programs.n_devices)
 
     def _maybe_compact(self):
         target = policy.bucket_width(self.running, self.batch_sizes[0], self.programs.n_devices)
@@ -178,11 +184,8 @@ class RaceDriver:
         self.declined = None
 
     def _report(self, elapsed):
-        if self.bar is None:
-            return
-        self.bar.update(self.finished - self.bar.n)
-        self.bar.set_postfix(running=self.running, lanes=self.width,
-                             lane_steps_per_s=f"{self.lane_steps / max(elapsed, 1e-9):.3g}", refresh=False)
+        if self.bar is not None:
+            report(self.bar, self.finished, self.running, self.width, self.lane_steps / max(elapsed, 1e-9))
 
     def results(self):
         """The per-chain buffers on the host (one read), trimmed to the race's chains."""

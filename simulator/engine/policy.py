@@ -110,6 +110,13 @@ def bucket_ladder(batch: int, n_devices: int = 1) -> list[int]:
     return ladder
 
 
+def compact_threshold(width: int, batch: int, n_devices: int = 1) -> int:
+    """A race program of ``width`` lanes returns (to be compacted) once every chain started and at most this
+    many run: the ladder's next width below ``width``, or half the width if less; -1 at the narrowest."""
+    narrower = [w for w in bucket_ladder(batch, n_devices) if w < width]
+    return min(narrower[0], width // 2) if narrower else -1
+
+
 def bucket_width(n_running: int, batch: int, n_devices: int = 1) -> int:
     """The narrowest width of ``bucket_ladder(batch, n_devices)`` that holds ``n_running`` chains."""
     fits = [w for w in bucket_ladder(batch, n_devices) if w >= n_running]

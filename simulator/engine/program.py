@@ -37,6 +37,7 @@ from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ..outcomes import CENSORED, EMPTY, RUNNING
 from . import policy
@@ -78,7 +79,7 @@ class Limits(NamedTuple):
 
 
 class RaceProgram(NamedTuple):
-    empty: Callable           # (run_args, width, capacity) -> Carry of empty lanes and buffers
+    empty: Callable           # (run_args, width, capacity) -> Carry of empty lanes and buffers (NumPy, host)
     run: Callable             # (carry, run_args, limits) -> carry
     compact: Callable         # (carry, width) -> carry with the busy lanes first, ``width`` lanes
 
@@ -187,24 +188,29 @@ def build_race_program(lane: LaneFunctions, *, block_size: int, stop_label=None,
         return jax.lax.while_loop(going, block, carry)
 
     def empty(args: RunArgs, width: int, capacity: int) -> Carry:
-        shapes = jax.eval_shape(lambda: fresh_all(jnp.zeros(width, jnp.int32), args))
-        lanes, draw = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
-        lanes = lanes._replace(chain=jnp.full(width, -1, jnp.int32), status=jnp.full(width, EMPTY, jnp.int32))
-        label = None if stop_label is None else jax.eval_shape(jax.vmap(stop_label), lanes.state.position)
-        buffers = Buffers(
-            outcome=jnp.full(capacity, RUNNING, jnp.int32), stop_step=jnp.zeros(capacity, jnp.int32),
-            state=jax.tree.map(lambda a: jnp.zeros((capacity,) + a.shape[1:], a.dtype), lanes.state),
-            label=None if label is None else jnp.zeros((capacity,) + label.shape[1:], label.dtype),
-            trace=None if trace is None else jnp.full((capacity, trace.n_draws, trace.width), jnp.nan,
-                                                      draw.dtype))
-        zero = jnp.zeros((), jnp.int32)
-        counters = Counters(zero, zero, zero, zero, zero, jnp.asarray(block_size, jnp.int32), zero)
-        return Carry(lanes, buffers, counters)
+        return _empty_carry(fresh_all, args, width, capacity, block_size, stop_label, trace)
 
     def compact(carry: Carry, width: int) -> Carry:
         return carry._replace(lanes=_busy_first(carry.lanes, width))
 
     return RaceProgram(empty, run, compact)
+
+
+def _empty_carry(fresh_all, args: RunArgs, width: int, capacity: int, block_size: int, stop_label, trace) -> Carry:
+    """``width`` empty lanes and ``capacity`` rows of per-chain buffers, as NumPy arrays (built on the host:
+    nothing to compile), with the shapes and dtypes ``fresh_all`` gives."""
+    lanes, draw = jax.eval_shape(lambda: fresh_all(jnp.zeros(width, jnp.int32), args))
+    lanes = jax.tree.map(lambda s: np.zeros(s.shape, s.dtype), lanes)
+    lanes = lanes._replace(chain=np.full(width, -1, np.int32), status=np.full(width, EMPTY, np.int32))
+    label = None if stop_label is None else jax.eval_shape(jax.vmap(stop_label), lanes.state.position)
+    buffers = Buffers(
+        outcome=np.full(capacity, RUNNING, np.int32), stop_step=np.zeros(capacity, np.int32),
+        state=jax.tree.map(lambda a: np.zeros((capacity,) + a.shape[1:], a.dtype), lanes.state),
+        label=None if label is None else np.zeros((capacity,) + label.shape[1:], label.dtype),
+        trace=None if trace is None else np.full((capacity, trace.n_draws, trace.width), np.nan, draw.dtype))
+    zero = np.zeros((), np.int32)
+    counters = Counters(zero, zero, zero, zero, zero, np.asarray(block_size, np.int32), zero)
+    return Carry(lanes, buffers, counters)
 
 
 def _busy_first(lanes: Lanes, width: int | None = None) -> Lanes:
@@ -233,10 +239,10 @@ class ProgramSet:
 
     def jitted(self, name: str):
         fn = getattr(self.program, name)
-        static = {"run": (), "compact": (1,), "empty": (1, 2)}[name]
+        static = {"run": (), "compact": (1,)}[name]
         if self.place.n == 1:
             return jax.jit(fn, static_argnums=static)
         split, whole = self.place.split, self.place.whole
         carry = Carry(split, whole, whole)
-        ins = {"run": (carry, whole, whole), "compact": (carry,), "empty": (whole,)}[name]
+        ins = {"run": (carry, whole, whole), "compact": (carry,)}[name]
         return jax.jit(fn, static_argnums=static, in_shardings=ins, out_shardings=carry)

@@ -61,30 +61,24 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
     Args:
         kernel: a ``sim.dynamics`` kernel; with ``sweep``, a factory of one, called with the
             swept values as keyword arguments (``lambda temperature: sim.dynamics.langevin(V, h, temperature)``).
-        targets: ``sim.Target`` list; chain stops at the first step where some
-            residual <= eps. Two at once is a ``tie``; a non-finite position or
-            residual is ``diverged``; still running after ``max_steps`` is ``censored``.
-            A start already inside a target stops at step 0.
+        targets: ``sim.Target`` list; a chain stops at the first step where some residual <= eps (step 0 if
+            it starts inside). Two at once: ``tie``; non-finite: ``diverged``; past ``max_steps``: ``censored``.
         start: one position shared by all chains, or a batch with leading axis
             ``n_chains`` (see ``start_batched``). A position is an array or a pytree of
             arrays (a dict of weights, a NamedTuple, Flax/Equinox parameters): kernels,
             residuals, observables and potentials then receive the pytree, and
             ``result.position`` keeps its structure.
-        n_chains, max_steps: number of chains and the step budget of each.
-        seed: chain i's trajectory depends only on (seed, i).
+        n_chains, max_steps, seed: chains, the step budget of each; chain i depends only on (seed, i).
         bridge: apply the Brownian-bridge crossing correction
             (``simulator.engine.bridge``) to targets with ``distance=True``.
         precision: "float32" (default) or "float64".
-        block_size: the most steps per block; the host acts between blocks
-            (block lengths adapt between ``MIN_BLOCK`` and this).
+        block_size: the most steps per block (block lengths adapt between ``MIN_BLOCK`` and this).
         batch_size: lanes run at once (default ``policy.default_batch_size(n_chains)``).
-        compaction: shrink the batch to the narrowest width of ``policy.bucket_ladder`` that holds the
-            running chains (once at most half its lanes run): "auto"
-            (default) only when the time saved should repay compiling the new
-            size, True always, False never. Results never depend on it.
-        start_batched: None infers it: ``start`` is a batch exactly when its
-            leading axis has length ``n_chains``; pass False for a shared
-            position whose first axis happens to equal ``n_chains``.
+        compaction: step the busy lanes in chunks and move them to narrower widths of ``policy.bucket_ladder``:
+            "auto" (default) compiles a new width only when the time saved should repay it, True always,
+            False never (every lane is stepped). Results never depend on it.
+        start_batched: None: ``start`` is a batch exactly when its leading axis has length ``n_chains``;
+            False for a shared position whose first axis happens to equal ``n_chains``.
         domain: optional region the chains must stay in: a Frobenius ball
             (``sim.groups.frobenius_ball``) or a pure function position -> bool.
             A chain outside it ends ``escaped``; a hit counts only inside it.
@@ -95,21 +89,17 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
             refused above ``trace_memory_limit`` (default 4 GiB).
         observables: {name: fn(position) -> scalar}, traced next to the built-in ones.
         trace_position: trace theta itself (default: when it has at most 16 entries).
-        checkpoint: folder for an atomic checkpoint at block boundaries, at most every
+        checkpoint: folder for an atomic checkpoint between dispatches, at most every
             ``checkpoint_every`` seconds and at the end (``simulator.engine.checkpoint``); an existing
             checkpoint there is refused unless ``resume=True``, which continues it (bitwise equal
             results; a different configuration is refused).
-        devices: jax devices to spread the lanes over (default: all local devices), a
-            sharded jit over a 1-D "chains" mesh; outcomes are identical on 1 or many devices.
+        devices: jax devices to shard the lanes over (default: all local devices); same outcomes on any number.
         first_chain: global index of this call's chain 0: a process of a multi-host run
             races its share of chain indices (``process_share``), and ``merge_results`` joins them.
-
-        stop_label: fn(position) -> integer array of fixed shape, evaluated on the device at each chain's
-            stop (hit, tie, divergence, escape or the budget) and kept as ``result.stop_labels``: a discrete
-            observable at the stop, such as the function a network computes (``result.stop_label_counts``).
-        sweep: {name: [values]}: one race per setting of the grid (the Cartesian product of the
-            lists), all in one compiled program (``simulator.engine.sweep``); ``eps`` sets every
-            target's tolerance, other names are arguments of the kernel factory. ``n_chains`` per setting.
+        stop_label: fn(position) -> integer array of fixed shape, evaluated on the device at each chain's stop
+            and kept as ``result.stop_labels`` (e.g. the function a network computes; ``stop_label_counts``).
+        sweep: {name: [values]}: one race per setting of the grid (the lists' product), in one compiled program
+            (``engine.sweep``); ``eps`` sets every tolerance, other names are factory arguments. ``n_chains`` each.
 
     Returns:
         A ``RaceResult``; with ``sweep``, a ``SweepResult`` (one RaceResult per setting).
@@ -147,32 +137,16 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
         trace = traces.build_trace(trace_every, observables, trace_position, kernel=kernel, targets=targets,
                                    position=position, max_steps=max_steps, n_chains=total,
                                    memory_limit=trace_memory_limit)
-        config = RaceConfig(
-            kernel=sweeps.describe_kernel(plan),
-            targets=tuple({"name": t.name, "eps": t.eps, "distance": t.distance} for t in targets),
-            start="batched" if batched else jax.tree.map(lambda a: a.tolist(), start), n_chains=n_chains,
-            first_chain=first_chain,
-            max_steps=max_steps, seed=seed, bridge=bridge, precision=precision,
-            domain=validate.describe_domain(domain), trace_every=trace_every,
-            observables=None if trace is None else tuple(trace.names),
-            stop_label=None if stop_label is None else getattr(stop_label, "__name__", repr(stop_label)),
-            sweep=None if sweep is None else {k: [s[k] for s in plan.settings] for k in plan.settings[0]},
-            block_size=block_size, batch_size=batch_size, compaction=compaction,
-            noise_variance=kernel.noise_variance if plan.factory is None else None,
-            jax_version=jax.__version__, device=str(place.devices[0]), n_devices=place.n)
+        config = _config(plan, kernel, targets, start, batched, n_chains, first_chain, max_steps, seed, bridge,
+                         precision, domain, trace, trace_every, stop_label, sweep, block_size, batch_size,
+                         compaction, place)
         digest = config.identity_hash(start)
         folder, resume = ckpt.resolve(checkpoint, resume, digest)
         config = dataclasses.replace(config, checkpoint=None if folder is None else str(folder))
         saved = ckpt.prepare_folder(folder, resume, digest, checkpoint is not None) if folder is not None else False
 
-        chunked = bool(compaction) and place.n == 1    # chunks of a sharded lane axis would move lanes between devices
-        lanes = build_lane_functions(kernel if plan.factory is None else None, targets, batched=batched,
-                                     bridge=bridge, dtype=dtype, domain=domain_fn, trace=trace, factory=plan.factory)
-        program = ProgramSet(_structure(plan, kernel, targets, batched, bridge, precision, domain, trace,
-                                        stop_label, block_size),
-                             build_race_program(lanes, block_size=block_size, stop_label=stop_label, trace=trace,
-                                                chunked=chunked),
-                             place, chunked)
+        program = _program(plan, kernel, targets, batched, bridge, precision, dtype, domain, domain_fn, trace,
+                           stop_label, block_size, compaction, place)
         args = place.replicated(RunArgs(
             _padded(start, batched), jnp.asarray(seed, jnp.uint32), jnp.asarray(max_steps, jnp.int32),
             jnp.asarray(first_chain, jnp.int32), jnp.asarray(total, jnp.int32), jnp.asarray(n_chains, jnp.int32),
@@ -259,6 +233,34 @@ def _padded(start, batched: bool):
         extra = policy.capacity(leaf.shape[0]) - leaf.shape[0]
         return jnp.asarray(np.concatenate([leaf, np.repeat(leaf[:1], extra, axis=0)]) if extra else leaf)
     return jax.tree.map(pad, start)
+
+
+def _config(plan, kernel, targets, start, batched, n_chains, first_chain, max_steps, seed, bridge, precision,
+            domain, trace, trace_every, stop_label, sweep, block_size, batch_size, compaction, place) -> RaceConfig:
+    """The race's settings in plain values (``RaceConfig``)."""
+    return RaceConfig(
+        kernel=sweeps.describe_kernel(plan),
+        targets=tuple({"name": t.name, "eps": t.eps, "distance": t.distance} for t in targets),
+        start="batched" if batched else jax.tree.map(lambda a: a.tolist(), start), n_chains=n_chains,
+        first_chain=first_chain, max_steps=max_steps, seed=seed, bridge=bridge, precision=precision,
+        domain=validate.describe_domain(domain), trace_every=trace_every,
+        observables=None if trace is None else tuple(trace.names),
+        stop_label=None if stop_label is None else getattr(stop_label, "__name__", repr(stop_label)),
+        sweep=None if sweep is None else {k: [s[k] for s in plan.settings] for k in plan.settings[0]},
+        block_size=block_size, batch_size=batch_size, compaction=compaction,
+        noise_variance=kernel.noise_variance if plan.factory is None else None,
+        jax_version=jax.__version__, device=str(place.devices[0]), n_devices=place.n)
+
+
+def _program(plan, kernel, targets, batched, bridge, precision, dtype, domain, domain_fn, trace, stop_label,
+             block_size, compaction, place) -> ProgramSet:
+    """The race program of these functions and flags, keyed for the program cache."""
+    chunked = bool(compaction) and place.n == 1    # chunks of a sharded lane axis would move lanes between devices
+    lanes = build_lane_functions(kernel if plan.factory is None else None, targets, batched=batched,
+                                 bridge=bridge, dtype=dtype, domain=domain_fn, trace=trace, factory=plan.factory)
+    key = _structure(plan, kernel, targets, batched, bridge, precision, domain, trace, stop_label, block_size)
+    program = build_race_program(lanes, block_size=block_size, stop_label=stop_label, trace=trace, chunked=chunked)
+    return ProgramSet(key, program, place, chunked)
 
 
 def _structure(plan, kernel, targets, batched, bridge, precision, domain, trace, stop_label, block_size) -> tuple:

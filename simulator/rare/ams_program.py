@@ -108,10 +108,8 @@ class AmsProgram(NamedTuple):
 
 def build_ams_program(step: Callable, going: Callable, *, n_runs: int, n_replicas: int, width: int,
                       columns: list, log_size: int, block_size: int) -> AmsProgram:
-    """``step(lane, max_steps, eps) -> lane`` and ``going(lane) -> bool`` act on one ``Branches`` row; a pass
-    checks whether any lane still goes every ``block_size`` steps (a stopped lane does not move)."""
-    R, n = n_runs, n_replicas
-    L = R * n
+    """``step(lane, max_steps, eps) -> lane``, ``going(lane) -> bool``: on one ``Branches`` row."""
+    n, L = n_replicas, n_runs * n_replicas
     step_all = jax.vmap(step, (0, None, None))
     codes = jnp.asarray(columns, jnp.int32)
 
@@ -173,40 +171,6 @@ def build_ams_program(step: Callable, going: Callable, *, n_runs: int, n_replica
                                    loops=carry.work.loops + loops)
         return carry._replace(branches=branches, work=work)
 
-    def levels(carry: AmsCarry, args: AmsArgs):
-        """Z per run, the killed replicas, and the runs' new flags."""
-        M = carry.branches.path_max.reshape(R, n)
-        Z = jnp.take(jnp.sort(M, axis=1), args.k - 1, axis=1)
-        runs = carry.runs
-        active = ~runs.finished
-        done = active & (Z == jnp.inf)
-        capped = active & ~done & (runs.iterations >= args.max_iterations)
-        going = active & ~done & ~capped
-        killed = going[:, None] & (M <= Z[:, None])
-        K = killed.sum(axis=1, dtype=jnp.int32)
-        extinct = going & (K == n)
-        runs = Runs(finished=runs.finished | done | capped | extinct, extinct=runs.extinct | extinct,
-                    stopped_early=runs.stopped_early | capped, iterations=runs.iterations + going)
-        return Z, going, killed, K, extinct, runs
-
-    def record(log: Log, Z, going, killed, K, status) -> Log:
-        status = status.reshape(R, n)
-        counts = ((status[:, :, None] == codes) & killed[:, :, None]).sum(axis=1, dtype=jnp.int32)
-        row = log.used
-        return Log(level=log.level.at[row].set(jnp.where(going, Z, jnp.nan)),
-                   killed=log.killed.at[row].set(jnp.where(going, K, 0)), counts=log.counts.at[row].set(counts),
-                   used=row + 1)
-
-    def parents(carry: AmsCarry, args: AmsArgs, killed, K):
-        """For each lane, the lane of a survivor of its run drawn uniformly (meaningful for killed lanes)."""
-        order = jnp.argsort(killed, axis=1, stable=True)      # survivors first, in replica order
-        keys = streams.survivor_keys(args.seed, jnp.arange(R, dtype=jnp.uint32),
-                                     jnp.full(R, carry.iteration, jnp.uint32))
-        draw = jax.vmap(lambda key, m: jax.random.randint(jax.random.wrap_key_data(key), (n,), 0, m))(
-            keys, jnp.maximum(n - K, 1))
-        local = jnp.take_along_axis(order, draw, axis=1)
-        return (local + n * jnp.arange(R)[:, None]).reshape(L)
-
     def replay_from(carry: AmsCarry, victims, parent, Z) -> AmsCarry:
         """Each victim takes its survivor's branch point, to replay its segment up to the first score > Z."""
         b, o = carry.branches, carry.origins
@@ -226,7 +190,8 @@ def build_ams_program(step: Callable, going: Callable, *, n_runs: int, n_replica
         fresh = streams.segment_keys(args.seed, lane // n, jnp.full(L, carry.iteration + 1, jnp.uint32), lane % n)
         branches = b._replace(path_max=jnp.where(victims, b.score, b.path_max),
                               max_step=jnp.where(victims, b.steps, b.max_step),
-                              level=jnp.where(victims, jnp.inf, b.level), stop_at=jnp.where(victims, INT_MAX, b.stop_at),
+                              level=jnp.where(victims, jnp.inf, b.level),
+                              stop_at=jnp.where(victims, INT_MAX, b.stop_at),
                               key=pick(fresh, b.key), origin_step=jnp.where(victims, b.steps, b.origin_step))
         origins = Origins(jax.tree.map(pick, b.state, o.state), jnp.where(victims, b.status, o.status),
                           jnp.where(victims, b.score, o.score))
@@ -234,7 +199,7 @@ def build_ams_program(step: Callable, going: Callable, *, n_runs: int, n_replica
 
     def iterate(carry: AmsCarry, args: AmsArgs) -> AmsCarry:
         Z, going, killed, K, extinct, runs = levels(carry, args)
-        log = record(carry.log, Z, going, killed, K, carry.branches.status)
+        log = record(carry.log, Z, going, killed, K, carry.branches.status, codes)
         victims = (killed & (going & ~extinct)[:, None]).reshape(L)
         carry = replay_from(carry._replace(runs=runs, log=log), victims, parents(carry, args, killed, K), Z)
 
@@ -262,6 +227,44 @@ def build_ams_program(step: Callable, going: Callable, *, n_runs: int, n_replica
         return jax.lax.while_loop(cond, lambda c: iterate(c, args), carry)
 
     return AmsProgram(simulate, run)
+
+
+def levels(carry: AmsCarry, args: AmsArgs):
+    """Z per run, the killed replicas, and the runs' new flags."""
+    R, n = carry.runs.finished.shape[0], carry.branches.path_max.shape[0] // carry.runs.finished.shape[0]
+    M = carry.branches.path_max.reshape(R, n)
+    Z = jnp.take(jnp.sort(M, axis=1), args.k - 1, axis=1)
+    runs = carry.runs
+    active = ~runs.finished
+    done = active & (Z == jnp.inf)
+    capped = active & ~done & (runs.iterations >= args.max_iterations)
+    going = active & ~done & ~capped
+    killed = going[:, None] & (M <= Z[:, None])
+    K = killed.sum(axis=1, dtype=jnp.int32)
+    extinct = going & (K == n)
+    runs = Runs(finished=runs.finished | done | capped | extinct, extinct=runs.extinct | extinct,
+                stopped_early=runs.stopped_early | capped, iterations=runs.iterations + going)
+    return Z, going, killed, K, extinct, runs
+
+def record(log: Log, Z, going, killed, K, status, codes) -> Log:
+    """The iteration's row of the log: Z, K and the killed replicas per outcome column (``codes``)."""
+    status = status.reshape(killed.shape)
+    counts = ((status[:, :, None] == codes) & killed[:, :, None]).sum(axis=1, dtype=jnp.int32)
+    row = log.used
+    return Log(level=log.level.at[row].set(jnp.where(going, Z, jnp.nan)),
+               killed=log.killed.at[row].set(jnp.where(going, K, 0)), counts=log.counts.at[row].set(counts),
+               used=row + 1)
+
+def parents(carry: AmsCarry, args: AmsArgs, killed, K):
+    """For each lane, the lane of a survivor of its run drawn uniformly (meaningful for killed lanes)."""
+    R, n = killed.shape
+    order = jnp.argsort(killed, axis=1, stable=True)      # survivors first, in replica order
+    keys = streams.survivor_keys(args.seed, jnp.arange(R, dtype=jnp.uint32),
+                                 jnp.full(R, carry.iteration, jnp.uint32))
+    draw = jax.vmap(lambda key, m: jax.random.randint(jax.random.wrap_key_data(key), (n,), 0, m))(
+        keys, jnp.maximum(n - K, 1))
+    local = jnp.take_along_axis(order, draw, axis=1)
+    return (local + n * jnp.arange(R)[:, None]).reshape(R * n)
 
 
 def _where_rows(mask):

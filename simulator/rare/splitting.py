@@ -256,7 +256,7 @@ def splitting(kernel, targets, start, *, score=None, n_replicas: int = 1000, k: 
             loop.restore(ckpt.load(folder))
         loop.run()
     config["checkpoint"] = None if folder is None else str(folder)
-    result = loop.result(config, tuple(t.name for t in targets))
+    result = _answer(loop, config, tuple(t.name for t in targets))
     for message in result.warnings:
         warnings.warn(f"splitting: {message}", SplittingWarning, stacklevel=2)
     return result
@@ -430,27 +430,29 @@ class SplittingDriver:
         self.elapsed_before = float(data["elapsed"])
         self.work = {k: type(v)(data[f"work.{k}"]) for k, v in self.work.items()}
 
-    # -- the answer ------------------------------------------------------------------------------
-    def result(self, config, target_names) -> SplittingResult:
-        runs = fetch(self.carry.runs)
-        status = np.asarray(fetch(self.carry.branches.status))
-        log_estimate = self.log_mass.copy()
-        for r in range(self.R):   # the final population's share, W_Q * count / n
-            if not runs.extinct[r]:
-                codes = status[r * self.n:(r + 1) * self.n]
-                for column, code in enumerate(self.columns):
-                    c = int(np.sum(codes == code))
-                    if c:
-                        log_estimate[r, column] = np.logaddexp(log_estimate[r, column],
-                                                               self.log_weight[r] + math.log(c / self.n))
-        work = dict(self.work, iterations=int(np.asarray(runs.iterations, np.int64).sum()),
-                    wall_seconds=self.wall_seconds, widths=[self.programs.width])
-        total = work["chain_steps"] + work["replay_steps"]
-        work["replay_fraction"] = work["replay_steps"] / total if total else 0.0
-        out = {"log_estimate": log_estimate, "iterations": np.asarray(runs.iterations, np.int64),
-               "extinct": np.asarray(runs.extinct), "stopped_early": np.asarray(runs.stopped_early),
-               "log_weight": self.log_weight.copy(), "levels": _pad(self.levels), "killed": _pad(self.killed)}
-        return SplittingResult(target_names=target_names, runs=out, config=config, work=work)
+
+def _answer(self, config, target_names) -> SplittingResult:
+    """A finished driver's answer: killed mass plus the final population's share, W_Q * count / n."""
+    runs = fetch(self.carry.runs)
+    status = np.asarray(fetch(self.carry.branches.status))
+    log_estimate = self.log_mass.copy()
+    for r in range(self.R):   # the final population's share, W_Q * count / n
+        if not runs.extinct[r]:
+            codes = status[r * self.n:(r + 1) * self.n]
+            for column, code in enumerate(self.columns):
+                c = int(np.sum(codes == code))
+                if c:
+                    log_estimate[r, column] = np.logaddexp(log_estimate[r, column],
+                                                           self.log_weight[r] + math.log(c / self.n))
+    work = dict(self.work, iterations=int(np.asarray(runs.iterations, np.int64).sum()),
+                wall_seconds=self.wall_seconds, widths=[self.programs.width])
+    total = work["chain_steps"] + work["replay_steps"]
+    work["replay_fraction"] = work["replay_steps"] / total if total else 0.0
+    out = {"log_estimate": log_estimate, "iterations": np.asarray(runs.iterations, np.int64),
+           "extinct": np.asarray(runs.extinct), "stopped_early": np.asarray(runs.stopped_early),
+           "log_weight": self.log_weight.copy(), "levels": _pad(self.levels), "killed": _pad(self.killed)}
+    return SplittingResult(target_names=target_names, runs=out, config=config, work=work)
+
 
 
 def _pad(rows) -> np.ndarray:
