@@ -70,6 +70,34 @@ def report(bar, finished: int, running: int, lanes: int, rate: float) -> None:
     bar.set_postfix(running=running, lanes=lanes, lane_steps_per_s=f"{rate:.3g}", refresh=False)
 
 
+def wake_loop(driver, dispatch, finished, between=None) -> None:
+    """The host side of every device program: ``dispatch()`` until ``finished()``; between dispatches
+    ``between()`` (e.g. compaction), then Ctrl-C (a consistent checkpoint, then KeyboardInterrupt) and a
+    checkpoint when one is due. ``driver`` has ``saver``, ``bar`` and ``elapsed_before`` (a resumed run's
+    time); this sets its ``wall_seconds`` and saves a final checkpoint (done)."""
+    t0 = time.perf_counter() - driver.elapsed_before
+    try:
+        with deferred_interrupt() as interrupted:
+            while not finished():
+                dispatch()
+                if finished():
+                    break
+                if between is not None:
+                    between()
+                if interrupted():       # Ctrl-C, acted on here where the state is consistent
+                    if driver.saver is not None:
+                        driver.saver.save(driver, time.perf_counter() - t0)
+                    raise KeyboardInterrupt
+                if driver.saver is not None:
+                    driver.saver.maybe_save(driver, time.perf_counter() - t0)
+    finally:
+        if driver.bar is not None:
+            driver.bar.close()
+    driver.wall_seconds = time.perf_counter() - t0
+    if driver.saver is not None:
+        driver.saver.save(driver, driver.wall_seconds, done=True)
+
+
 class RaceDriver:
     """Runs a race program (``program.ProgramSet``) to the end: dispatches, progress, Ctrl-C,
     checkpoints, compaction."""
@@ -102,27 +130,7 @@ class RaceDriver:
     width = property(lambda self: self.batch_sizes[-1])
 
     def loop(self):
-        t0 = time.perf_counter() - self.elapsed_before
-        try:
-            with deferred_interrupt() as interrupted:
-                while not self.done:
-                    self._dispatch()
-                    self._report(time.perf_counter() - t0)
-                    if self.done:
-                        break
-                    self._maybe_compact()
-                    if interrupted():       # Ctrl-C, acted on here where the state is consistent
-                        if self.saver is not None:
-                            self.saver.save(self, time.perf_counter() - t0)
-                        raise KeyboardInterrupt
-                    if self.saver is not None:
-                        self.saver.maybe_save(self, time.perf_counter() - t0)
-        finally:
-            if self.bar is not None:
-                self.bar.close()
-        self.wall_seconds = time.perf_counter() - t0
-        if self.saver is not None:
-            self.saver.save(self, self.wall_seconds, done=True)
+        wake_loop(self, self._dispatch, lambda: self.done, self._maybe_compact)
 
     def _executable(self, name, *args, static=()):
         executable, seconds = programs.compiled((self.programs.key, name), lambda: self.programs.jitted(name),
@@ -155,6 +163,7 @@ class RaceDriver:
         self.next_chain, self.drain_blocks = int(c.next_chain), int(c.drain_blocks)
         self.dispatches += 1
         self.done = self.finished == self.n_chains
+        self._report()
 
     chunk = property(lambda self: policy.chunk_width(self.width, self.programs.chunked))
 
@@ -183,8 +192,9 @@ class RaceDriver:
         self.batch_sizes.append(target)
         self.declined = None
 
-    def _report(self, elapsed):
+    def _report(self):
         if self.bar is not None:
+            elapsed = time.perf_counter() - self.bar.start_t
             report(self.bar, self.finished, self.running, self.width, self.lane_steps / max(elapsed, 1e-9))
 
     def results(self):

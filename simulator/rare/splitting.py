@@ -50,7 +50,7 @@ from ..targets import Target, check_targets
 from ..engine import cache, policy, programs, streams
 from ..engine import checkpoint as ckpt
 from ..engine.classify import classifier, residual_function
-from ..engine.driver import POLL_SECONDS, deferred_interrupt, fetch
+from ..engine.driver import POLL_SECONDS, fetch, wake_loop
 from .ams_program import AmsArgs, AmsPrograms, build_ams_program, initial_carry
 
 LOG_SIZE = 256            # iterations one dispatch may log (it returns when its log is full)
@@ -339,23 +339,7 @@ class SplittingDriver:
         return executable
 
     def run(self):
-        t0 = time.perf_counter() - self.elapsed_before
-        try:
-            with deferred_interrupt() as interrupted:
-                while not self.finished.all():
-                    self._dispatch()
-                    if self.saver is not None:
-                        self.saver.maybe_save(self, time.perf_counter() - t0)
-                    if interrupted():
-                        if self.saver is not None:
-                            self.saver.save(self, time.perf_counter() - t0)
-                        raise KeyboardInterrupt
-        finally:
-            if self.bar is not None:
-                self.bar.close()
-        self.wall_seconds = time.perf_counter() - t0
-        if self.saver is not None:
-            self.saver.save(self, self.wall_seconds, done=True)
+        wake_loop(self, self._dispatch, lambda: self.finished.all())
 
     def _dispatch(self):
         name = "run" if self.simulated else "simulate"

@@ -110,7 +110,7 @@ def test_a_sweep_over_learning_kernels_built_from_numpy_data(kind):
         return sim.dynamics.sgd(loss, data, optax.sgd(value), 8)
     fit = [sim.Target("fit", lambda w: loss(w, data), eps=1.2)]
     values = [1e-3, 1e-2] if kind == "sgld" else [0.01, 0.05]
-    run = dict(n_chains=64, max_steps=300, seed=1, progress=False)
+    run = dict(n_chains=32, max_steps=100, seed=1, progress=False)
     swept = sim.race(factory, fit, jnp.array([2.0, -2.0]), sweep={"value": values}, **run)
     for value, result in zip(values, swept):
         plain = sim.race(factory(value), fit, jnp.array([2.0, -2.0]), **run)
