@@ -120,6 +120,7 @@ class RaceDriver:
         """Empty lanes (``width``) and per-chain buffers (``capacity`` rows) on the device."""
         self.batch_sizes, self.capacity = [width], capacity
         self.carry = self.empty(width)
+        self.began = time.perf_counter()
 
     def empty(self, width: int):
         """A carry of ``width`` empty lanes and empty buffers, on the devices (built on the host)."""
@@ -194,7 +195,7 @@ class RaceDriver:
 
     def _report(self):
         if self.bar is not None:
-            elapsed = time.perf_counter() - self.bar.start_t
+            elapsed = self.elapsed_before + time.perf_counter() - self.began
             report(self.bar, self.finished, self.running, self.width, self.lane_steps / max(elapsed, 1e-9))
 
     def results(self):

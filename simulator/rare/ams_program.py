@@ -164,11 +164,10 @@ def build_ams_program(step: Callable, going: Callable, *, n_runs: int, n_replica
         return branches, count
 
     def simulate(carry: AmsCarry, args: AmsArgs) -> AmsCarry:
-        todo = carry.branches.status == RUNNING
-        before = carry.branches.steps
+        todo, w = carry.branches.status == RUNNING, carry.work
         branches, loops = run_lanes(carry.branches, todo, args)
-        work = carry.work._replace(chain_steps=carry.work.chain_steps + jnp.where(todo, branches.steps - before, 0),
-                                   loops=carry.work.loops + loops)
+        moved = jnp.where(todo, branches.steps - carry.branches.steps, 0)
+        work = w._replace(chain_steps=w.chain_steps + moved, loops=w.loops + loops)
         return carry._replace(branches=branches, work=work)
 
     def replay_from(carry: AmsCarry, victims, parent, Z) -> AmsCarry:
