@@ -100,7 +100,7 @@ def build_race_program(lane: LaneFunctions, *, block_size: int, stop_label=None,
         def start(args):
             lanes, trace_rows = args
             started, draw = fresh_all(jnp.where(new, chain, 0), run)
-            pick = _where_rows(new)
+            pick = where_rows(new)
             lanes = jax.tree.map(pick, started, lanes)
             if trace_rows is not None:
                 rows = jnp.where(new, chain, trace_rows.shape[0])
@@ -219,7 +219,7 @@ def _busy_first(lanes: Lanes, width: int | None = None) -> Lanes:
     return jax.tree.map(lambda a: a[order], lanes)
 
 
-def _where_rows(mask):
+def where_rows(mask):
     """``pick(a, b)``: rows of ``a`` where ``mask``, else of ``b`` (mask over the leading axis)."""
     def pick(a, b):
         return jnp.where(mask.reshape(mask.shape + (1,) * (a.ndim - 1)), a, b)

@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..engine import streams
+from ..engine.program import where_rows
 from ..outcomes import RUNNING
 
 INT_MAX = np.iinfo(np.int32).max
@@ -180,11 +181,11 @@ def build_ams_program(step: Callable, going: Callable, *, n_runs: int, n_replica
                          score=take(o.score), path_max=take(o.score), max_step=take(b.origin_step),
                          level=jnp.repeat(Z, n), stop_at=take(b.max_step), key=take(b.key),
                          origin_step=take(b.origin_step))
-        return carry._replace(branches=jax.tree.map(_where_rows(victims), start, b))
+        return carry._replace(branches=jax.tree.map(where_rows(victims), start, b))
 
     def branch_points(carry: AmsCarry, args: AmsArgs, victims) -> AmsCarry:
         """A replayed victim's state is its new branch point; it goes on with a fresh segment stream."""
-        b, o, pick = carry.branches, carry.origins, _where_rows(victims)
+        b, o, pick = carry.branches, carry.origins, where_rows(victims)
         lane = jnp.arange(L, dtype=jnp.uint32)
         fresh = streams.segment_keys(args.seed, lane // n, jnp.full(L, carry.iteration + 1, jnp.uint32), lane % n)
         branches = b._replace(path_max=jnp.where(victims, b.score, b.path_max),
@@ -264,13 +265,6 @@ def parents(carry: AmsCarry, args: AmsArgs, killed, K):
         keys, jnp.maximum(n - K, 1))
     local = jnp.take_along_axis(order, draw, axis=1)
     return (local + n * jnp.arange(R)[:, None]).reshape(R * n)
-
-
-def _where_rows(mask):
-    """``pick(a, b)``: rows of ``a`` where ``mask``, else of ``b`` (mask over the leading axis)."""
-    def pick(a, b):
-        return jnp.where(mask.reshape(mask.shape + (1,) * (a.ndim - 1)), a, b)
-    return pick
 
 
 class AmsPrograms:
