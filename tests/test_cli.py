@@ -99,7 +99,9 @@ def test_ctrl_c_writes_a_checkpoint_says_how_to_resume_and_exits_130(tmp_path):
     import subprocess
     import sys
     import time
-    args = ["run", "annulus", "--chains", "20000", "--steps", "200000", "--set", "dims=3", "--no-progress",
+    # 100,000 chains: each race lasts seconds (20,000 took 1 s once the engine ran on the device, and the
+    # run could end before the signal)
+    args = ["run", "annulus", "--chains", "100000", "--steps", "200000", "--set", "dims=3", "--no-progress",
             "--checkpoint", str(tmp_path / "ck"), "--out", str(tmp_path / "run")]
     from helpers import cli_env
     env = cli_env()

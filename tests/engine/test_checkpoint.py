@@ -165,8 +165,8 @@ def test_a_volume_curve_stopped_then_resumed_equals_an_uninterrupted_one(tmp_pat
     first_done = stop_after > max(whole.work["per_target"]["two"]["iterations"])    # its runs move in one batch
     assert first_done == (stop_after == 80) == ("t0.log_volume" in np.load(tmp_path / "checkpoint.npz"))
     starts = []     # targets whose first live points are drawn again: only those not begun before the stop
-    original_start = sim.rare.nested._NestedRuns.start
-    monkeypatch.setattr(sim.rare.nested._NestedRuns, "start", lambda self: starts.append(self.index)
+    original_start = sim.rare.nested.NestedDriver.start
+    monkeypatch.setattr(sim.rare.nested.NestedDriver, "start", lambda self: starts.append(self.index)
                         or original_start(self))
     again = two_tube_curve(checkpoint=tmp_path, resume=True)
     monkeypatch.undo()

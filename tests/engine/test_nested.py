@@ -6,6 +6,7 @@ exact one, its SE taken as the half-width of the 95 % whole-curve resampling int
 """
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from scipy import integrate, stats as st
 from scipy.special import gamma
 
 import simulator as sim
-from simulator.rare import nested
+from simulator.rare import nested, nested_program
 from simulator.stats import standard_error
 
 
@@ -133,6 +134,16 @@ def test_a_plateau_of_zero_residuals_does_not_stall():
     assert max(curve.work["per_target"]["flat"]["iterations"]) < 20
 
 
+def test_a_residual_that_is_nan_on_part_of_the_space_reads_nan_as_outside():
+    # r = sqrt(x) under U[-1, 1] is NaN for x < 0; read as +inf, V(eps) = P(0 <= x <= eps^2) = eps^2 / 2
+    # exactly (4 SE as above), with a warning. It crashed after compiling ("vmap got inconsistent sizes").
+    eps = np.array([0.9, 0.3, 0.05])
+    with pytest.warns(RuntimeWarning, match="NaN at"):
+        curve = sim.volume_curve([sim.Target("root", lambda x: jnp.sqrt(x[0]))], sim.space.box(-1.0, 1.0), eps,
+                                 n_live=100, n_runs=10, seed=4, progress=False)
+    check_volumes(curve, "root", eps ** 2 / 2)
+
+
 def test_ratio_and_band_come_from_the_same_curves():
     eps = np.geomspace(1.0, 0.05, 5)
     # Tubes of codimension 3 and 2 in R^5: the ratio of their Gaussian measures is a ratio of chi-square cdfs.
@@ -223,7 +234,6 @@ def test_the_moves_leave_the_constrained_prior_invariant(n_live, Z):
     # stretch's e^u left out: |E U - 1/2| = 0.087, against 4 SE = 0.008); so does an elliptical slice move whose
     # ellipse does not preserve the prior (nu drawn with sigma 1.5: E U = 0.514, E x_0^2 = 1.093 at Z = 1.5,
     # where the slice steps are long; at Z = 0.3 they shrink to a few percent of the ellipse and it passed).
-    import jax
     D, k, m = 10, 2, 20_000
     rng = np.random.default_rng(0)
     space = sim.space.gaussian(D)
@@ -247,33 +257,36 @@ def test_the_moves_leave_the_constrained_prior_invariant(n_live, Z):
 
 
 def test_a_clone_moves_with_the_shape_of_the_half_its_parent_is_not_in():
-    # The shape a clone's moves use must not depend on its parent (see _NestedRuns._factors): each run's
-    # survivors are split in two halves, shape 2r + h is fitted to half h, and a parent in half h gets shape
-    # 2r + (1 - h). Checked on the first iteration of 3 runs, exactly (covariance and sds of the other half).
-    runs = nested._NestedRuns(sim.space.gaussian(3), lambda x: jnp.linalg.norm(x), np.array([0.5]), 20, 3, 4, 5,
-                              0, 0, jnp.float32)
-    runs.start()
-    seen = {}
+    # The shape a clone's moves use must not depend on its parent (see nested_program.survivors): each run's
+    # survivors are split in two halves (ceil(S/2), floor(S/2)), shape h is fitted to half h, and a parent in
+    # half h gets shape 1 - h. Checked exactly on 3 runs of 20 points with 4, 7 and 20 killed (extinct).
+    killed = np.zeros((3, 20), bool)
+    killed[0, :4] = killed[1, 5:12] = killed[2] = True
+    K = jnp.asarray(killed.sum(1), jnp.int32)
+    keys = jax.vmap(lambda r: jax.random.fold_in(jax.random.key(0), r))(jnp.arange(3))
+    parent, shape, half = (np.asarray(a) for a in nested_program.survivors(keys, jnp.asarray(killed), K))
+    for r in range(2):
+        S = 20 - killed[r].sum()
+        alive = ~killed[r]
+        assert np.all(alive[parent[r]])                                      # parents are survivors
+        assert (half[r][alive] == 0).sum() == (S + 1) // 2                 # the halves' sizes
+        np.testing.assert_array_equal(shape[r], 1 - half[r][parent[r]])   # the other half's shape
+        assert len(set(parent[r][killed[r]])) > 1                          # drawn, not one parent
 
-    def capture(q, victims, parents, levels, which, shapes, halves):
-        seen.update(parents=parents, runs=which, shapes=shapes, halves=halves,
-                    factors=runs._factors(halves))
-        runs.done[:] = True
-    runs._replace = capture
-    runs.run(False, "t")
-    factors, sd = seen["factors"]
-    assert seen["parents"].size == 3 * 4
-    for parent, r, shape in zip(seen["parents"], seen["runs"], seen["shapes"]):
-        half = int(parent in seen["halves"][r][1])
-        assert parent in seen["halves"][r][half] and shape == 2 * r + 1 - half
-    for r, parts in seen["halves"].items():
-        assert sorted(np.concatenate(parts)) == sorted(np.argsort(runs.r[r])[:16])    # the 16 survivors
-        for h, members in enumerate(parts):
-            pts = runs.x[r][members]
-            cov = np.cov(pts.T)    # float32 rounding is relative to the matrix's scale, not to each entry
-            np.testing.assert_allclose(factors[2 * r + h] @ factors[2 * r + h].T, cov, rtol=1e-6,
-                                       atol=1e-6 * np.abs(cov).max())
-            np.testing.assert_allclose(sd[2 * r + h], pts.std(axis=0, ddof=1), rtol=1e-6)
+
+@pytest.mark.parametrize("n, D, members", [(20, 3, 8), (20, 3, 3), (6, 10, 4)])   # Cholesky; low rank (n > D, n <= D)
+def test_a_half_shape_has_the_covariance_and_sds_of_its_members(n, D, members):
+    # L L^T equals the members' sample covariance and sd their sample sds (the ridge, 1e-12 of the mean
+    # variance in float64, is far under the tolerances); non-members change nothing.
+    x = np.random.default_rng(n + D).normal(size=(n, D)) * np.arange(1, D + 1)
+    mask = np.zeros(n, bool)
+    mask[np.random.default_rng(1).permutation(n)[:members]] = True
+    with jax.enable_x64(True):
+        factor, sd = (np.asarray(a) for a in nested_program.half_shape(jnp.asarray(x), jnp.asarray(mask), 1e-12))
+    cov = np.cov(x[mask].T)
+    assert factor.shape == (D, min(n, D))
+    np.testing.assert_allclose(factor @ factor.T, cov, rtol=1e-9, atol=1e-9 * np.abs(cov).max())
+    np.testing.assert_allclose(sd, x[mask].std(axis=0, ddof=1), rtol=1e-9)
 
 
 @pytest.mark.slow   # 30 s
@@ -281,16 +294,16 @@ def test_few_moves_are_not_biased_by_the_shape():
     # The D = 10, k = 2 tube at V = 1e-8 with 25 moves, 4 x 25 runs of 400 live points: the mean of V over the
     # 100 runs is within 3 SE (the runs' sample SD / 10) of the chi-square value. A shape fitted to all survivors,
     # the moved parent among them, read 1.151 +- 0.025 times exact here (6 SE high); the half shapes 1.032 +- 0.026.
-    import jax
     D, k = 10, 2
     eps = math.sqrt(st.chi2.ppf(1e-8, D - k))
     with jax.enable_x64(True):
         volumes = []
         for seed in range(4):
-            runs = nested._NestedRuns(sim.space.gaussian(D), lambda x: jnp.linalg.norm(x[k:]), np.array([eps]),
-                                      400, 25, 40, 25, seed, 0, jnp.float64)
+            runs = nested.NestedDriver(sim.space.gaussian(D), sim.Target("tube", lambda x: jnp.linalg.norm(x[k:])),
+                                       np.array([eps]), n_live=400, n_runs=25, k=40, n_moves=25, seed=seed,
+                                       index=0, dtype=jnp.float64)
             runs.start()
-            runs.run(False, "tube")
+            runs.run()
             volumes.append(np.exp(runs.log_volume[:, 0]))
     v = np.concatenate(volumes) / 1e-8
     assert abs(v.mean() - 1) <= 3 * v.std(ddof=1) / math.sqrt(v.size), (v.mean(), v.std(ddof=1) / 10)
