@@ -156,9 +156,18 @@ def mlp_whitened(widths, sigma_w: float = 1.0, sigma_b: float = 1.0):
     return scale, unravel
 
 
+def _check_labels(logits, bits):
+    """``bits`` as an array of the logits' shape: broadcasting (16, 1) labels against (16,) logits counted
+    128 misfits where there were 0, so any other shape is refused."""
+    bits = jnp.asarray(bits)
+    if bits.shape != jnp.shape(logits):
+        raise ValueError(f"bits must have the logits' shape {jnp.shape(logits)}, got {bits.shape}")
+    return bits
+
+
 def misfit_count(logits, bits):
     """#{i : [logit_i > 0] != bit_i}, as a float residual: 0 exactly on the functions that fit."""
-    return jnp.sum((logits > 0) != (jnp.asarray(bits) > 0)).astype(jnp.float32)
+    return jnp.sum((logits > 0) != (_check_labels(logits, bits) > 0)).astype(jnp.float32)
 
 
 def misfit_score(logits, bits):
@@ -168,7 +177,7 @@ def misfit_score(logits, bits):
     ranks points by how far they are from fitting. Nested sampling on the bare count kills a whole plateau
     at once and a run goes extinct when every live point shares one count; with this score it descends
     through the plateau instead."""
-    y = 2 * (jnp.asarray(bits) > 0).astype(logits.dtype) - 1
+    y = 2 * (_check_labels(logits, bits) > 0).astype(logits.dtype) - 1
     h = jnp.sum(jax.nn.relu(-y * logits))
     return misfit_count(logits, bits).astype(logits.dtype) + h / (2 * (1 + h))
 

@@ -8,6 +8,7 @@ import numbers
 from typing import Callable
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 MAX_STEPS_LIMIT = 2**31 - 2  # step counters are int32
@@ -111,11 +112,29 @@ def resolve_start(start, n_chains: int, start_batched: bool | None, dtype) -> tu
     leaves = jax.tree.leaves(array)
     leading = all(a.ndim >= 1 and a.shape[0] == n_chains for a in leaves)
     if start_batched is None:
+        _refuse_ambiguous_start(array, tree, n_chains)
         start_batched = leading
     elif start_batched and not leading:
         raise ValueError(f"start_batched=True needs every start leaf's shape[0] == n_chains={n_chains}, "
                          f"got shapes {[a.shape for a in leaves]}")
     return array, bool(start_batched)
+
+
+def _refuse_ambiguous_start(array, tree: bool, n_chains: int) -> None:
+    """A start that is neither clearly one position nor clearly a batch: a pytree with some leaves batched
+    (n_chains first) and some not, or an array with more rows than any other axis but not n_chains of them
+    (a (7, 2) start with n_chains = 10 raced one shared 7x2 matrix). ``start_batched`` settles either."""
+    if tree:
+        paths = jax.tree_util.tree_flatten_with_path(array)[0]
+        batched = [a.ndim >= 1 and a.shape[0] == n_chains for _, a in paths]
+        if any(batched) and not all(batched):
+            name = jax.tree_util.keystr(paths[batched.index(False)][0])
+            raise ValueError(f"start: leaf {name} has shape {paths[batched.index(False)][1].shape} while other "
+                             f"leaves have n_chains={n_chains} rows; batch every leaf, or pass "
+                             "start_batched=False to share one position")
+    elif array.ndim >= 2 and array.shape[0] != n_chains and array.shape[0] > max(array.shape[1:]):
+        raise ValueError(f"start has shape {array.shape}: a batch needs shape[0] == n_chains={n_chains}; pass "
+                         f"start_batched=False to share one {'x'.join(map(str, array.shape))} position")
 
 
 def position_shapes(start, batched: bool, dtype):
@@ -168,6 +187,15 @@ def check_predicate(name: str, fn, position: jax.ShapeDtypeStruct) -> jax.ShapeD
         raise ValueError(f"{name} must return a scalar for one position, got shape "
                          f"{getattr(out, 'shape', type(out).__name__)}")
     return out
+
+
+def check_set(name: str, fn, position: jax.ShapeDtypeStruct) -> None:
+    """A set given as ``fn(position) -> bool`` (True inside): a number is refused, since "nonzero is inside"
+    would silently turn ``x[0] - 4.5`` into almost everywhere."""
+    out = check_predicate(name, fn, position)
+    if out.dtype != jnp.bool_:
+        raise TypeError(f"{name} must return a bool (True inside) for one position, got {out.dtype}; write a "
+                        "comparison such as `x[0] <= 4.5`")
 
 
 def check_stop_label(fn, position: jax.ShapeDtypeStruct):

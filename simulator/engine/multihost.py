@@ -36,7 +36,14 @@ def process_share(n_chains: int, process_index: int | None = None, process_count
 
 
 def merge_results(parts) -> RaceResult:
-    """One RaceResult from shares of one run (same settings, contiguous ``first_chain`` blocks)."""
+    """One RaceResult from shares of one run (same settings and shared start, contiguous ``first_chain``
+    blocks). Batched starts differ between shares by design (each holds its own rows); a shared start
+    must be the same position in every share."""
+    if isinstance(parts, RaceResult) or not isinstance(parts, (list, tuple)):
+        raise TypeError(f"parts must be a list of RaceResults, got {type(parts).__name__}")
+    wrong = [type(p).__name__ for p in parts if not isinstance(p, RaceResult)]
+    if wrong:
+        raise TypeError(f"parts must be RaceResults (shares of one race), got {wrong[0]}")
     parts = sorted(parts, key=lambda r: r.config.get("first_chain", 0))
     if not parts:
         raise ValueError("parts must hold at least one RaceResult")
@@ -46,6 +53,9 @@ def merge_results(parts) -> RaceResult:
         for key in SHARED:
             if part.config.get(key) != head.config.get(key):
                 raise ValueError(f"parts differ in {key!r}: they are not shares of one run")
+        if (part.config.get("start") == "batched") != (head.config.get("start") == "batched") or (
+                head.config.get("start") != "batched" and part.config.get("start") != head.config.get("start")):
+            raise ValueError("parts differ in 'start': they are not shares of one run")
         if part.config.get("first_chain", 0) != expected:
             raise ValueError(f"parts are not contiguous: expected first_chain {expected}, "
                              f"got {part.config.get('first_chain', 0)}")

@@ -132,7 +132,7 @@ def race(kernel, targets, start, *, n_chains: int, max_steps: int, seed: int = 0
         for each in plan.kernels:
             validate.check_shapes(each, targets, position)
         if domain_fn is not None:
-            validate.check_predicate("domain", domain_fn, position)
+            validate.check_set("domain", domain_fn, position)
         validate.check_stop_label(stop_label, position)
         trace = traces.build_trace(trace_every, observables, trace_position, kernel=kernel, targets=targets,
                                    position=position, max_steps=max_steps, n_chains=total,

@@ -208,7 +208,7 @@ def splitting(kernel, targets, start, *, score=None, n_replicas: int = 1000, k: 
         validate.check_shapes(kernel, targets, position)
         for name, fn in (("domain", domain_fn), ("failure", failure_fn)):
             if fn is not None:
-                validate.check_predicate(name, fn, position)
+                validate.check_set(name, fn, position)
         score_fn, score_name = _check_score(score, targets, position)
         eps = jnp.asarray([t.eps for t in targets], dtype)
         top_mask = _check_top(top, targets)

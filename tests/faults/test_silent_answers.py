@@ -1,0 +1,83 @@
+"""Inputs that once gave a silent wrong answer (issue 38): each is now refused with a message naming the
+argument, or answered correctly. One case per defect; each failed before its fix (the item number is in
+the test's parameters)."""
+import math
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import simulator as sim
+
+WALK = sim.dynamics.random_walk(0.5)
+HIGH = sim.Target("high", lambda x: 5.0 - x[0])          # x[0] >= 5
+LOW = sim.Target("low", lambda x: x[0] + 5.0)            # x[0] <= -5
+
+
+def small_race(**options):
+    return sim.race(WALK, [HIGH, LOW], jnp.array([0.0]), **{"n_chains": 20, "max_steps": 50, "progress": False,
+                                                           **options})
+
+
+@pytest.mark.parametrize("entry", ["race", "splitting-domain", "splitting-failure"])
+def test_2_a_numeric_set_is_refused_not_read_as_nonzero_is_inside(entry):
+    # domain=lambda x: x[0] - 4.5 was "inside" wherever nonzero: 20 hits, 0 escapes, where x[0] <= 4.5 gave
+    # 0 hits and 58 escapes.
+    numeric = lambda x: x[0] - 4.5          # noqa: E731
+    with pytest.raises(TypeError, match="domain must return a bool" if entry != "splitting-failure"
+                       else "failure must return a bool"):
+        if entry == "race":
+            small_race(domain=numeric)
+        else:
+            key = "domain" if entry == "splitting-domain" else "failure"
+            sim.splitting(WALK, [HIGH, LOW], jnp.array([0.0]), n_replicas=10, n_runs=2, max_steps=50,
+                          progress=False, **{key: numeric})
+
+
+def test_2_a_boolean_domain_still_counts_escapes():
+    result = small_race(domain=lambda x: x[0] <= 2.0, max_steps=400)
+    assert result.counts["escaped"] > 0 and result.counts["high"] == 0
+
+
+def test_4_merge_refuses_shares_from_different_starts_and_other_kinds():
+    a = sim.race(WALK, [HIGH, LOW], jnp.array([1.0]), n_chains=10, max_steps=20, progress=False)
+    b = sim.race(WALK, [HIGH, LOW], jnp.array([3.0]), n_chains=10, max_steps=20, first_chain=10, progress=False)
+    with pytest.raises(ValueError, match="start"):
+        sim.merge_results([a, b])
+    with pytest.raises(TypeError, match="parts"):
+        sim.merge_results(a)
+    with pytest.raises(TypeError, match="parts"):
+        sim.merge_results([a, "b"])
+    same = sim.race(WALK, [HIGH, LOW], jnp.array([1.0]), n_chains=10, max_steps=20, first_chain=10, progress=False)
+    assert sim.merge_results([a, same]).n_chains == 20          # true shares still merge
+
+
+@pytest.mark.parametrize("labels", [np.zeros((16, 1)), np.zeros(1), np.zeros(15)])
+def test_8_misfit_labels_of_another_shape_are_refused(labels):
+    # (16, 1) labels against (16,) logits counted 128 misfits where there were 0; a (1,) vector counted 8.
+    logits = -jnp.ones(16)
+    for fn in (sim.boolean.misfit_count, sim.boolean.misfit_score):
+        with pytest.raises(ValueError, match="bits must have the logits' shape"):
+            fn(logits, labels)
+    assert float(sim.boolean.misfit_count(logits, np.zeros(16))) == 0.0
+
+
+@pytest.mark.parametrize("start, words", [
+    ({"a": np.zeros((20, 2)), "b": np.zeros(2)}, r"leaf \['b'\]"),     # a partly batched pytree
+    (np.zeros((7, 2)), r"shape \(7, 2\)"),                              # rows that are not n_chains
+])
+def test_9_an_ambiguous_start_is_refused_naming_the_leaf(start, words):
+    kernel = sim.dynamics.random_walk(0.1)
+    far = sim.Target("far", lambda x: 100.0 - sum(jnp.sum(leaf) for leaf in __import__("jax").tree.leaves(x)))
+    with pytest.raises(ValueError, match=words):
+        sim.race(kernel, [far], start, n_chains=20, max_steps=2, progress=False)
+    shared = sim.race(kernel, [far], start, n_chains=20, max_steps=2, start_batched=False, progress=False)
+    assert shared.n_chains == 20 and shared.config["start"] != "batched"    # start_batched settles it
+
+
+def test_11_probability_intervals_stay_in_0_1():
+    # 40 runs of a probability near 1 read 0.975 [0.657, 1.293] before the ends were clipped.
+    from simulator.stats import mean_interval_from_logs
+    logs = np.log(np.r_[np.ones(39), [1e-9]])
+    est, top = mean_interval_from_logs(logs)
+    assert 0 <= est.low <= est.value <= est.high == math.exp(-top) == 1.0
