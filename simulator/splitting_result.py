@@ -140,13 +140,35 @@ class SplittingResult:
 
 
 def from_summary(directory: Path, summary: dict) -> SplittingResult:
-    """The SplittingResult saved in ``directory`` (``result.load_result`` reads the JSON and dispatches here)."""
-    data = read_npz(directory / "runs.npz", "directory")
+    """The SplittingResult saved in ``directory`` (``result.load_result`` reads the JSON and dispatches here).
+
+    The two files must come from one save: the file list, the outcome columns against the target names,
+    the run count, and the JSON's probabilities recomputed from the arrays (a ``runs.npz`` of another
+    save with the same shape gave P = 0.0068 beside the JSON's 0.0104)."""
+    json_path, npz_path = directory / "result.json", directory / "runs.npz"
+    lacking = [k for k in ("target_names", "n_runs", "config", "work", "probability") if k not in summary]
+    if lacking:
+        raise ValueError(f"directory: {json_path} lacks {lacking}; it is not a complete saved result")
+    listed = summary.get("files")
+    if listed is not None:
+        present = sorted(name for name in FILES if (directory / name).is_file())
+        if present != sorted(listed):
+            raise ValueError(f"directory: {directory} holds {present}, but {json_path} lists {sorted(listed)}")
+    data = read_npz(npz_path, "directory")
     missing = [k for k in RUN_ARRAYS if k not in data]
     if missing:
-        raise ValueError(f"directory: {directory / 'runs.npz'} lacks {missing}; it is not a complete saved result")
-    result = SplittingResult(tuple(summary["target_names"]), data, summary["config"], summary["work"])
+        raise ValueError(f"directory: {npz_path} lacks {missing}; it is not a complete saved result")
+    names = tuple(summary["target_names"])
+    columns = len(outcome_columns(len(names)))
+    if data["log_estimate"].ndim != 2 or data["log_estimate"].shape[1] != columns:
+        raise ValueError(f"directory: {npz_path} holds {data['log_estimate'].shape} estimates, but {json_path}'s "
+                         f"{len(names)} targets need {columns} outcome columns: the files come from different saves")
+    result = SplittingResult(names, data, summary["config"], summary["work"])
     if result.n_runs != summary.get("n_runs"):
-        raise ValueError(f"directory: {directory / 'result.json'} says {summary.get('n_runs')} runs, "
-                         f"{directory / 'runs.npz'} holds {result.n_runs}: the files come from different saves")
+        raise ValueError(f"directory: {json_path} says {summary.get('n_runs')} runs, "
+                         f"{npz_path} holds {result.n_runs}: the files come from different saves")
+    for name, saved in summary["probability"].items():
+        if name in result.names and not np.allclose(list(result.probability(name)), saved, rtol=1e-9, atol=0):
+            raise ValueError(f"directory: {json_path} says P({name}) = {saved[0]:.6g}, {npz_path} gives "
+                             f"{result.probability(name).value:.6g}: the files come from different saves")
     return result

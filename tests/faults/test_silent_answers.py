@@ -81,3 +81,42 @@ def test_11_probability_intervals_stay_in_0_1():
     logs = np.log(np.r_[np.ones(39), [1e-9]])
     est, top = mean_interval_from_logs(logs)
     assert 0 <= est.low <= est.value <= est.high == math.exp(-top) == 1.0
+
+
+@pytest.fixture(scope="module")
+def splitting_saves(tmp_path_factory):
+    """Two saves of one shape from seeds 0 and 1, and one with another target list."""
+    root = tmp_path_factory.mktemp("saves")
+    common = dict(n_replicas=20, n_runs=3, max_steps=200, progress=False)
+    up = sim.Target("up", lambda x: 6.0 - x[0], eps=0.5)
+    down = sim.Target("down", lambda x: x[0] + 2.0, eps=0.5)
+    paths = {}
+    for name, targets, seed in [("seed0", [up, down], 0), ("seed1", [up, down], 1), ("one", [up], 0)]:
+        result = sim.splitting(sim.dynamics.random_walk(0.5), targets, jnp.array([0.0]), seed=seed, **common)
+        paths[name] = result.save(root / name)
+    return paths
+
+
+@pytest.mark.parametrize("other, words", [("seed1", "P\\(up\\)"), ("one", "outcome columns")])
+def test_3_a_splitting_save_with_another_saves_runs_is_refused(splitting_saves, tmp_path, other, words):
+    # runs.npz of another save loaded silently: P(tie) = 0.106 where result.json said 0 (other targets), and
+    # P(top) = 0.0068 against the JSON's 0.0104 (same shape, seed 1).
+    import shutil
+    mixed = tmp_path / "mixed"
+    shutil.copytree(splitting_saves["seed0"], mixed)
+    shutil.copy(splitting_saves[other] / "runs.npz", mixed / "runs.npz")
+    with pytest.raises(ValueError, match=words):
+        sim.load_result(mixed)
+    assert sim.load_result(splitting_saves["seed0"]).n_runs == 3          # a whole save still loads
+
+
+def test_3_a_splitting_summary_missing_a_key_names_the_file(splitting_saves, tmp_path):
+    import json
+    import shutil
+    broken = tmp_path / "broken"
+    shutil.copytree(splitting_saves["seed0"], broken)
+    summary = json.loads((broken / "result.json").read_text())
+    del summary["config"]
+    (broken / "result.json").write_text(json.dumps(summary))
+    with pytest.raises(ValueError, match="result.json lacks \\['config'\\]"):
+        sim.load_result(broken)
