@@ -147,7 +147,7 @@ CURVE_EPS = (0.1, 0.03, 0.01, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8)
 CURVE_FIT = (1e-8, 1e-4)
 
 
-def learning_coefficients(radius, eps_grid, n_live, n_runs, seed):
+def learning_coefficients(radius, eps_grid, n_live, n_runs, seed, progress=True):
     """Volume curves of both sets under the uniform disc (nested sampling): each set's V at the race eps
     with intervals, the curve's exponent (the learning coefficient), and the volume ratio from the curves."""
     grid = sorted(set(CURVE_EPS) | set(eps_grid), reverse=True)
@@ -158,7 +158,7 @@ def learning_coefficients(radius, eps_grid, n_live, n_runs, seed):
         return jnp.stack([r * jnp.cos(a), r * jnp.sin(a)], axis=1)
 
     disc = sim.space.prior(lambda w: jnp.where(jnp.sum(w * w) <= radius * radius, 0.0, -jnp.inf), sample, 2)
-    curve = sim.volume_curve(targets(1.0), disc, grid, n_live=n_live, n_runs=n_runs, seed=seed)
+    curve = sim.volume_curve(targets(1.0), disc, grid, n_live=n_live, n_runs=n_runs, seed=seed, progress=progress)
     out = {"eps": grid, "exact_lambda": EXACT_LAMBDA, "fit": list(CURVE_FIT), "warnings": curve.warnings}
     for name in ("manifold", "point"):
         out[name] = {"lambda": list(curve.exponent(name, fit=CURVE_FIT)),
@@ -223,7 +223,7 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
     summary = {"scenario": NAME, "chains": chains, "max_steps": steps, "seed": seed,
                "settings": settings.as_dict(), "point": POINT.tolist(), "rows": rows,
                "learning_coefficients": learning_coefficients(radius, eps_grid, settings.curve_live,
-                                                              settings.curve_runs, seed)}
+                                                              settings.curve_runs, seed, progress)}
     return finish(out, summary, traced, render)
 
 

@@ -113,7 +113,8 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
         targets = {name: sim.stabilizer(fig, 0.1) for name, fig in figs.items()}
         residual = {name: common.batched(t.residual) for name, t in targets.items()}
         curve = sim.volume_curve(list(targets.values()), sim.space.group_ball(ball), curve_eps,
-                                 n_live=settings.curve_live, n_runs=settings.curve_runs, seed=seed + 5)
+                                 n_live=settings.curve_live, n_runs=settings.curve_runs, seed=seed + 5,
+                                 progress=progress)
         ratio = curve.ratio("edge", "triangle")
         flux = volumes.tube_volumes(ball, list(targets.values()), list(settings.eps), settings.volume_samples,
                                     seed=seed + 3, weight_fn=laws.acceptance_weight("group", settings.jump_scale, ball))

@@ -124,7 +124,7 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
     curve_eps = sorted(set(volume_eps) | set(CURVE_EPS), reverse=True)
     curve = sim.volume_curve([sim.Target(name, t.residual, 0.1, distance=False) for name, t in targets.items()],
                              sim.space.group_ball(ball), curve_eps, n_live=settings.curve_live,
-                             n_runs=settings.curve_runs, seed=seed + 5)
+                             n_runs=settings.curve_runs, seed=seed + 5, progress=progress)
     dimension, volume_curve = {}, {}
     for name, fig in figs.items():
         slope = curve.exponent(name, fit=CURVE_FIT)

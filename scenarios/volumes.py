@@ -133,7 +133,7 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
     for name in settings.cases:
         c = case(name)
         curve = sim.volume_curve([sim.Target(name, c["residual"])], c["space"], c["eps"], n_live=settings.n_live,
-                                 n_runs=settings.n_runs, seed=seed)
+                                 n_runs=settings.n_runs, seed=seed, progress=progress)
         slope = curve.exponent(name, fit=c["fit"])
         low, high = curve.band(name)
         row = {"case": name, "kind": c["kind"], "eps": c["eps"].tolist(),

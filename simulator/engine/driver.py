@@ -76,6 +76,7 @@ def wake_loop(driver, dispatch, finished, between=None) -> None:
     checkpoint when one is due. ``driver`` has ``saver``, ``bar`` and ``elapsed_before`` (a resumed run's
     time); this sets its ``wall_seconds`` and saves a final checkpoint (done)."""
     t0 = time.perf_counter() - driver.elapsed_before
+    late = False            # a Ctrl-C during the last dispatch: acted on after the final save
     try:
         with deferred_interrupt() as interrupted:
             while not finished():
@@ -90,12 +91,15 @@ def wake_loop(driver, dispatch, finished, between=None) -> None:
                     raise KeyboardInterrupt
                 if driver.saver is not None:
                     driver.saver.maybe_save(driver, time.perf_counter() - t0)
+            late = interrupted()
     finally:
         if driver.bar is not None:
             driver.bar.close()
     driver.wall_seconds = time.perf_counter() - t0
     if driver.saver is not None:
         driver.saver.save(driver, driver.wall_seconds, done=True)
+    if late:
+        raise KeyboardInterrupt
 
 
 class RaceDriver:

@@ -179,6 +179,31 @@ def test_a_volume_curve_stopped_then_resumed_equals_an_uninterrupted_one(tmp_pat
         two_tube_curve(checkpoint=tmp_path)
 
 
+def test_ctrl_c_during_a_volume_curve_saves_and_resume_continues_it(tmp_path, monkeypatch):
+    # A real SIGINT in the first dispatch of the second target (one iteration; no periodic save due): the
+    # driver saves the live points at the dispatch boundary and raises KeyboardInterrupt; --resume continued
+    # afresh before (issue 38.6). The resumed curve equals an uninterrupted one bitwise.
+    import signal
+    whole = two_tube_curve()
+    calls = []
+    original = sim.rare.nested.NestedDriver._dispatch
+
+    def dispatch(self):
+        original(self)
+        calls.append(self.index)
+        if calls.count(1) == 1:
+            signal.raise_signal(signal.SIGINT)
+    monkeypatch.setattr(sim.rare.nested.NestedDriver, "_dispatch", dispatch)
+    with pytest.raises(KeyboardInterrupt):
+        two_tube_curve(checkpoint=tmp_path, checkpoint_every=3600.0)
+    monkeypatch.undo()
+    saved = np.load(tmp_path / "checkpoint.npz")
+    assert "t0.log_volume" in saved and int(saved["live.index"]) == 1 and not bool(saved["meta.done"])
+    again = two_tube_curve(checkpoint=tmp_path, resume=True)
+    for name in ("two", "three"):
+        np.testing.assert_array_equal(again.log_volume_runs[name], whole.log_volume_runs[name])
+
+
 def test_posterior_probabilities_of_other_functions_get_their_own_checkpoints(tmp_path):
     # The residuals have one name for every function; posterior_probability passes its data as depends_on,
     # so two functions in one checkpointing block get two folders (not a refusal, not a shared checkpoint).
