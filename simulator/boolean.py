@@ -27,6 +27,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from .stats import Estimate, proportion
+from .validate import positive_int
 
 
 def inputs(n: int) -> np.ndarray:
@@ -41,9 +42,17 @@ def _words(n_bits: int) -> int:
     return -(-n_bits // 64)
 
 
+def _binary(bits, name: str = "bits") -> np.ndarray:
+    """``bits`` as a bool array; anything but 0/1 (or bool) is refused (2 was read as 1, 0.5 as 1)."""
+    b = np.asarray(bits)
+    if b.dtype != bool and not np.all((b == 0) | (b == 1)):
+        raise ValueError(f"{name} must hold only 0 and 1, got values such as {b[(b != 0) & (b != 1)].ravel()[:3]}")
+    return b.astype(bool)
+
+
 def encode(bits) -> np.ndarray:
     """Truth tables (..., n_bits) of 0/1 to codes (..., ceil(n_bits / 64)) uint64; bit j of word w = entry 64 w + j."""
-    b = np.asarray(bits).astype(bool)
+    b = _binary(bits)
     n_bits = b.shape[-1]
     pad = _words(n_bits) * 64 - n_bits
     if pad:
@@ -54,7 +63,10 @@ def encode(bits) -> np.ndarray:
 
 def decode(codes, n_bits: int) -> np.ndarray:
     """Codes (..., words) back to truth tables (..., n_bits) of uint8."""
-    c = np.asarray(codes, dtype=np.uint64)
+    raw = np.asarray(codes)
+    if raw.dtype.kind not in "ui" or (raw.dtype.kind == "i" and np.any(raw < 0)):
+        raise ValueError(f"codes must be non-negative integers (uint64 words from encode), got {raw.dtype}")
+    c = raw.astype(np.uint64)
     if c.shape[-1] != _words(n_bits):
         raise ValueError(f"codes of {n_bits} bits have {_words(n_bits)} words, got shape {c.shape}")
     bits = (c[..., None] >> np.arange(64, dtype=np.uint64)) & np.uint64(1)
@@ -88,7 +100,7 @@ def lz76_words(bits) -> int:
 
 def lz_complexity(bits) -> float:
     """K_LZ = log2(n) (c(x) + c(reversed x)) / 2, or log2(n) for a constant x (Valle-Pérez et al. 2019)."""
-    x = np.asarray(bits).ravel().astype(np.uint8)
+    x = _binary(bits).ravel().astype(np.uint8)
     n = x.size
     if n < 2:
         raise ValueError(f"bits must hold at least 2 entries, got {n}")
@@ -99,6 +111,7 @@ def lz_complexity(bits) -> float:
 
 def perceptron_counts(key, n: int, n_samples: int, batch: int = 2 ** 16) -> np.ndarray:
     """t(w) = #{x in {0,1}^n : w . x > 0} for n_samples Gaussian w (no bias)."""
+    n_samples = positive_int("n_samples", n_samples)
     X = jnp.asarray(inputs(n))
 
     @jax.jit
@@ -202,6 +215,7 @@ def words32_to_codes(words32) -> np.ndarray:
 def mlp_functions(key, n_samples: int, widths=(7, 40, 40, 1), sigma_w: float = 1.0, sigma_b: float = 1.0,
                   batch: int = 2 ** 14) -> np.ndarray:
     """Codes (n_samples, words) of the functions of n_samples prior draws of the ReLU network on all inputs."""
+    n_samples = positive_int("n_samples", n_samples)
     widths = _check_widths(widths)
     X = jnp.asarray(inputs(widths[0]))
 

@@ -13,6 +13,7 @@ the target is n beta tr(H (n beta H + gamma)^-1) / 2, not d/2), and the step siz
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from dataclasses import dataclass
 
@@ -58,6 +59,8 @@ def learning_coefficient(loss, data, w_star, *, n_chains: int = 8, n_steps: int 
     if n_chains < 2:
         raise ValueError(f"n_chains must be >= 2 (the interval comes from the spread across chains), got {n_chains}")
     n_steps = positive_int("n_steps", n_steps)
+    if isinstance(burn_in, bool) or not isinstance(burn_in, numbers.Real):
+        raise TypeError(f"burn_in must be a number (a fraction in [0, 1)), got {type(burn_in).__name__}")
     if not 0 <= burn_in < 1:
         raise ValueError(f"burn_in must be a fraction in [0, 1), got {burn_in!r}")
     nb = n * beta

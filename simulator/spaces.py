@@ -25,7 +25,7 @@ import numpy as np
 from .groups.balls import Ball
 from .groups.sampling import proposals
 from .stabilizers.volumes import mean_estimate
-from .validate import positive
+from .validate import positive, positive_int
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,6 +113,7 @@ def group_ball(ball: Ball) -> Space:
 
 def ball_volume(ball: Ball, n_samples: int = 1_000_000, seed: int = 0):
     """Haar volume of the ball (Monte Carlo, ``volumes.tube_volumes``), an Estimate."""
+    n_samples = positive_int("n_samples", n_samples)
     rng = np.random.default_rng(seed)
     _, w, volume = proposals(ball, n_samples, rng)
     return mean_estimate(float(w.sum()), float((w * w).sum()), n_samples, volume)

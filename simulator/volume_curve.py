@@ -91,6 +91,7 @@ class VolumeCurve:
 
     def ratio(self, f: str, h: str, level: float = 0.95) -> list[Estimate]:
         """V_f(eps) / V_h(eps) at every eps, intervals from resampled curves."""
+        self._runs(f), self._runs(h)          # an unknown name: a ValueError naming the known ones
         value = np.exp(self.log_volume[f] - self.log_volume[h])
         diff = self._resampled(f) - self._resampled(h, seed=1)
         with np.errstate(invalid="ignore"):
@@ -113,6 +114,7 @@ class VolumeCurve:
     def exponent(self, name: str, fit=None, log_correction: bool = False, level: float = 0.95):
         """d ln V / d ln eps over eps in ``fit`` = (lo, hi) (default: the whole grid), an Estimate; with
         ``log_correction``, (lambda, m - 1) from ln V = a + lambda ln eps + (m - 1) ln(-ln eps)."""
+        self._runs(name)
         lo, hi = (self.eps.min(), self.eps.max()) if fit is None else sorted(fit)
         keep = (self.eps >= lo * (1 - 1e-12)) & (self.eps <= hi * (1 + 1e-12))
         if keep.sum() < (3 if log_correction else 2):

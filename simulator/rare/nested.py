@@ -43,6 +43,7 @@ come from here; the replacement moves above are about 80 lines.
 """
 from __future__ import annotations
 
+import numbers
 import time
 import warnings
 
@@ -218,7 +219,7 @@ def volume_curve(targets, space: Space, eps, *, n_live: int = 1000, n_runs: int 
         raise ValueError(f"n_runs must be >= 2 (intervals come from the spread across runs), got {n_runs}")
     if k is None:
         k = max(1, n_live // 10)
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k < n_live:
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 1 <= k < n_live:
         raise ValueError(f"k must be an int with 1 <= k < n_live = {n_live}, got {k!r}")
     n_moves = max(50, 5 * space.dim) if n_moves is None else validate.positive_int("n_moves", n_moves)
     seed = validate.check_seed(seed)

@@ -120,3 +120,29 @@ def test_3_a_splitting_summary_missing_a_key_names_the_file(splitting_saves, tmp
     (broken / "result.json").write_text(json.dumps(summary))
     with pytest.raises(ValueError, match="result.json lacks \\['config'\\]"):
         sim.load_result(broken)
+
+
+def _tiny_curve():
+    return sim.volume_curve([sim.Target("a", lambda x: jnp.abs(x[0])), sim.Target("b", lambda x: jnp.abs(x[0]) * 2)],
+                            sim.space.box(-1.0, 1.0), [0.5, 0.1], n_live=20, n_runs=2, n_moves=5, progress=False)
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: _tiny_curve().ratio("a", "nope"), ValueError, "unknown target 'nope'"),        # bare KeyError before
+    (lambda: _tiny_curve().exponent("nope"), ValueError, "unknown target 'nope'"),
+    (lambda: sim.boolean.encode([0, 2, 1]), ValueError, "only 0 and 1"),                   # 2 was read as 1
+    (lambda: sim.boolean.lz_complexity([0.5, 1, 0, 1]), ValueError, "only 0 and 1"),
+    (lambda: sim.boolean.decode(np.array([[-1]]), 8), ValueError, "codes"),
+    (lambda: sim.boolean.mlp_functions(__import__("jax").random.key(0), 0), ValueError, "n_samples"),
+    (lambda: sim.learning_coefficient(lambda w, d: jnp.sum(w ** 2), (np.zeros((4, 1)),), jnp.zeros(2),
+                                      burn_in="0.5"), TypeError, "burn_in"),               # raw comparison error
+])
+def test_11_poor_cases_get_one_line_naming_the_argument(call, error, words):
+    with pytest.raises(error, match=words):
+        call()
+
+
+def test_11_a_numpy_integer_k_is_accepted_as_splitting_accepts_it():
+    curve = sim.volume_curve([sim.Target("a", lambda x: jnp.abs(x[0]))], sim.space.box(-1.0, 1.0), [0.5, 0.1],
+                             n_live=20, n_runs=2, k=np.int64(3), n_moves=5, progress=False)
+    assert curve.config["k"] == 3
