@@ -17,8 +17,10 @@ import argparse
 import contextlib
 import importlib
 import json
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -134,8 +136,24 @@ def _saved_summary(directory) -> tuple[dict, object]:
 
 
 def cmd_report(args):
-    summary, module = _saved_summary(args.directory)
-    module.render(summary, Path(args.directory))
+    """Render into a hidden folder beside the run (its subfolders linked in), then move the new files over
+    the old ones: a summary that cannot be rendered leaves every file as it was (one plot of a damaged
+    summary was rewritten before the KeyError)."""
+    directory = Path(args.directory)
+    summary, module = _saved_summary(directory)
+    with tempfile.TemporaryDirectory(dir=directory, prefix=".report-") as tmp:
+        tmp = Path(tmp)
+        for entry in directory.iterdir():
+            if entry.is_dir() and not entry.name.startswith(".report-"):
+                (tmp / entry.name).symlink_to(entry.resolve(), target_is_directory=True)
+        try:
+            module.render(summary, tmp)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
+            raise UsageError(f"{directory / 'result.json'} cannot be rendered (damaged, or written by another "
+                             f"version): {type(err).__name__}: {err}; no file was rewritten") from None
+        for made in tmp.iterdir():
+            if made.is_file() and not made.is_symlink():
+                os.replace(made, directory / made.name)
     print(f"rebuilt report.md and plots in {args.directory}")
 
 
@@ -156,7 +174,7 @@ def _read_json(path: Path) -> dict:
     """A result.json as a dict, or a UsageError naming the file."""
     try:
         summary = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise UsageError(f"{path} is not valid JSON: {err}") from None
     if not isinstance(summary, dict):
         raise UsageError(f"{path} holds no JSON object")

@@ -39,6 +39,31 @@ def test_list_run_report_show(tmp_path):
     assert shown.returncode == 0 and "P(inner first)" in shown.stdout
 
 
+def test_report_on_a_damaged_summary_rewrites_nothing_and_says_so_in_one_line(tmp_path):
+    # A result.json missing a key printed a KeyError traceback, after one plot had been rewritten from it
+    # (issue 38.10); a binary result.json was not named by report or show.
+    folder = tmp_path / "run"
+    out = stabsim("run", "annulus", "--chains", "200", "--steps", "20000", "--set", "dims=2", "--set", "scale=0.2",
+                  "--out", str(folder), "--no-progress")
+    assert out.returncode == 0, out.stderr
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    summary = json.loads((folder / "result.json").read_text())
+    for row in summary["rows"]:
+        del row["counts"]
+    (folder / "result.json").write_text(json.dumps(summary))
+    damaged = stabsim("report", str(folder))
+    assert damaged.returncode == 2 and len(damaged.stderr.strip().splitlines()) == 1, damaged.stderr
+    assert "result.json" in damaged.stderr and "no file was rewritten" in damaged.stderr
+    after = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    assert {k: v for k, v in after.items() if k != "result.json"} == {k: v for k, v in before.items()
+                                                                        if k != "result.json"}
+    assert not list(folder.glob(".report-*"))
+    (folder / "result.json").write_bytes(b"\x80\x81 not text")
+    for command in ("report", "show"):
+        binary = stabsim(command, str(folder))
+        assert binary.returncode == 2 and "result.json" in binary.stderr, binary.stderr
+
+
 def test_every_command_has_help():
     for command in ([], ["list"], ["run"], ["report"], ["show"], ["bench"]):
         out = stabsim(*command, "--help")
