@@ -16,7 +16,7 @@ import numpy as np
 
 from . import outcomes, splitting_result, stats, trees
 from .io import arviz as arviz_io
-from .io.files import read_npz, recover_folder, replace_folder
+from .io.files import check_saved_set, read_npz, recover_folder, replace_folder
 from .stats import Estimate
 
 FORMAT = "stabsim.race/1"
@@ -268,14 +268,7 @@ def load_result(directory):
     if not isinstance(summary, dict) or summary.get("format") != FORMAT:
         found = summary.get("format") if isinstance(summary, dict) else type(summary).__name__
         raise ValueError(f"directory: {path} has format {found!r}, expected {FORMAT!r}")
-    for key in ("target_names", "counts", "config", "work"):
-        if key not in summary:
-            raise ValueError(f"directory: {path} lacks {key!r}; it is not a complete saved result")
-    listed = summary.get("files")
-    if listed is not None:
-        present = sorted(name for name in FILES if (directory / name).is_file())
-        if present != sorted(listed):
-            raise ValueError(f"directory: {directory} holds {present}, but {path} lists {sorted(listed)}")
+    check_saved_set(directory, summary, ("target_names", "counts", "config", "work"), FILES)
     trace = steps = None
     if (directory / "trace.nc").is_file():
         try:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import outcomes, stats
-from .io.files import read_npz, replace_folder
+from .io.files import check_saved_set, read_npz, replace_folder
 from .stats import Estimate
 
 FORMAT = "stabsim.splitting/1"
@@ -146,14 +146,7 @@ def from_summary(directory: Path, summary: dict) -> SplittingResult:
     the run count, and the JSON's probabilities recomputed from the arrays (a ``runs.npz`` of another
     save with the same shape gave P = 0.0068 beside the JSON's 0.0104)."""
     json_path, npz_path = directory / "result.json", directory / "runs.npz"
-    lacking = [k for k in ("target_names", "n_runs", "config", "work", "probability") if k not in summary]
-    if lacking:
-        raise ValueError(f"directory: {json_path} lacks {lacking}; it is not a complete saved result")
-    listed = summary.get("files")
-    if listed is not None:
-        present = sorted(name for name in FILES if (directory / name).is_file())
-        if present != sorted(listed):
-            raise ValueError(f"directory: {directory} holds {present}, but {json_path} lists {sorted(listed)}")
+    check_saved_set(directory, summary, ("target_names", "n_runs", "config", "work", "probability"), FILES)
     data = read_npz(npz_path, "directory")
     missing = [k for k in RUN_ARRAYS if k not in data]
     if missing:

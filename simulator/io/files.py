@@ -143,3 +143,18 @@ def replace_folder(path: Path, owned: frozenset):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def check_saved_set(directory: Path, summary: dict, keys, owned: frozenset) -> None:
+    """A saved result's ``result.json`` must hold ``keys``, and the files of ``owned`` present must be the ones
+    it lists (``summary["files"]``, when written): a ValueError naming the file otherwise."""
+    path = Path(directory) / "result.json"
+    lacking = [key for key in keys if key not in summary]
+    if lacking:
+        raise ValueError(f"directory: {path} lacks {lacking if len(lacking) > 1 else repr(lacking[0])}; it is not "
+                         "a complete saved result")
+    listed = summary.get("files")
+    if listed is not None:
+        present = sorted(name for name in owned if (Path(directory) / name).is_file())
+        if present != sorted(listed):
+            raise ValueError(f"directory: {directory} holds {present}, but {path} lists {sorted(listed)}")

@@ -118,7 +118,7 @@ def test_3_a_splitting_summary_missing_a_key_names_the_file(splitting_saves, tmp
     summary = json.loads((broken / "result.json").read_text())
     del summary["config"]
     (broken / "result.json").write_text(json.dumps(summary))
-    with pytest.raises(ValueError, match="result.json lacks \\['config'\\]"):
+    with pytest.raises(ValueError, match="result.json lacks 'config'"):
         sim.load_result(broken)
 
 
