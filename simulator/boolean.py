@@ -27,7 +27,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from .stats import Estimate, proportion
-from .validate import positive_int
+from .validate import non_negative, positive, positive_int
 
 
 def inputs(n: int) -> np.ndarray:
@@ -164,6 +164,7 @@ def mlp_whitened(widths, sigma_w: float = 1.0, sigma_b: float = 1.0):
     """The prior in whitened coordinates: (scale (D,), unravel) with theta = unravel(scale * z), z ~ N(0, I_D),
     distributed as ``mlp_init`` (scale sigma_w / sqrt(fan_in) on weights, sigma_b on biases)."""
     widths = _check_widths(widths)
+    sigma_w, sigma_b = positive("sigma_w", sigma_w), non_negative("sigma_b", sigma_b)
     scale, unravel = ravel_pytree([(jnp.full((a, b), sigma_w / math.sqrt(a)), jnp.full((b,), float(sigma_b)))
                                    for a, b in zip(widths[:-1], widths[1:])])
     return scale, unravel

@@ -69,12 +69,21 @@ def learning_coefficient(loss, data, w_star, *, n_chains: int = 8, n_steps: int 
     never = Target("never", lambda w: jnp.asarray(1.0, jax.tree.leaves(w)[0].dtype), distance=False)
     with warnings.catch_warnings():   # every chain is censored at n_steps by design: a sampler, not a race
         warnings.simplefilter("ignore", RaceWarning)
-        result = race(kernel, [never], w_star, n_chains=n_chains, max_steps=n_steps, seed=seed, trace_every=1,
-                      progress=False, precision=precision, start_batched=False)
+        try:
+            result = race(kernel, [never], w_star, n_chains=n_chains, max_steps=n_steps, seed=seed, trace_every=1,
+                          progress=False, precision=precision, start_batched=False)
+        except (ValueError, TypeError) as err:      # the race's start is the user's w_star
+            if str(err).startswith("start"):
+                raise type(err)("w_star" + str(err)[len("start"):]) from None
+            raise
     losses = result.trace["potential"]                         # (chains, n_steps + 1), draw 0 = w*
     start = losses[:, 0]
     kept = losses[:, 1 + int(burn_in * n_steps):]
     per_chain = nb * (kept.mean(axis=1) - start)
+    if not np.all(np.isfinite(per_chain)):
+        bad = int(np.sum(~np.isfinite(per_chain)))
+        warnings.warn(f"learning_coefficient: {bad} of {n_chains} chains diverged (a non-finite loss); "
+                      "lambda_hat is NaN: lower step_size or raise localization", RuntimeWarning, stacklevel=2)
     settings = {"n_chains": n_chains, "n_steps": n_steps, "step_size": step_size, "localization": localization,
                 "batch_size": batch_size, "burn_in": burn_in, "seed": seed,
                 "sgld": {"step_size": step_size * nb / 2, "temperature": 1 / nb, "localization": localization / nb}}

@@ -146,3 +146,28 @@ def test_11_a_numpy_integer_k_is_accepted_as_splitting_accepts_it():
     curve = sim.volume_curve([sim.Target("a", lambda x: jnp.abs(x[0]))], sim.space.box(-1.0, 1.0), [0.5, 0.1],
                              n_live=20, n_runs=2, k=np.int64(3), n_moves=5, progress=False)
     assert curve.config["k"] == 3
+
+
+def quartic(w, batch):
+    return jnp.mean(batch[0][:, 0] * 0.0) + jnp.sum(w ** 4)
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: sim.learning_coefficient(quartic, (np.zeros((8, 1)),), jnp.array([np.nan, 0.0])), ValueError,
+     "^w_star"),                                                   # named "start" before
+    (lambda: sim.posterior_probability((2, 3, 1), sim.boolean.inputs(2)[:2], [0, 1], sim.boolean.inputs(2)[2:],
+                                       [1, 1], sigma_w=float("inf")), ValueError, "sigma_w"),   # after 25-58 s
+    (lambda: sim.posterior_probability((2, 3, 1), sim.boolean.inputs(2)[:2], [0, 1], sim.boolean.inputs(2)[2:],
+                                       [1, 1], sigma_b=-1.0), ValueError, "sigma_b"),
+])
+def test_11_learning_coefficient_and_posterior_name_their_own_arguments(call, error, words):
+    with pytest.raises(error, match=words):
+        call()
+
+
+def test_11_a_diverged_learning_coefficient_warns():
+    # step 10 on w^4 from w* = (3, 3) overflows: lambda_hat is NaN, and now it says why.
+    with pytest.warns(RuntimeWarning, match="diverged"):
+        lam = sim.learning_coefficient(quartic, (np.zeros((8, 1)),), jnp.array([3.0, 3.0]), n_chains=2,
+                                       n_steps=20, step_size=10.0)
+    assert math.isnan(lam.estimate.value)
