@@ -112,9 +112,12 @@ def _parse(name: str, text: str, hint):
             if text.lower() not in ("true", "false", "1", "0"):
                 raise ValueError
             return text.lower() in ("true", "1")
-        return hint(text)
+        value = hint(text)
     except ValueError:
         raise ValueError(f"setting {name} expects {_type_name(hint)}, got {text!r}") from None
+    if hint is float and not math.isfinite(value):    # inf and nan were refused only after 25-58 s of work
+        raise ValueError(f"setting {name} must be finite, got {text!r}")
+    return value
 
 
 def check_values(name: str, values: tuple, allowed=None, low=None, high=None, at_least: int = 1) -> None:

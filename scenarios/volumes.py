@@ -124,6 +124,8 @@ class Settings(common.Settings):
             check_values(name, (getattr(self, name),), low=0)
         if self.n_runs < 2 or self.sgld_chains < 2 or self.n_live < 2:
             raise ValueError("settings n_runs, n_live and sgld_chains must be >= 2 (intervals come from spreads)")
+        if self.sgld_examples < 2:
+            raise ValueError(f"setting sgld_examples must be >= 2 (beta = 1/ln n), got {self.sgld_examples}")
 
 
 def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress=True, precision="float32") -> dict:

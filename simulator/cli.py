@@ -100,6 +100,8 @@ def cmd_run(args):
         settings, args.chains, args.steps = module.Settings.resolve(given, args.chains, args.steps)
     except ValueError as err:
         raise UsageError(f"{args.scenario}: {err}") from None
+    if not 0 <= args.seed < 2**32:       # refused by the first race otherwise, after the scenario's other work
+        raise UsageError(f"--seed must be in [0, 2^32), got {args.seed}")
     if args.checkpoint and args.resume:
         raise UsageError("give --checkpoint DIR (a new run) or --resume DIR (continue one), not both")
     out = Path(args.out or Path("runs") / f"{args.scenario}-{time.strftime('%Y%m%d-%H%M%S')}")

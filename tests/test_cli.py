@@ -2,6 +2,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from helpers import stabsim
 
 
@@ -85,6 +87,21 @@ def test_bad_input_is_one_line_and_exit_status_2(tmp_path, capsys):
         err = capsys.readouterr().err
         assert status == 2, args
         assert err.count("\n") == 1 and "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("args", [
+    ("run", "gl2-shapes", "--set", "jump_scale=inf"), ("run", "volumes", "--set", "localization=inf"),
+    ("run", "annulus", "--set", "scale=nan"), ("run", "annulus", "--seed", "-1"),
+    ("run", "volumes", "--set", "sgld_examples=1")])
+def test_bad_settings_are_refused_before_the_scenario_starts(args, capsys, monkeypatch):
+    # These were refused only after 25-58 s of a scenario's work (issue 38.11): now before its run() is called.
+    from simulator import cli
+    import scenarios.annulus, scenarios.gl2_shapes, scenarios.volumes    # noqa: E401 (the modules patched)
+    for module in (scenarios.annulus, scenarios.gl2_shapes, scenarios.volumes):
+        monkeypatch.setattr(module, "run", lambda *a, **k: pytest.fail("the scenario started"))
+    assert cli.main(list(args)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
 
 
 def test_run_help_lists_every_setting_with_type_and_default():
