@@ -27,7 +27,7 @@ from pathlib import Path
 
 
 from .engine.checkpoint import checkpointing
-from .io.files import writable_folder
+from .io.files import atomic_write, writable_folder
 from .result import FORMAT as RESULT_FORMAT
 from .result import load_result
 
@@ -111,6 +111,10 @@ def cmd_run(args):
     # Every output location is checked before the first race, so no finished race is lost to it.
     out = writable_folder("--out", out)
     root = args.checkpoint or args.resume
+    if root:
+        _check_resumed_run(Path(root), {"scenario": args.scenario, "settings": settings.as_dict(),
+                                        "chains": args.chains, "steps": args.steps, "seed": args.seed,
+                                        "x64": bool(args.x64)}, bool(args.resume))
     args.resume_hint = f"; resume with --resume {root}" if root else "; pass --checkpoint DIR to be able to resume"
     saving = checkpointing(root, resume=bool(args.resume)) if root else contextlib.nullcontext()
     try:
@@ -135,6 +139,23 @@ def _saved_summary(directory) -> tuple[dict, object]:
     if name not in found:
         raise UsageError(f"{path} names no known scenario ({name!r}); known: {', '.join(found)}")
     return summary, found[name]
+
+
+def _check_resumed_run(root: Path, run: dict, resume: bool) -> None:
+    """``root/run.json`` records what was checkpointed to ``root``; ``--resume`` with other values is refused
+    (each race would find no checkpoint of its new identity and silently start afresh into the folder)."""
+    if root.exists() and not root.is_dir():
+        return          # refused with the checkpoint folder's own message when the run starts
+    path = root / "run.json"
+    if resume and path.is_file():
+        saved = _read_json(path)
+        changed = sorted(key for key in run if saved.get(key) != json.loads(json.dumps(run[key])))
+        if changed:
+            raise UsageError(f"--resume {root}: the run saved there has other {', '.join(changed)} ({path}); "
+                             "resume with the same scenario, --set values, --chains, --steps and --seed")
+    elif not path.is_file():
+        root.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda f: f.write(json.dumps(run, indent=2).encode()))
 
 
 def cmd_report(args):

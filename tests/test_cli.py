@@ -191,3 +191,18 @@ def test_list_aligns_its_columns_and_errors_name_the_setting():
     assert len(lines) == 8 and len(starts) == 1, lines
     out = stabsim("run", "annulus", "--set", "scale=abc")
     assert out.returncode == 2 and "setting scale expects float, got 'abc'" in out.stderr, out.stderr
+
+
+def test_resume_with_other_settings_is_refused_not_started_afresh(tmp_path, capsys):
+    # Each race of a resumed run with another --set value had a new identity, found no checkpoint and started
+    # afresh into the same folder (issue 38.11). run.json in the checkpoint folder records the run.
+    from simulator import cli
+    common = ["run", "annulus", "--chains", "100", "--steps", "2000", "--set", "dims=2", "--no-progress"]
+    assert cli.main([*common, "--set", "scale=0.2", "--checkpoint", str(tmp_path / "ck"),
+                     "--out", str(tmp_path / "a")]) == 0
+    capsys.readouterr()
+    assert cli.main([*common, "--set", "scale=0.3", "--resume", str(tmp_path / "ck"), "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert "other settings" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())
+    assert cli.main([*common, "--set", "scale=0.2", "--resume", str(tmp_path / "ck"), "--out", str(tmp_path / "c")]) == 0

@@ -88,7 +88,8 @@ def test_cli_checkpoint_then_resume(tmp_path):
     args = ["run", "annulus", "--chains", "200", "--steps", "20000", "--set", "dims=2", "--no-progress"]
     first = stabsim(*args, "--out", str(tmp_path / "a"), "--checkpoint", str(tmp_path / "ck"))
     assert first.returncode == 0, first.stderr
-    assert len(list((tmp_path / "ck").iterdir())) == 2                       # plain and bridge races
+    assert len([p for p in (tmp_path / "ck").iterdir() if p.is_dir()]) == 2   # plain and bridge races
+    assert (tmp_path / "ck" / "run.json").is_file()                           # what --resume must match
     refused = stabsim(*args, "--out", str(tmp_path / "b"), "--checkpoint", str(tmp_path / "ck"))
     assert refused.returncode == 2 and "resume" in refused.stderr
     resumed = stabsim(*args, "--out", str(tmp_path / "c"), "--resume", str(tmp_path / "ck"))
