@@ -268,9 +268,10 @@ def volume_curve(targets, space: Space, eps, *, n_live: int = 1000, n_runs: int 
             finished |= runner.snapshot(f"t{index}.")
             if folder is not None:      # a target's finished work is never lost
                 ckpt.save(folder, finished, digest, done=index == len(targets) - 1)
-            per_target[target.name] = runner.log_volume
-            work[target.name] = {"evaluations": runner.evaluations, "iterations": runner.iterations.tolist(),
-                                 "extinct": runner.extinct.tolist()}
+            log_volume, iterations, extinct = runner.results()
+            per_target[target.name] = log_volume
+            work[target.name] = {"evaluations": runner.evaluations, "iterations": iterations.tolist(),
+                                 "extinct": extinct.tolist()}
             acceptance[target.name] = runner.acceptance
     config = {"method": "nested sampling (static AMS)", "space": space.describe(), "n_live": n_live, "k": k,
               "n_runs": n_runs, "n_moves": n_moves, "seed": seed, "precision": precision,
@@ -330,12 +331,16 @@ class NestedDriver:
         if nan:
             warnings.warn(f"volume_curve: target {self.target.name!r}'s residual is NaN at {nan} of {x.shape[0]} "
                           "prior draws; NaN is read as +inf (outside every eps)", RuntimeWarning, stacklevel=4)
+        self.carry = self._first_carry(x, logp, r)
+
+    def _first_carry(self, x, logp, r) -> NestedCarry:
+        """The carry before iteration 0, from the R n first points (flat), their log densities and residuals."""
         R, n, G = self.R, self.n, self.grid.size
         live = Live(x.reshape(R, n, self.space.dim), logp.reshape(R, n), r.reshape(R, n))
         runs = Runs(jnp.zeros(R, self.dtype), jnp.full((R, G), jnp.nan, self.dtype),
                     jnp.ones((R, N_SCALED), self.dtype), jnp.zeros(R, bool), jnp.zeros(R, bool),
                     jnp.zeros(R, jnp.int32))
-        self.carry = NestedCarry(live, runs, self._empty_log(), jnp.int32(0))
+        return NestedCarry(live, runs, self._empty_log(), jnp.int32(0))
 
     def _empty_log(self) -> Log:
         return Log(jnp.full((LOG_SIZE, self.R), jnp.nan, self.dtype), jnp.zeros((LOG_SIZE, self.R), jnp.int32),
@@ -374,12 +379,11 @@ class NestedDriver:
             self.bar.update(int(np.sum(done)) - self.bar.n)
 
     # -- results and checkpoints ---------------------------------------------------------------
-    def _runs(self):
-        return fetch(self.carry.runs)
-
-    log_volume = property(lambda self: np.asarray(self._runs().log_volume, np.float64))
-    iterations = property(lambda self: np.asarray(self._runs().iterations, np.int64))
-    extinct = property(lambda self: np.asarray(self._runs().extinct))
+    def results(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per run: ln V at each eps, iterations, extinct (one read of the device)."""
+        runs = fetch(self.carry.runs)
+        return (np.asarray(runs.log_volume, np.float64), np.asarray(runs.iterations, np.int64),
+                np.asarray(runs.extinct))
 
     def snapshot(self, prefix: str) -> dict:
         """Everything ``run`` needs to continue, as arrays named prefix + field (``restore``)."""
@@ -392,9 +396,9 @@ class NestedDriver:
         return out
 
     def restore(self, data: dict, prefix: str) -> None:
-        if self.carry is None:
-            self.start_shapes()
-        parts = self.carry._replace(log=None)
+        points = self.R * self.n          # a carry of the right structure, its values replaced below
+        zeros = jnp.zeros(points, self.dtype)
+        parts = self._first_carry(jnp.zeros((points, self.space.dim), self.dtype), zeros, zeros)._replace(log=None)
         leaves = [jnp.asarray(data[f"{prefix}carry.{i}"]) for i in range(len(jax.tree.leaves(parts)))]
         self.carry = jax.tree.unflatten(jax.tree.structure(parts), leaves)._replace(log=self._empty_log())
         self._done = None
@@ -402,11 +406,3 @@ class NestedDriver:
         flat, counts = data[prefix + "acceptance"], data[prefix + "acceptance_counts"]
         self.acceptance = [a.tolist() for a in np.split(flat, np.cumsum(counts)[:-1])]
 
-    def start_shapes(self) -> None:
-        """A carry of the right structure (its values replaced by ``restore``)."""
-        R, n, D, G = self.R, self.n, self.space.dim, self.grid.size
-        zeros = jnp.zeros
-        self.carry = NestedCarry(Live(zeros((R, n, D), self.dtype), zeros((R, n), self.dtype), zeros((R, n), self.dtype)),
-                                 Runs(zeros(R, self.dtype), zeros((R, G), self.dtype), zeros((R, N_SCALED), self.dtype),
-                                      zeros(R, bool), zeros(R, bool), zeros(R, jnp.int32)),
-                                 self._empty_log(), jnp.int32(0))
