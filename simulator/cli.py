@@ -27,7 +27,7 @@ from pathlib import Path
 
 
 from .engine.checkpoint import checkpointing
-from .io.files import atomic_write, writable_folder
+from .io.files import UnreadableFileError, atomic_write, writable_folder
 from .result import FORMAT as RESULT_FORMAT
 from .result import load_result
 
@@ -122,6 +122,8 @@ def cmd_run(args):
             summary = module.run(settings, chains=args.chains, steps=args.steps, seed=args.seed, out=out,
                                  progress=not args.no_progress,
                                  precision="float64" if args.x64 else "float32")
+    except UnreadableFileError:
+        raise
     except (ValueError, TypeError) as err:   # refused input, before any compilation
         raise UsageError(f"{args.scenario}: {err}") from None
     print((out / "report.md").read_text() if (out / "report.md").exists() else json.dumps(summary))
@@ -172,7 +174,7 @@ def cmd_report(args):
         try:
             module.render(summary, tmp)
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
-            raise UsageError(f"{directory / 'result.json'} cannot be rendered (damaged, or written by another "
+            raise UnreadableFileError(f"{directory / 'result.json'} cannot be rendered (damaged, or written by another "
                              f"version): {type(err).__name__}: {err}; no file was rewritten") from None
         for made in tmp.iterdir():
             if made.is_file() and not made.is_symlink():
@@ -194,13 +196,13 @@ def cmd_show(args):
 
 
 def _read_json(path: Path) -> dict:
-    """A result.json as a dict, or a UsageError naming the file."""
+    """A result.json as a dict, or an UnreadableFileError naming the file (exit status 1)."""
     try:
         summary = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise UsageError(f"{path} is not valid JSON: {err}") from None
+        raise UnreadableFileError(f"{path} is not valid JSON: {err}") from None
     if not isinstance(summary, dict):
-        raise UsageError(f"{path} holds no JSON object")
+        raise UnreadableFileError(f"{path} holds no JSON object")
     return summary
 
 
@@ -274,6 +276,8 @@ def main(argv=None) -> int:
         args.func(args)
     except UsageError as err:
         return _fail(args, err, 2)
+    except UnreadableFileError as err:
+        return _fail(args, err, 1)
     except (OSError, ValueError, TypeError, RuntimeError) as err:
         return _fail(args, err, 1)
     except KeyboardInterrupt as err:

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import outcomes, splitting_result, stats, trees
 from .io import arviz as arviz_io
-from .io.files import check_saved_set, read_npz, recover_folder, replace_folder
+from .io.files import UnreadableFileError, check_saved_set, read_npz, recover_folder, replace_folder
 from .stats import Estimate
 
 FORMAT = "stabsim.race/1"
@@ -251,8 +251,8 @@ def load_result(directory):
     """Read a result written by ``RaceResult.save`` (or ``SplittingResult.save``), checking that its files
     belong together.
 
-    Raises FileNotFoundError without result.json, and a ValueError naming the file for anything
-    truncated, of another format, or inconsistent (counts, chain numbers, trace shapes, file list).
+    Raises FileNotFoundError without result.json, and an UnreadableFileError (a ValueError) naming the file
+    for anything truncated, of another format, or inconsistent (counts, chain numbers, trace shapes, files).
     """
     directory = Path(directory)
     recover_folder(directory, "result.json")
@@ -262,32 +262,32 @@ def load_result(directory):
     try:
         summary = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"directory: {path} is not readable JSON (truncated or corrupted): {err}") from None
+        raise UnreadableFileError(f"directory: {path} is not readable JSON (truncated or corrupted): {err}") from None
     if isinstance(summary, dict) and summary.get("format") == splitting_result.FORMAT:
         return splitting_result.from_summary(directory, summary)
     if not isinstance(summary, dict) or summary.get("format") != FORMAT:
         found = summary.get("format") if isinstance(summary, dict) else type(summary).__name__
-        raise ValueError(f"directory: {path} has format {found!r}, expected {FORMAT!r}")
+        raise UnreadableFileError(f"directory: {path} has format {found!r}, expected {FORMAT!r}")
     check_saved_set(directory, summary, ("target_names", "counts", "config", "work"), FILES)
     trace = steps = None
     if (directory / "trace.nc").is_file():
         try:
             trace, steps = arviz_io.read_trace(directory / "trace.nc")
         except Exception as err:   # h5py/netCDF raise many types for a damaged file
-            raise ValueError(f"directory: {directory / 'trace.nc'} is not readable ({type(err).__name__}: "
+            raise UnreadableFileError(f"directory: {directory / 'trace.nc'} is not readable ({type(err).__name__}: "
                              f"{err})") from None
     data = read_npz(directory / "chains.npz", "directory")
     if "outcome" not in data or "stop_step" not in data:
-        raise ValueError(f"directory: {directory / 'chains.npz'} is not readable (it lacks outcome or stop_step)")
+        raise UnreadableFileError(f"directory: {directory / 'chains.npz'} is not readable (it lacks outcome or stop_step)")
     outcome, stop_step = data["outcome"], data["stop_step"]
     state = {k.split(".", 1)[1]: v for k, v in data.items() if k.startswith("state.")}
     try:
         result = RaceResult(tuple(summary["target_names"]), outcome, stop_step, state,
                             summary["config"], summary["work"], trace, steps)
     except ValueError as err:
-        raise ValueError(f"directory: {directory} (chains.npz, trace.nc) is inconsistent: {err}") from None
+        raise UnreadableFileError(f"directory: {directory} (chains.npz, trace.nc) is inconsistent: {err}") from None
     if summary.get("n_chains", result.n_chains) != result.n_chains or summary["counts"] != result.counts:
-        raise ValueError(f"directory: {directory / 'result.json'} counts {summary['counts']} do not match "
+        raise UnreadableFileError(f"directory: {directory / 'result.json'} counts {summary['counts']} do not match "
                          f"{directory / 'chains.npz'} ({result.counts}): the files come from different saves")
     return result
 

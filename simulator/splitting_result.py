@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import outcomes, stats
-from .io.files import check_saved_set, read_npz, replace_folder
+from .io.files import UnreadableFileError, check_saved_set, read_npz, replace_folder
 from .stats import Estimate
 
 FORMAT = "stabsim.splitting/1"
@@ -150,18 +150,18 @@ def from_summary(directory: Path, summary: dict) -> SplittingResult:
     data = read_npz(npz_path, "directory")
     missing = [k for k in RUN_ARRAYS if k not in data]
     if missing:
-        raise ValueError(f"directory: {npz_path} lacks {missing}; it is not a complete saved result")
+        raise UnreadableFileError(f"directory: {npz_path} lacks {missing}; it is not a complete saved result")
     names = tuple(summary["target_names"])
     columns = len(outcome_columns(len(names)))
     if data["log_estimate"].ndim != 2 or data["log_estimate"].shape[1] != columns:
-        raise ValueError(f"directory: {npz_path} holds {data['log_estimate'].shape} estimates, but {json_path}'s "
+        raise UnreadableFileError(f"directory: {npz_path} holds {data['log_estimate'].shape} estimates, but {json_path}'s "
                          f"{len(names)} targets need {columns} outcome columns: the files come from different saves")
     result = SplittingResult(names, data, summary["config"], summary["work"])
     if result.n_runs != summary.get("n_runs"):
-        raise ValueError(f"directory: {json_path} says {summary.get('n_runs')} runs, "
+        raise UnreadableFileError(f"directory: {json_path} says {summary.get('n_runs')} runs, "
                          f"{npz_path} holds {result.n_runs}: the files come from different saves")
     for name, saved in summary["probability"].items():
         if name in result.names and not np.allclose(list(result.probability(name)), saved, rtol=1e-9, atol=0):
-            raise ValueError(f"directory: {json_path} says P({name}) = {saved[0]:.6g}, {npz_path} gives "
+            raise UnreadableFileError(f"directory: {json_path} says P({name}) = {saved[0]:.6g}, {npz_path} gives "
                              f"{result.probability(name).value:.6g}: the files come from different saves")
     return result

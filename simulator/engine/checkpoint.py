@@ -38,7 +38,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from ..io.files import atomic_path, read_npz, writable_folder
+from ..io.files import UnreadableFileError, atomic_path, read_npz, writable_folder
 from . import driver as driving
 
 FILE = "checkpoint.npz"
@@ -153,7 +153,7 @@ def restore(driver, data: dict) -> None:
     """Put a ``snapshot`` (as read by ``load``) back into a started driver (its empty carry gives the tree
     structure and placement to restore into)."""
     if str(data.get("meta.format", "")) != FORMAT:
-        raise ValueError("checkpoint: written by an older stabsim engine (host loop), which this version "
+        raise UnreadableFileError("checkpoint: written by an older stabsim engine (host loop), which this version "
                          "cannot continue; delete it to start afresh")
     driver.batch_sizes = [int(b) for b in data["batch_sizes"]]
     fresh = driver.empty(driver.batch_sizes[-1])
@@ -196,6 +196,6 @@ class Saver:
 
 
 def load(folder: Path, keys=None) -> dict:
-    """The arrays of ``folder``'s checkpoint (only ``keys`` if given); a ValueError naming the file
+    """The arrays of ``folder``'s checkpoint (only ``keys`` if given); an UnreadableFileError naming the file
     if it is truncated or damaged."""
     return read_npz(folder / FILE, "checkpoint", keys, hint="; delete it to start afresh")

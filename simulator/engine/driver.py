@@ -37,12 +37,13 @@ def fetch(tree):
 def deferred_interrupt():
     """Hold the first Ctrl-C (SIGINT) until the loop asks ``interrupted()`` at a dispatch boundary, so a
     checkpoint written then is consistent; a second Ctrl-C interrupts at once. Outside the main
-    thread (where no handler can be set) Ctrl-C behaves as usual."""
-    if threading.current_thread() is not threading.main_thread():
+    thread (where no handler can be set) Ctrl-C behaves as usual; where SIGINT is ignored (a background
+    job of a script, ``nohup``) it stays ignored."""
+    previous = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
+    if previous is None or previous == signal.SIG_IGN:
         yield lambda: False
         return
     hit = []
-    previous = signal.getsignal(signal.SIGINT)
 
     def hold(signum, frame):
         hit.append(signum)

@@ -24,6 +24,12 @@ from pathlib import Path
 import numpy as np
 
 
+class UnreadableFileError(ValueError):
+    """A file that exists but is not what it should be: truncated, damaged, of another format, or from
+    another save. A ValueError (it is bad input to the call), kept apart so that the command line can exit
+    with status 1 (a file that cannot be read) rather than 2 (bad usage)."""
+
+
 def _umask() -> int:
     umask = os.umask(0)
     os.umask(umask)
@@ -65,12 +71,12 @@ def atomic_write(path: Path, write) -> None:
 
 def read_npz(path, name: str, keys=None, hint: str = "") -> dict:
     """The arrays of an ``.npz`` file (only ``keys`` if given); a ValueError naming the argument ``name``
-    and the file if it is truncated, damaged or lacks a key (``hint`` says what to do about it)."""
+    and the file (an UnreadableFileError) if it is truncated, damaged or lacks a key (``hint`` says what to do about it)."""
     try:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in (data.files if keys is None else keys)}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-        raise ValueError(f"{name}: {path} is not readable ({type(err).__name__}: {err}){hint}") from None
+        raise UnreadableFileError(f"{name}: {path} is not readable ({type(err).__name__}: {err}){hint}") from None
 
 
 def writable_folder(name: str, path) -> Path:
@@ -147,14 +153,14 @@ def replace_folder(path: Path, owned: frozenset):
 
 def check_saved_set(directory: Path, summary: dict, keys, owned: frozenset) -> None:
     """A saved result's ``result.json`` must hold ``keys``, and the files of ``owned`` present must be the ones
-    it lists (``summary["files"]``, when written): a ValueError naming the file otherwise."""
+    it lists (``summary["files"]``, when written): an UnreadableFileError naming the file otherwise."""
     path = Path(directory) / "result.json"
     lacking = [key for key in keys if key not in summary]
     if lacking:
-        raise ValueError(f"directory: {path} lacks {lacking if len(lacking) > 1 else repr(lacking[0])}; it is not "
+        raise UnreadableFileError(f"directory: {path} lacks {lacking if len(lacking) > 1 else repr(lacking[0])}; it is not "
                          "a complete saved result")
     listed = summary.get("files")
     if listed is not None:
         present = sorted(name for name in owned if (Path(directory) / name).is_file())
         if present != sorted(listed):
-            raise ValueError(f"directory: {directory} holds {present}, but {path} lists {sorted(listed)}")
+            raise UnreadableFileError(f"directory: {directory} holds {present}, but {path} lists {sorted(listed)}")

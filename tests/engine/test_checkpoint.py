@@ -97,6 +97,12 @@ def test_cli_checkpoint_then_resume(tmp_path):
     import json
     rows = [json.loads((tmp_path / d / "result.json").read_text())["rows"] for d in ("a", "c")]
     assert [r["counts"] for r in rows[0]] == [r["counts"] for r in rows[1]]
+    # A damaged checkpoint is a file that cannot be read: exit status 1 (it was 2, the usage status; 38.11).
+    damaged = next(p for p in (tmp_path / "ck").iterdir() if p.is_dir()) / "checkpoint.npz"
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    broken = stabsim(*args, "--out", str(tmp_path / "d"), "--resume", str(tmp_path / "ck"))
+    assert broken.returncode == 1 and str(damaged) in broken.stderr, broken.stderr
+    assert broken.stderr.count("\n") == 1 and "delete it" in broken.stderr
 
 
 def line_fit_race(labels, centre):
