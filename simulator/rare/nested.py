@@ -320,18 +320,26 @@ class NestedDriver:
         self.carry, self._done = None, None
 
     def start(self) -> None:
-        """Draw each run's first n_live points from the space (a restored runner skips this)."""
-        keys = jax.random.split(jax.random.fold_in(root_key(self.args.seed, self.index), 0), self.R)
-        x = jnp.concatenate([self.space.sample(key, self.n) for key in keys]).astype(self.dtype)
-        logp, r = jax.jit(jax.vmap(self.evaluate))(x)
-        if not np.all(np.isfinite(np.asarray(logp))):
+        """Draw each run's first n_live points from the space (a restored runner skips this): one cached
+        program, not an eager dispatch (and a first-call compile) per operation."""
+        executable, seconds = programs.compiled((self.key, "start"), lambda: jax.jit(self._first_draws),
+                                                self.args.seed, self.args.target)
+        self.compile_seconds += seconds
+        self.carry, finite, nan = executable(self.args.seed, self.args.target)
+        if not bool(finite):
             raise ValueError("space: its sampler drew points where its logpdf is -inf or nan")
-        residual = jax.vmap(lambda p: jnp.asarray(self.target.residual(self.space.unflatten(p))))
-        nan = int(jnp.isnan(jax.jit(residual)(x)).sum())
-        if nan:
-            warnings.warn(f"volume_curve: target {self.target.name!r}'s residual is NaN at {nan} of {x.shape[0]} "
-                          "prior draws; NaN is read as +inf (outside every eps)", RuntimeWarning, stacklevel=4)
-        self.carry = self._first_carry(x, logp, r)
+        if int(nan):
+            warnings.warn(f"volume_curve: target {self.target.name!r}'s residual is NaN at {int(nan)} of "
+                          f"{self.R * self.n} prior draws; NaN is read as +inf (outside every eps)", RuntimeWarning,
+                          stacklevel=4)
+
+    def _first_draws(self, seed, target):
+        """(first carry, every log density finite, NaN residuals) from the runs' prior draws."""
+        keys = jax.random.split(jax.random.fold_in(root_key(seed, target), 0), self.R)
+        x = jnp.concatenate([self.space.sample(key, self.n) for key in keys]).astype(self.dtype)
+        logp, r = jax.vmap(self.evaluate)(x)
+        raw = jax.vmap(lambda p: jnp.asarray(self.target.residual(self.space.unflatten(p))))(x)
+        return self._first_carry(x, logp, r), jnp.all(jnp.isfinite(logp)), jnp.isnan(raw).sum()
 
     def _first_carry(self, x, logp, r) -> NestedCarry:
         """The carry before iteration 0, from the R n first points (flat), their log densities and residuals."""

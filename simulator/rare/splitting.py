@@ -214,11 +214,26 @@ def splitting(kernel, targets, start, *, score=None, n_replicas: int = 1000, k: 
         top_mask = _check_top(top, targets)
         step, going, first = build_branch_functions(kernel, targets, dtype=dtype, domain=domain_fn,
                                                     failure=failure_fn, score=score_fn, top=top_mask)
-        starts = jax.tree.map(jnp.asarray, start)
-        if batched:
-            state0, code0, score0 = jax.vmap(first, (0, None, None))(starts, eps, jnp.int32(max_steps))
-        else:
-            state0, code0, score0 = jax.tree.map(lambda a: a[None], first(starts, eps, jnp.int32(max_steps)))
+        width = min(n_runs * n_replicas, policy.compacted_width(n_runs * k))
+        columns = outcome_columns(len(targets))
+        key = (programs.Identity(kernel), tuple((programs.Identity(t.residual), t.eps if score is None else None)
+                                                for t in targets),
+               programs.Identity(domain), programs.Identity(failure), programs.Identity(score), tuple(top_mask),
+               precision, n_runs, n_replicas, width, block_size)
+
+        def setup(starts, eps, max_steps, seed):
+            """The first carry (every replica at its start), and each start's code; one compiled program,
+            not an eager dispatch (and a compile) per operation."""
+            if batched:
+                state0, code0, score0 = jax.vmap(first, (0, None, None))(starts, eps, max_steps)
+            else:
+                state0, code0, score0 = jax.tree.map(lambda a: a[None], first(starts, eps, max_steps))
+            carry = initial_carry(state0, code0, score0, n_runs=n_runs, n_replicas=n_replicas, seed=seed,
+                                  columns=columns, log_size=LOG_SIZE, dtype=dtype)
+            return carry, code0
+        setup_args = (jax.tree.map(jnp.asarray, start), eps, jnp.int32(max_steps), jnp.uint32(seed))
+        executable, setup_seconds = programs.compiled((key, "setup", batched), lambda: jax.jit(setup), *setup_args)
+        carry, code0 = executable(*setup_args)
         _check_start(np.asarray(code0), targets)
         config = {"method": "generalized AMS (Brehier et al. 2016)", "kernel": {"name": kernel.name, **kernel.params},
                   "targets": [{"name": t.name, "eps": t.eps} for t in targets],
@@ -232,26 +247,18 @@ def splitting(kernel, targets, start, *, score=None, n_replicas: int = 1000, k: 
         digest = ckpt.identity_digest({k_: v for k_, v in config.items() if k_ != "device"}, start)
         folder, resume = ckpt.resolve(checkpoint, resume, digest)
         saved = ckpt.prepare_folder(folder, resume, digest, checkpoint is not None) if folder is not None else False
-        width = min(n_runs * n_replicas, policy.compacted_width(n_runs * k))
-        program = AmsPrograms(
-            (programs.Identity(kernel), tuple((programs.Identity(t.residual), t.eps if score is None else None)
-                                              for t in targets),
-             programs.Identity(domain), programs.Identity(failure), programs.Identity(score), tuple(top_mask),
-             precision, n_runs, n_replicas, width, block_size),
-            build_ams_program(step, going, n_runs=n_runs, n_replicas=n_replicas, width=width,
-                              columns=outcome_columns(len(targets)), log_size=LOG_SIZE, block_size=block_size),
-            width)
-        carry = initial_carry(state0, code0, score0, n_runs=n_runs, n_replicas=n_replicas, seed=seed,
-                              columns=outcome_columns(len(targets)), log_size=LOG_SIZE, dtype=dtype)
+        program = AmsPrograms(key, build_ams_program(step, going, n_runs=n_runs, n_replicas=n_replicas, width=width,
+                                                     columns=columns, log_size=LOG_SIZE, block_size=block_size),
+                              width)
         args = AmsArgs(jnp.asarray(seed, jnp.uint32), jnp.asarray(k, jnp.int32), jnp.asarray(max_steps, jnp.int32),
                        jnp.asarray(max_iterations, jnp.int32), eps, jnp.asarray(1, jnp.int32))
-        loop = SplittingDriver(program, carry, args, n_runs=n_runs, n_replicas=n_replicas,
-                               columns=outcome_columns(len(targets)),
+        loop = SplittingDriver(program, carry, args, n_runs=n_runs, n_replicas=n_replicas, columns=columns,
                                saver=None if folder is None else ckpt.Saver(folder, checkpoint_every, digest,
                                                                          SplittingDriver.snapshot),
                                bar=None if progress is False else tqdm(
                                    total=n_runs, unit="run", desc="splitting", leave=False,
                                    delay=0 if progress == "always" else 2.0))
+        loop.work["compile_seconds"] += setup_seconds
         if saved:
             loop.restore(ckpt.load(folder))
         loop.run()
@@ -344,7 +351,7 @@ class SplittingDriver:
     def _dispatch(self):
         name = "run" if self.simulated else "simulate"
         args = self.args._replace(budget=np.int32(self._budget()))
-        carry = self.carry._replace(work=jax.tree.map(jnp.zeros_like, self.carry.work),
+        carry = self.carry._replace(work=jax.tree.map(lambda a: np.zeros(a.shape, a.dtype), self.carry.work),
                                     log=self.carry.log._replace(used=np.int32(0)))
         executable = self._executable(name, carry, args)
         began = time.perf_counter()

@@ -1,4 +1,5 @@
 """The program cache: a second race with the same functions compiles nothing; values are arguments."""
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -52,3 +53,49 @@ def test_the_cache_is_bounded(monkeypatch):
         sim.race(sim.dynamics.random_walk(scale), [sim.Target("inner", inner)], jnp.array([1.0, 0.0]),
                  n_chains=20, max_steps=10, progress=False)
     assert programs.size() <= 2
+
+
+class XlaCompiles:
+    """Counts XLA backend compilations (eager operations included) through ``jax.monitoring``."""
+
+    EVENT = "/jax/core/compile/backend_compile_duration"
+
+    def __init__(self):
+        self.count = 0
+        jax.monitoring.register_event_duration_secs_listener(self._listen)
+
+    def _listen(self, name, seconds, **_):
+        self.count += name == self.EVENT
+
+    def during(self, call) -> int:
+        before = self.count
+        call()
+        return self.count - before
+
+
+WALK = sim.dynamics.lattice_walk(0.3)
+
+
+def ruin_splitting(score, failure, target, n_runs=4, seed=0):
+    return sim.splitting(WALK, [target], jnp.array([1.0]), n_replicas=40, n_runs=n_runs, max_steps=1000, seed=seed,
+                         score=score, failure=failure, progress=False)
+
+
+def test_splitting_and_volume_curves_compile_their_programs_only():
+    """A second call compiles nothing at all; a first call with new functions compiles only its programs
+    (splitting: setup, simulate, run; a volume curve: start, run), not one program per eager operation:
+    the start-up used to run op by op, 62 and 31 XLA compilations on a first call in a fresh process."""
+    xla = XlaCompiles()
+    score, failure, target = (lambda x: x[0]), (lambda x: x[0] <= 0), sim.Target("hit", lambda x: 9.0 - x[0])
+    ruin_splitting(score, failure, target)
+    assert xla.during(lambda: ruin_splitting(score, failure, target, seed=1)) == 0
+    score, failure, target = (lambda x: x[0]), (lambda x: x[0] <= 0), sim.Target("hit", lambda x: 9.0 - x[0])
+    assert xla.during(lambda: ruin_splitting(score, failure, target, n_runs=6)) == 3      # other shapes too
+
+    space = sim.space.gaussian(3)
+    tube = [sim.Target("tube", lambda x: jnp.linalg.norm(x[:2]))]
+    curve = lambda targets, n_runs=4, seed=0: sim.volume_curve(targets, space, eps=[1.0, 0.3], n_live=30,  # noqa: E731
+                                                               n_runs=n_runs, seed=seed, progress=False)
+    curve(tube)
+    assert xla.during(lambda: curve(tube, seed=1)) == 0
+    assert xla.during(lambda: curve([sim.Target("tube", lambda x: jnp.linalg.norm(x[:2]))], n_runs=6)) == 2
