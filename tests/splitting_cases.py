@@ -34,7 +34,7 @@ def ruin(n: int, p_up: float = 0.3):
 A_END, B_END, IN, FAIL, OUT = 14, 20, 0.1, 0.5, 0.3
 
 
-def star() -> Kernel:
+def star(a_end: int = A_END, b_end: int = B_END) -> Kernel:
     def step(key, state):
         x, flag = state.position
         u = jax.random.uniform(key)
@@ -42,19 +42,20 @@ def star() -> Kernel:
         centre_flag = jnp.where(u < 2 * IN, 0.0, jnp.where(u < 2 * IN + FAIL, 1.0, 2.0))
         branch_x = x + jnp.sign(x) * jnp.where(u < OUT, 1.0, -1.0)
         return WalkState(jnp.where(x == 0, jnp.stack([centre_x, centre_flag]), jnp.stack([branch_x, flag])))
-    return Kernel(WalkState, step, "star", {}, None)
+    return Kernel(WalkState, step, "star", {"a_end": a_end, "b_end": b_end}, None)
 
 
-def star_case():
-    """(kernel, targets, start, options): targets A and B, failure flag 1, the domain excludes flag 2."""
-    targets = [sim.Target("A", lambda p: A_END - p[0]), sim.Target("B", lambda p: p[0] + B_END)]
-    return (star(), targets, jnp.array([0.0, 0.0]),
+def star_case(a_end: int = A_END, b_end: int = B_END):
+    """(kernel, targets, start, options): targets A (x = a_end) and B (x = -b_end), failure flag 1, the
+    domain excludes flag 2; one score |x| for both."""
+    targets = [sim.Target("A", lambda p: a_end - p[0]), sim.Target("B", lambda p: p[0] + b_end)]
+    return (star(a_end, b_end), targets, jnp.array([0.0, 0.0]),
             dict(score=lambda p: jnp.abs(p[0]), failure=lambda p: p[1] == 1, domain=lambda p: p[1] != 2))
 
 
-def star_exact() -> dict:
+def star_exact(a_end: int = A_END, b_end: int = B_END) -> dict:
     """Absorption probabilities from the centre (A, B, failure, escaped), by one linear solve."""
-    states = list(range(-B_END + 1, A_END))          # the transient states
+    states = list(range(-b_end + 1, a_end))          # the transient states
     index = {x: i for i, x in enumerate(states)}
     m = len(states)
     P = np.zeros((m, m))
@@ -68,9 +69,9 @@ def star_exact() -> dict:
             continue
         s = int(math.copysign(1, x))
         for y, prob in ((x + s, OUT), (x - s, 1 - OUT)):
-            if y == A_END:
+            if y == a_end:
                 exits[i, 0] += prob
-            elif y == -B_END:
+            elif y == -b_end:
                 exits[i, 1] += prob
             else:
                 P[i, index[y]] += prob

@@ -36,6 +36,8 @@ import math
 import numbers
 import time
 import warnings
+from collections.abc import Mapping
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -45,7 +47,7 @@ from tqdm.auto import tqdm
 from .. import validate
 from ..dynamics.base import check_kernel, describe
 from ..outcomes import CENSORED, DIVERGED, ESCAPED, FAILURE, RUNNING, TIE
-from ..splitting_result import SplittingResult, outcome_columns
+from ..splitting_result import SplittingResult, combine_per_target, outcome_columns
 from ..targets import Target, check_targets
 from ..engine import cache, policy, programs, streams
 from ..engine import checkpoint as ckpt
@@ -165,7 +167,10 @@ def splitting(kernel, targets, start, *, score=None, n_replicas: int = 1000, k: 
         start: one position, or a batch of ``n_runs * n_replicas`` (replica i of run r starts at
             ``start[r * n_replicas + i]``: i.i.d. draws of a start distribution, e.g. uniform in a ball).
         score: ``fn(position) -> float scalar``, larger nearer a target; entering a target counts as
-            +inf. Default: -min_k (r_k - eps_k)/eps_k (needs every eps > 0).
+            +inf. Default: -min_k (r_k - eps_k)/eps_k (needs every eps > 0). A mapping {target name: fn}
+            splits once per named target, with its own score and itself the top level (``top``), and
+            combines the splits: use it when the targets' probabilities differ by decades, where one
+            score carries the runs toward the likelier target and the rarer one's interval under-covers.
         n_replicas: replicas per run (n); the relative variance of one run's estimate is about
             |ln p| / n with a good score.
         k: the level is the k-th smallest path maximum; every replica at or below it is killed
@@ -183,6 +188,11 @@ def splitting(kernel, targets, start, *, score=None, n_replicas: int = 1000, k: 
     """
     kernel = check_kernel(kernel)
     targets = check_targets(targets)
+    if isinstance(score, Mapping):
+        return _split_per_target(kernel, targets, start, score, top, dict(
+            n_replicas=n_replicas, k=k, n_runs=n_runs, max_steps=max_steps, seed=seed, domain=domain, failure=failure,
+            precision=precision, block_size=block_size, max_iterations=max_iterations, progress=progress,
+            checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume))
     n_replicas = validate.positive_int("n_replicas", n_replicas)
     if n_replicas < 2:
         raise ValueError(f"n_replicas must be >= 2, got {n_replicas}")
@@ -266,6 +276,36 @@ def splitting(kernel, targets, start, *, score=None, n_replicas: int = 1000, k: 
     result = _answer(loop, config, tuple(t.name for t in targets))
     for message in result.warnings:
         warnings.warn(f"splitting: {message}", SplittingWarning, stacklevel=2)
+    return result
+
+
+def _split_per_target(kernel, targets, start, scores, top, options) -> SplittingResult:
+    """``splitting(score={name: fn})``: one split per named target, its own score and itself the top level,
+    each with ``n_runs`` runs of the same seed; combined by ``splitting_result.combine_per_target``.
+    Measured on the star graph (targets 1.2e-6 and 7.3e-9): one shared score gave the rarer target 30 %
+    zero runs and t coverage 33/40, one split each 0 % and 38/40 for both targets (tests/rare)."""
+    names = [t.name for t in targets]
+    if top is not None:
+        raise ValueError("top: with one score per target (score={name: fn}) each split's top level is its own "
+                         "target; leave top out")
+    unknown = [name for name in scores if name not in names]
+    if unknown or not scores:
+        raise ValueError(f"score: a mapping must name one or more of the targets {names}, got {list(scores)}")
+    for name, fn in scores.items():
+        if not callable(fn):
+            raise TypeError(f"score[{name!r}] must be a function position -> scalar, got {type(fn).__name__}")
+    checkpoint = options.pop("checkpoint")
+    parts = {}
+    with warnings.catch_warnings():        # the combined result warns once, below
+        warnings.simplefilter("ignore", SplittingWarning)
+        for name, fn in scores.items():
+            folder = None if checkpoint is None else Path(checkpoint) / f"target-{names.index(name)}"
+            parts[name] = splitting(kernel, targets, start, score=fn, top=[name], checkpoint=folder, **options)
+    config = dict(parts[next(iter(parts))].config, score={name: describe(fn) for name, fn in scores.items()},
+                  top=list(scores), per_target=True, checkpoint=None if checkpoint is None else str(checkpoint))
+    result = combine_per_target(parts, config)
+    for message in result.warnings:
+        warnings.warn(f"splitting: {message}", SplittingWarning, stacklevel=3)
     return result
 
 
