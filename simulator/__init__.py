@@ -21,7 +21,8 @@ from .rare.nested import volume_curve
 from .rare.splitting import SplittingWarning, splitting
 from .learning_coefficient import LearningCoefficient, learning_coefficient
 from .posterior import PosteriorProbability, posterior_probability
-from .result import RaceResult, SweepResult, load_result
+from .io.registry import load_result
+from .result import RaceResult, SweepResult
 from .splitting_result import SplittingResult
 from .volume_curve import VolumeCurve
 from .stabilizers import laws, moduli, shapes, volumes

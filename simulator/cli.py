@@ -28,8 +28,8 @@ from pathlib import Path
 
 from .engine.checkpoint import checkpointing
 from .io.files import UnreadableFileError, atomic_write, writable_folder
-from .result import FORMAT as RESULT_FORMAT
-from .result import load_result
+from .io.registry import formats as result_formats
+from .io.registry import load_result
 
 DEFAULT_CHAINS = 20_000
 DEFAULT_STEPS = 200_000
@@ -183,9 +183,9 @@ def cmd_report(args):
 
 
 def cmd_show(args):
-    """A result saved from Python (RaceResult.save): its summary table; a scenario's run: its report."""
+    """A result saved from Python (any kind's ``save``): its summary; a scenario's run: its report."""
     path = Path(args.directory)
-    if (path / "result.json").is_file() and _read_json(path / "result.json").get("format") == RESULT_FORMAT:
+    if (path / "result.json").is_file() and _read_json(path / "result.json").get("format") in result_formats():
         print(load_result(path).summary())
         return
     for name in ("report.md", "result.json"):

@@ -40,6 +40,13 @@ class LearningCoefficient:
     n: int
     settings: dict
 
+    def summary(self) -> str:
+        return (f"learning coefficient: lambda_hat = {self.estimate} ({self.per_chain.size} chains, n = {self.n}, "
+                f"beta = {self.beta:.4g})")
+
+    def __repr__(self) -> str:
+        return self.summary()
+
 
 def learning_coefficient(loss, data, w_star, *, n_chains: int = 8, n_steps: int = 2000, step_size: float = 1e-4,
                          localization: float = 100.0, beta: float | None = None, batch_size: int | None = None,

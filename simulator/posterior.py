@@ -39,9 +39,17 @@ from .volume_curve import VolumeCurve
 
 
 class PosteriorProbability(NamedTuple):
+    """P_B(f | S), the prior mass of the networks that fit S, and the volume curve behind them."""
+
     p: Estimate              # P_B(f | S)
     fit_volume: Estimate     # mu(fits S), the prior mass of the networks that fit S
     curve: VolumeCurve
+
+    def summary(self) -> str:
+        return f"P_B(f | S) = {self.p}; mu(fits S) = {self.fit_volume}\n{self.curve.summary()}"
+
+    def __repr__(self) -> str:
+        return self.summary()
 
 
 def _bits(name, y, n):

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import outcomes, splitting_result, stats, trees
+from . import outcomes, stats, trees
 from .io import arviz as arviz_io
-from .io.files import UnreadableFileError, check_saved_set, read_npz, recover_folder, replace_folder
+from .io import registry
+from .io.files import UnreadableFileError, check_saved_set, read_npz, replace_folder
 from .stats import Estimate
 
 FORMAT = "stabsim.race/1"
@@ -210,6 +211,9 @@ class RaceResult:
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
+    def __repr__(self) -> str:
+        return f"RaceResult: {self.n_chains} chains, targets {list(self.target_names)}\n{self.summary()}"
+
     # ---- export and persistence ---------------------------------------------
     def to_inference_data(self, kind: str = "paths", burn_in: float = 0.0, outcome: str | None = None):
         """``az.InferenceData``: draws (posterior; ``kind`` "paths", "final" or "stationary", see
@@ -247,27 +251,10 @@ class RaceResult:
         return directory
 
 
-def load_result(directory):
-    """Read a result written by ``RaceResult.save`` (or ``SplittingResult.save``), checking that its files
-    belong together.
-
-    Raises FileNotFoundError without result.json, and an UnreadableFileError (a ValueError) naming the file
-    for anything truncated, of another format, or inconsistent (counts, chain numbers, trace shapes, files).
-    """
-    directory = Path(directory)
-    recover_folder(directory, "result.json")
-    path = directory / "result.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"directory: no result.json in {directory}")
-    try:
-        summary = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise UnreadableFileError(f"directory: {path} is not readable JSON (truncated or corrupted): {err}") from None
-    if isinstance(summary, dict) and summary.get("format") == splitting_result.FORMAT:
-        return splitting_result.from_summary(directory, summary)
-    if not isinstance(summary, dict) or summary.get("format") != FORMAT:
-        found = summary.get("format") if isinstance(summary, dict) else type(summary).__name__
-        raise UnreadableFileError(f"directory: {path} has format {found!r}, expected {FORMAT!r}")
+def from_summary(directory: Path, summary: dict) -> "RaceResult":
+    """The RaceResult saved in ``directory`` (``io.registry.load_result`` reads the JSON and dispatches
+    here): the files must be the ones result.json lists, with consistent counts, chain numbers and
+    trace shapes; an UnreadableFileError naming the file otherwise."""
     check_saved_set(directory, summary, ("target_names", "counts", "config", "work"), FILES)
     trace = steps = None
     if (directory / "trace.nc").is_file():
@@ -290,6 +277,10 @@ def load_result(directory):
         raise UnreadableFileError(f"directory: {directory / 'result.json'} counts {summary['counts']} do not match "
                          f"{directory / 'chains.npz'} ({result.counts}): the files come from different saves")
     return result
+
+
+registry.register(FORMAT, from_summary)
+load_result = registry.load_result       # sim.load_result reads every kind
 
 
 @dataclass(frozen=True, eq=False)
@@ -315,3 +306,24 @@ class SweepResult:
     def table(self, name: str, level: float = 0.95) -> list[tuple[dict, Estimate]]:
         """[(setting, P(outcome = name) with its Wilson interval)] for every setting."""
         return [(setting, result.probability(name, level)) for setting, result in zip(self.settings, self.results)]
+
+    @property
+    def target_names(self) -> tuple:
+        return self.results[0].target_names
+
+    @property
+    def warnings(self) -> list[str]:
+        """Each setting's warnings, prefixed by the setting."""
+        return [f"{setting}: {w}" for setting, result in zip(self.settings, self.results) for w in result.warnings]
+
+    def summary(self) -> str:
+        """One line per setting: each target's probability."""
+        lines = [f"sweep: {len(self)} settings x {self.results[0].n_chains} chains"]
+        for setting, result in zip(self.settings, self.results):
+            cells = ", ".join(f"P({name}) = {result.probability(name)}" for name in self.target_names)
+            lines.append(f"  {setting}: {cells}")
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()

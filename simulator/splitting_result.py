@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import outcomes, stats
+from .io import registry
 from .io.files import UnreadableFileError, check_saved_set, read_npz, replace_folder
 from .stats import Estimate
 
@@ -165,6 +166,9 @@ class SplittingResult:
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
+    def __repr__(self) -> str:
+        return self.summary()
+
     def save(self, directory) -> Path:
         """Write ``result.json`` and ``runs.npz`` into ``directory``, swapped in whole."""
         directory = Path(directory)
@@ -181,7 +185,7 @@ class SplittingResult:
 
 
 def from_summary(directory: Path, summary: dict) -> SplittingResult:
-    """The SplittingResult saved in ``directory`` (``result.load_result`` reads the JSON and dispatches here).
+    """The SplittingResult saved in ``directory`` (``io.registry.load_result`` reads the JSON and dispatches here).
 
     The two files must come from one save: the file list, the outcome columns against the target names,
     the run count, and the JSON's probabilities recomputed from the arrays (a ``runs.npz`` of another
@@ -206,6 +210,9 @@ def from_summary(directory: Path, summary: dict) -> SplittingResult:
             raise UnreadableFileError(f"directory: {json_path} says P({name}) = {saved[0]:.6g}, {npz_path} gives "
                              f"{result.probability(name).value:.6g}: the files come from different saves")
     return result
+
+
+registry.register(FORMAT, from_summary)
 
 
 def combine_per_target(parts: dict, config: dict) -> SplittingResult:

@@ -18,17 +18,27 @@ eps of the grid (kept as ln V_r). Estimates:
 * ``exponent(name, fit=(lo, hi))``: least-squares slope of ln V against ln eps over eps in [lo, hi],
   interval from the resampled curves; ``log_correction=True`` fits ln V = a + lambda ln eps +
   (m - 1) ln(-ln eps) and returns (lambda, m - 1).
+
+On disk (``save``, ``sim.load_result``): ``result.json`` (config, work, the volumes) and ``curves.npz``
+(the per-run arrays), written whole (``io.files.replace_folder``).
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from scipy import special, stats as st
 
 from . import stats
+from .io import registry
+from .io.files import UnreadableFileError, check_saved_set, read_npz, replace_folder
 from .stats import Estimate
+
+FORMAT = "stabsim.volume_curve/1"
+FILES = frozenset({"result.json", "curves.npz"})
 
 N_RESAMPLES = 2000
 MIN_ACCEPTANCE = 0.02    # below it the constrained moves barely decorrelate the live points (a warning)
@@ -38,6 +48,17 @@ MIN_DEPTH = 1.0               # spread is judged where |ln V| >= this (shallower
 
 @dataclass(frozen=True, eq=False)
 class VolumeCurve:
+    """Prior volumes V(eps) = mu(r_target <= eps) of ``sim.volume_curve``, one nested-sampling estimate
+    per independent run, and the estimates drawn from them (module docstring).
+
+    Attributes:
+        eps: the grid, decreasing.
+        log_volume_runs: target name -> (runs, eps) ln V_r(eps) (-inf where a run went extinct).
+        config: the run's parameters; work: evaluations, iterations, extinct runs per target, wall time.
+        acceptance: target name -> per run, the constrained moves' acceptance per iteration.
+        ball_volume: the Haar volume of the ball (group-ball spaces), so V times it is absolute.
+    """
+
     eps: np.ndarray
     log_volume_runs: dict                 # name -> (runs, n_eps) ln V_r(eps)
     config: dict = field(default_factory=dict)
@@ -46,8 +67,18 @@ class VolumeCurve:
     ball_volume: tuple | None = None      # Haar volume of the ball (group_ball spaces): V * it is absolute
 
     @property
+    def target_names(self) -> tuple:
+        """The targets, in the order they were given."""
+        return tuple(self.log_volume_runs)
+
+    @property
     def names(self) -> list[str]:
+        """The targets (as ``target_names``, a list)."""
         return list(self.log_volume_runs)
+
+    @property
+    def n_runs(self) -> int:
+        return int(next(iter(self.log_volume_runs.values())).shape[0])
 
     def _runs(self, name) -> np.ndarray:
         if name not in self.log_volume_runs:
@@ -89,9 +120,12 @@ class VolumeCurve:
         curves = self._resampled(name)
         return tuple(np.percentile(curves, [50 * (1 - level), 50 * (1 + level)], axis=0))
 
-    def ratio(self, f: str, h: str, level: float = 0.95) -> list[Estimate]:
-        """V_f(eps) / V_h(eps) at every eps, intervals from resampled curves."""
+    def ratio(self, f: str, h: str, level: float = 0.95, eps: float | None = None):
+        """V_f(eps) / V_h(eps) at every eps (a list), or at the grid value ``eps`` (one Estimate); intervals
+        from resampled curves."""
         self._runs(f), self._runs(h)          # an unknown name: a ValueError naming the known ones
+        if eps is not None:
+            return self.ratio(f, h, level)[self._index(eps)]
         value = np.exp(self.log_volume[f] - self.log_volume[h])
         diff = self._resampled(f) - self._resampled(h, seed=1)
         with np.errstate(invalid="ignore"):
@@ -188,3 +222,81 @@ class VolumeCurve:
                 out.append(f"{name}: {sum(info['extinct'])} runs went extinct (a plateau of the residual above the "
                            "smallest eps held every live point)")
         return out
+
+    # ---- a few lines, and persistence ----------------------------------------------------------
+    def summary(self) -> str:
+        """A few lines: per target, V at the largest and smallest eps and the exponent d ln V / d ln eps."""
+        first, last = float(self.eps[0]), float(self.eps[-1])
+        lines = [f"volume curve: {len(self.names)} targets, {self.n_runs} runs x {self.config.get('n_live')} live "
+                 f"points, eps {first:.3g} ... {last:.3g} ({self.eps.size} values)"]
+        for name in self.names:
+            line = f"  {name}: V({first:.3g}) = {self.volume(name, first)}, V({last:.3g}) = {self.volume(name, last)}"
+            if self.eps.size >= 2 and np.all(np.isfinite(self.log_volume[name])):
+                line += f"; exponent {self.exponent(name)}"
+            lines.append(line)
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def save(self, directory) -> Path:
+        """Write ``result.json`` and ``curves.npz`` into ``directory``, swapped in whole (a crash leaves
+        the previous save or this one, never a mix)."""
+        directory = Path(directory)
+        arrays = {"eps": np.asarray(self.eps, np.float64)}
+        for i, name in enumerate(self.names):
+            arrays[f"log_volume.{i}"] = np.asarray(self.log_volume_runs[name], np.float64)
+            runs = self.acceptance.get(name, [])
+            arrays[f"acceptance.{i}"] = np.array([a for run in runs for a in run], np.float64)
+            arrays[f"acceptance_counts.{i}"] = np.array([len(run) for run in runs], np.int64)
+        summary = {"format": FORMAT, "target_names": self.names, "eps": arrays["eps"].tolist(),
+                   "n_runs": self.n_runs, "log_volume": {n: self.log_volume[n].tolist() for n in self.names},
+                   "ball_volume": None if self.ball_volume is None else list(self.ball_volume),
+                   "config": self.config, "work": self.work, "warnings": self.warnings, "files": sorted(FILES)}
+        text = json.dumps(summary, indent=2, default=float)
+        with replace_folder(directory, FILES) as tmp:
+            with open(tmp / "curves.npz", "wb") as f:
+                np.savez_compressed(f, **arrays)
+            (tmp / "result.json").write_text(text)
+        return directory
+
+
+def from_summary(directory: Path, summary: dict) -> VolumeCurve:
+    """The VolumeCurve saved in ``directory`` (``io.registry.load_result`` dispatches here). The files must
+    come from one save: the file list, the arrays' shapes against the targets and the grid, and the JSON's
+    ln V recomputed from the arrays; an UnreadableFileError naming the file otherwise."""
+    json_path, npz_path = directory / "result.json", directory / "curves.npz"
+    check_saved_set(directory, summary, ("target_names", "eps", "log_volume", "config", "work"), FILES)
+    data = read_npz(npz_path, "directory")
+    names = list(summary["target_names"])
+    wanted = ["eps"] + [f"{kind}.{i}" for i in range(len(names))
+                        for kind in ("log_volume", "acceptance", "acceptance_counts")]
+    missing = [key for key in wanted if key not in data]
+    if missing:
+        raise UnreadableFileError(f"directory: {npz_path} lacks {missing}: the files come from different saves")
+    eps = data["eps"]
+    if not np.array_equal(eps, np.asarray(summary["eps"], np.float64)):
+        raise UnreadableFileError(f"directory: {npz_path}'s eps grid is not {json_path}'s: the files come from "
+                                  "different saves")
+    runs, acceptance = {}, {}
+    for i, name in enumerate(names):
+        log_v = data[f"log_volume.{i}"]
+        if log_v.ndim != 2 or log_v.shape[1] != eps.size:
+            raise UnreadableFileError(f"directory: {npz_path} holds ln V of shape {log_v.shape} for {name!r}, "
+                                      f"not (runs, {eps.size}): the files come from different saves")
+        runs[name] = log_v
+        flat, counts = data[f"acceptance.{i}"], data[f"acceptance_counts.{i}"]
+        acceptance[name] = [a.tolist() for a in np.split(flat, np.cumsum(counts)[:-1])] if counts.size else []
+    ball = summary.get("ball_volume")
+    curve = VolumeCurve(eps=eps, log_volume_runs=runs, config=summary["config"], work=summary["work"],
+                        acceptance=acceptance, ball_volume=None if ball is None else tuple(ball))
+    for name, saved in summary["log_volume"].items():
+        saved = np.asarray([-np.inf if v is None else v for v in saved], np.float64)
+        if name not in runs or not np.allclose(curve.log_volume[name], saved, rtol=1e-9, atol=0, equal_nan=True):
+            raise UnreadableFileError(f"directory: {json_path}'s ln V of {name!r} is not the one {npz_path} gives: "
+                                      "the files come from different saves")
+    return curve
+
+
+registry.register(FORMAT, from_summary)

@@ -234,3 +234,13 @@ def test_ctrl_c_at_any_moment_of_a_volume_run_exits_130_never_by_a_signal(tmp_pa
                                                    f"stabsim: error: stopped; resume with --resume {tmp_path / 'ck'}")
     else:
         assert (tmp_path / "run" / "result.json").is_file() and "results in" in stdout
+
+
+def test_show_prints_a_volume_curve_saved_from_python(tmp_path):
+    import jax.numpy as jnp
+    import simulator as sim
+    curve = sim.volume_curve([sim.Target("tube", lambda x: jnp.linalg.norm(x[:2]))], sim.space.gaussian(3),
+                             eps=[1.0, 0.3], n_live=30, n_runs=3, progress=False)
+    curve.save(tmp_path / "curve")
+    shown = stabsim("show", str(tmp_path / "curve"))
+    assert shown.returncode == 0 and shown.stdout.strip() == curve.summary(), shown.stderr
