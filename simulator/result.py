@@ -215,10 +215,12 @@ class RaceResult:
         return f"RaceResult: {self.n_chains} chains, targets {list(self.target_names)}\n{self.summary()}"
 
     # ---- export and persistence ---------------------------------------------
-    def to_inference_data(self, kind: str = "paths", burn_in: float = 0.0, outcome: str | None = None):
-        """``az.InferenceData``: draws (posterior; ``kind`` "paths", "final" or "stationary", see
+    def to_inference_data(self, kind: str = "paths", burn_in: float = 0.0, outcome: str | None = None,
+                          after_stop: str = "hold"):
+        """``az.InferenceData``: draws (posterior; ``kind`` "paths", "final" or "stationary"; a stopped
+        chain's later draws repeat its last one, or are NaN with ``after_stop="nan"``; see
         ``simulator.io.arviz.to_inference_data``), per-chain outcomes (sample_stats), targets, attrs."""
-        return arviz_io.to_inference_data(self, kind, burn_in, outcome)
+        return arviz_io.to_inference_data(self, kind, burn_in, outcome, after_stop)
 
     def save(self, directory) -> Path:
         """Write the folder ``directory``: ``result.json``, ``chains.npz`` and, if traced, ``trace.nc``.
@@ -246,7 +248,7 @@ class RaceResult:
             with open(tmp / "chains.npz", "wb") as f:
                 np.savez_compressed(f, **arrays)
             if self.trace is not None:
-                self.to_inference_data().to_netcdf(tmp / "trace.nc", engine="h5netcdf")
+                self.to_inference_data(after_stop="nan").to_netcdf(tmp / "trace.nc", engine="h5netcdf")
             (tmp / "result.json").write_text(text)
         return directory
 

@@ -13,8 +13,12 @@ Groups of ``to_inference_data(result, kind)``:
   size or scale, trace_every, stabsim and jax versions, device.
 
 ESS and R-hat mean what they usually mean only for stationary runs (long
-Langevin, NUTS): a race stops its chains at different times, and the NaN draws
-after a stop are not samples.
+Langevin, NUTS): a race stops its chains at different times. By default a
+stopped chain's later draws repeat its last one: the stopped process
+X_min(t, tau), finite, so ``az.summary``, ``az.ess``, ``az.rhat`` and
+``az.plot_trace`` work on it and describe that process (a chain absorbed in a
+target stays there); ``after_stop="nan"`` keeps the paths as traced, NaN after
+each stop (what ``trace.nc`` holds).
 """
 from __future__ import annotations
 
@@ -61,15 +65,31 @@ def sample_stats(result):
 
 
 KINDS = ("paths", "final", "stationary")
+AFTER_STOP = ("hold", "nan")
 
 
-def to_inference_data(result, kind: str = "paths", burn_in: float = 0.0, outcome: str | None = None):
+def hold_after_stop(trace: dict, steps: np.ndarray, stop_step: np.ndarray) -> dict:
+    """Each chain's draws after its stop replaced by its last draw at or before the stop (draw j, at step
+    steps[j], is after the stop when steps[j] > stop_step): the stopped process X_min(t, tau)."""
+    last = np.searchsorted(steps, stop_step, side="right") - 1          # steps[0] = 0 <= every stop
+    index = np.minimum(np.arange(steps.size)[None, :], last[:, None])    # (chain, draw)
+    out = {}
+    for name, values in trace.items():
+        full = index.reshape(index.shape + (1,) * (values.ndim - 2))
+        out[name] = np.take_along_axis(values, np.broadcast_to(full, index.shape + values.shape[2:]), axis=1)
+    return out
+
+
+def to_inference_data(result, kind: str = "paths", burn_in: float = 0.0, outcome: str | None = None,
+                      after_stop: str = "hold"):
     """An ``az.InferenceData`` of the race's draws, per-chain outcomes and settings.
 
     ``kind`` says what the posterior group holds:
 
-    * "paths": the traced observables, (chain, draw = step), NaN after each chain's stop: a record of
-      paths, not samples (ESS and R-hat mean little there);
+    * "paths": the traced observables, (chain, draw = step); after each chain's stop its last draw
+      repeated (``after_stop="hold"``: the stopped process, finite, so ArviZ's functions work) or NaN
+      (``after_stop="nan"``: the paths as traced). Paths, not samples of one law: ESS and R-hat describe
+      the stopped process;
     * "final": each chain's final position and stop step (at its hit, divergence or the budget) as one
       draw, with the chain's ``outcome`` as a coordinate; ``outcome="inner"`` keeps only the chains that
       ended there, so ``az.summary`` and ``az.plot_posterior`` describe where that target was entered;
@@ -86,6 +106,8 @@ def to_inference_data(result, kind: str = "paths", burn_in: float = 0.0, outcome
         raise ValueError(f"outcome selects chains of kind='final' only, not kind={kind!r}")
     if not 0 <= burn_in < 1:
         raise ValueError(f"burn_in must be a fraction in [0, 1), got {burn_in!r}")
+    if after_stop not in AFTER_STOP:
+        raise ValueError(f"after_stop must be one of {', '.join(AFTER_STOP)}, got {after_stop!r}")
     groups = {}
     if kind == "final":
         groups["posterior"] = _final_positions(result, outcome)
@@ -98,6 +120,8 @@ def to_inference_data(result, kind: str = "paths", burn_in: float = 0.0, outcome
                                  f"{result.n_chains} did (use kind='paths' or 'final')")
             first = int(burn_in * steps.size)
             trace, steps = {k: v[:, first:] for k, v in trace.items()}, steps[first:]
+        elif after_stop == "hold":
+            trace = hold_after_stop(trace, steps, np.asarray(result.stop_step))
         dims = {name: [f"{name}_dim_{i}" for i in range(np.ndim(v) - 2)] for name, v in trace.items()}
         with warnings.catch_warnings():   # races often have more chains than draws: that is fine here
             warnings.filterwarnings("ignore", message="More chains .* than draws")
@@ -111,7 +135,7 @@ def to_inference_data(result, kind: str = "paths", burn_in: float = 0.0, outcome
         {"eps": ("target", np.array([t.get("eps", np.nan) for t in targets], float)),
          "distance": ("target", np.array([bool(t.get("distance", False)) for t in targets]))},
         coords={"target": list(result.target_names)})
-    return az.InferenceData(attrs={**_attrs(result), "kind": kind}, **groups)
+    return az.InferenceData(attrs={**_attrs(result), "kind": kind, "after_stop": after_stop}, **groups)
 
 
 def _final_positions(result, outcome: str | None):

@@ -199,3 +199,31 @@ def test_stationary_kind_refuses_races_and_drops_burn_in():
         racing.to_inference_data(kind="stationary")
     with pytest.raises(ValueError, match="kind"):
         racing.to_inference_data(kind="samples")
+
+
+def test_the_default_export_of_a_race_with_stopping_chains_works_in_arviz():
+    """Issue 37: az.summary, az.ess and az.rhat were all NaN on the default export of a race whose chains
+    stop (NaN draws after each stop). Now a stopped chain's later draws repeat its last one (the stopped
+    process X_min(t, tau)); after_stop="nan" keeps the record as traced."""
+    import arviz as az
+    import matplotlib
+    matplotlib.use("Agg")
+    kernel = sim.dynamics.langevin(lambda x: 0.1 * jnp.sum(x * x), 0.02)
+    result = sim.race(kernel, ANNULUS, jnp.array([2.0, 0.0]), n_chains=12, max_steps=3000, seed=1, trace_every=25,
+                      observables={"x0": lambda x: x[0]}, progress=False)
+    assert np.all(result.outcome != sim.outcomes.CENSORED) and np.unique(result.stop_step).size > 6   # ragged
+    idata = result.to_inference_data()
+    assert idata.attrs["after_stop"] == "hold"
+    post = idata.posterior
+    recorded = result.stop_step // 25 + 1            # draws 0 .. stop // K are the path itself
+    for c in range(12):
+        np.testing.assert_array_equal(post["x0"].values[c, :recorded[c]], result.trace["x0"][c, :recorded[c]])
+        assert np.all(post["x0"].values[c, recorded[c]:] == result.trace["x0"][c, recorded[c] - 1])
+    summary = az.summary(idata, var_names=["x0", "potential", "position"])
+    assert np.all(np.isfinite(summary[["mean", "sd", "ess_bulk", "r_hat"]].values))
+    assert np.isfinite(float(az.ess(idata)["x0"])) and np.isfinite(float(az.rhat(idata)["x0"]))
+    assert az.plot_trace(idata, var_names=["x0"]).shape == (1, 2)
+    raw = result.to_inference_data(after_stop="nan").posterior["x0"].values
+    np.testing.assert_array_equal(np.isfinite(raw), np.arange(raw.shape[1])[None, :] < recorded[:, None])
+    with pytest.raises(ValueError, match="after_stop"):
+        result.to_inference_data(after_stop="zero")
