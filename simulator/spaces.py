@@ -30,7 +30,9 @@ from .validate import positive, positive_int
 
 @dataclass(frozen=True, eq=False)
 class Space:
-    """A prior on R^dim: ``logpdf(x)`` (unnormalised, -inf outside), ``sample(key, n) -> (n, dim)``."""
+    """A prior on R^dim: ``logpdf(x)`` (unnormalised, -inf outside), ``sample(key, n) -> (n, dim)``;
+    ``traceable``: ``sample`` runs inside ``jax.jit`` (the Gaussian and the box; other samplers may draw
+    on the host, and nested sampling calls them outside its programs)."""
 
     name: str
     dim: int
@@ -39,6 +41,7 @@ class Space:
     shape: tuple = ()
     params: dict | None = None
     ball: Ball | None = None
+    traceable: bool = False
 
     def unflatten(self, x):
         """The position a residual sees for flat coordinates x."""
@@ -58,7 +61,7 @@ def gaussian(D: int, sigma: float = 1.0) -> Space:
     """N(0, sigma^2 I) on R^D."""
     D, sigma = _dim(D), positive("sigma", sigma)
     return Space("gaussian", D, lambda x: -0.5 * jnp.sum(x * x) / sigma ** 2,
-                 lambda key, n: sigma * jax.random.normal(key, (n, D)), params={"sigma": sigma})
+                 lambda key, n: sigma * jax.random.normal(key, (n, D)), params={"sigma": sigma}, traceable=True)
 
 
 def box(low, high) -> Space:
@@ -75,7 +78,8 @@ def box(low, high) -> Space:
 
     def sample(key, n):
         return lo + (hi - lo) * jax.random.uniform(key, (n, low.size))
-    return Space("box", low.size, logpdf, sample, params={"low": low.tolist(), "high": high.tolist()})
+    return Space("box", low.size, logpdf, sample, params={"low": low.tolist(), "high": high.tolist()},
+                 traceable=True)
 
 
 def prior(logpdf, sample, dim: int) -> Space:

@@ -321,11 +321,17 @@ class NestedDriver:
 
     def start(self) -> None:
         """Draw each run's first n_live points from the space (a restored runner skips this): one cached
-        program, not an eager dispatch (and a first-call compile) per operation."""
-        executable, seconds = programs.compiled((self.key, "start"), lambda: jax.jit(self._first_draws),
-                                                self.args.seed, self.args.target)
+        program, not an eager dispatch (and a first-call compile) per operation; a sampler that draws on
+        the host (``Space.traceable`` False) is called before it."""
+        if self.space.traceable:
+            program, args = (lambda seed, target: self._first_of(self._draws(seed, target))), (
+                self.args.seed, self.args.target)
+        else:
+            program, args = self._first_of, (self._draws(self.args.seed, self.args.target),)
+        executable, seconds = programs.compiled((self.key, "start", self.space.traceable),
+                                                lambda: jax.jit(program), *args)
         self.compile_seconds += seconds
-        self.carry, finite, nan = executable(self.args.seed, self.args.target)
+        self.carry, finite, nan = executable(*args)
         if not bool(finite):
             raise ValueError("space: its sampler drew points where its logpdf is -inf or nan")
         if int(nan):
@@ -333,10 +339,13 @@ class NestedDriver:
                           f"{self.R * self.n} prior draws; NaN is read as +inf (outside every eps)", RuntimeWarning,
                           stacklevel=4)
 
-    def _first_draws(self, seed, target):
-        """(first carry, every log density finite, NaN residuals) from the runs' prior draws."""
+    def _draws(self, seed, target):
+        """The R n first points (flat): run r's n_live prior draws from its own key."""
         keys = jax.random.split(jax.random.fold_in(root_key(seed, target), 0), self.R)
-        x = jnp.concatenate([self.space.sample(key, self.n) for key in keys]).astype(self.dtype)
+        return jnp.concatenate([self.space.sample(key, self.n) for key in keys]).astype(self.dtype)
+
+    def _first_of(self, x):
+        """(first carry, every log density finite, NaN residuals) from the first points x."""
         logp, r = jax.vmap(self.evaluate)(x)
         raw = jax.vmap(lambda p: jnp.asarray(self.target.residual(self.space.unflatten(p))))(x)
         return self._first_carry(x, logp, r), jnp.all(jnp.isfinite(logp)), jnp.isnan(raw).sum()
