@@ -19,12 +19,12 @@ from .engine.programs import clear_program_cache
 from .engine.race import RaceWarning, race
 from .rare.nested import volume_curve
 from .rare.splitting import SplittingWarning, splitting
-from .learning_coefficient import LearningCoefficient, learning_coefficient
+from .local_learning import LearningCoefficient, learning_coefficient
 from .posterior import PosteriorProbability, posterior_probability
 from .io.registry import load_result
 from .result import RaceResult, SweepResult
 from .splitting_result import SplittingResult
-from .volume_curve import VolumeCurve
+from .volume_result import VolumeCurve
 from .stabilizers import laws, moduli, shapes, volumes
 from .stabilizers.algebra import orbit_dimension, stabilizer, stabilizer_dimension
 from .stabilizers.volumes import haar_volume, haar_volume_ratio

@@ -35,7 +35,7 @@ from .rare.nested import volume_curve
 from .spaces import gaussian
 from .stats import Estimate
 from .targets import Target
-from .volume_curve import VolumeCurve
+from .volume_result import VolumeCurve
 
 
 class PosteriorProbability(NamedTuple):

@@ -128,3 +128,14 @@ def test_old_names_still_work_with_a_deprecation_warning():
         assert sim.figures is sim.shapes
     with pytest.warns(DeprecationWarning, match="sim.laws"):
         assert sim.predictions is sim.laws
+
+
+def test_no_public_function_shadows_a_module():
+    """sim.volume_curve and sim.learning_coefficient were functions named as their own modules, so
+    ``import simulator.volume_curve`` and ``sim.volume_curve`` meant two things (issue 37)."""
+    import importlib.util
+    import simulator as sim
+    shadowing = [name for name in sim.__all__ if callable(getattr(sim, name))
+                 and importlib.util.find_spec(f"simulator.{name}") is not None
+                 and not isinstance(getattr(sim, name), type(sim))]
+    assert not shadowing, shadowing

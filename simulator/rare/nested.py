@@ -55,7 +55,7 @@ from tqdm.auto import tqdm
 from .. import validate
 from ..spaces import Space, ball_volume
 from ..targets import check_targets
-from ..volume_curve import VolumeCurve
+from ..volume_result import VolumeCurve
 from ..dynamics.base import data_digest, describe
 from ..engine import cache, policy, programs, streams
 from ..engine import checkpoint as ckpt
