@@ -35,7 +35,7 @@ import numpy as np
 
 import simulator as sim
 from simulator import cli, groups, stats
-from simulator.stabilizers import laws as predictions, shapes as figures, volumes
+from simulator.stabilizers import laws, shapes, volumes
 from simulator.io.plots import figure, gallery, save
 
 from scenarios import common
@@ -49,8 +49,8 @@ CENTER = np.array([[1.2, 0.2], [0.1, 0.9]])
 DIMENSION_EPS = (0.1, 0.05, 0.025)
 CURVE_EPS = (0.01, 0.005, 0.0025, 0.001)        # where the volume curve goes beyond the races' eps
 CURVE_FIT = (0.001, 0.005)                       # the slope fitted there: the codimension 4 - dim S_f
-FIGURES = {"segment": figures.segment, "circle": figures.circle, "ellipse": lambda: figures.ellipse(2.0, 1.0),
-           "square": figures.square, "line": figures.line}
+FIGURES = {"segment": shapes.segment, "circle": shapes.circle, "ellipse": lambda: shapes.ellipse(2.0, 1.0),
+           "square": shapes.square, "line": shapes.line}
 METRIC = {"group": "haar", "entry": "entry"}
 MEASURE = {"group": "haar", "entry": "lebesgue"}
 
@@ -137,10 +137,10 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
     curve_ratio = {(f, h): curve.ratio(f, h) for f in figs for h in figs if f != h}
     geometry, flux = {}, {}
     for walk in walks:
-        geometry[walk] = {name: predictions.tube_geometry(G, fig, ball, METRIC[walk],
+        geometry[walk] = {name: laws.tube_geometry(G, fig, ball, METRIC[walk],
                                                           n_points=settings.geometry_points, seed=seed + 2)
                           for name, fig in figs.items()}
-        accept = predictions.acceptance_weight(walk, settings.jump_scale, ball)
+        accept = laws.acceptance_weight(walk, settings.jump_scale, ball)
         flux[walk] = volumes.tube_volumes(ball, list(targets.values()), volume_eps, n_mc, seed=seed + 3,
                                           measure=MEASURE[walk], weight_fn=accept)
 
@@ -269,13 +269,6 @@ def _tube_law_rows(geometry, haar, targets, volume_eps):
     return rows
 
 
-def _log_se(estimate):
-    v, lo, hi = estimate
-    if not (v > 0 and lo > 0 and math.isfinite(hi)):
-        return math.nan
-    return (math.log(hi) - math.log(lo)) / (2 * 1.959964)
-
-
 def fit_slopes(rows):
     """Per (pair, walk, regime): log-log slopes of the odds and of each prediction against eps."""
     groups_ = {}
@@ -296,7 +289,8 @@ def law_misfit(rows, key):
     """RMS over rows of z = (log odds - log prediction) / se, se from both intervals."""
     z = []
     for r in rows:
-        se_o, se_p = _log_se(r["ratio"]), _log_se(r[key])
+        se_o, se_p = stats.log_standard_error(stats.Estimate(*r["ratio"])), stats.log_standard_error(
+            stats.Estimate(*r[key]))
         if math.isfinite(se_o) and r[key][0] > 0:
             z.append((math.log(r["ratio"][0]) - math.log(r[key][0])) / math.hypot(se_o, se_p if
                                                                                    math.isfinite(se_p) else 0))
@@ -309,7 +303,8 @@ def slope_misfit(slopes, key):
     for s in slopes:
         (v, lo, hi), (lv, llo, lhi) = s["ratio"], s[key]
         if all(map(math.isfinite, (v, lo, hi, lv, llo, lhi))):
-            z.append((v - lv) / math.hypot((hi - lo) / 3.92, (lhi - llo) / 3.92))
+            z.append((v - lv) / math.hypot(stats.standard_error(stats.Estimate(v, lo, hi)),
+                                           stats.standard_error(stats.Estimate(lv, llo, lhi))))
     return math.sqrt(sum(x * x for x in z) / len(z)) if z else math.nan, len(z)
 
 

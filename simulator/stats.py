@@ -69,6 +69,26 @@ def standard_error(estimate: Estimate, level: float = 0.95) -> float:
     return (estimate.high - estimate.low) / (2 * _z(level))
 
 
+def log_standard_error(estimate: Estimate, level: float = 0.95) -> float:
+    """The standard error of ln(value) behind an interval symmetric on the log scale (ratios, odds):
+    (ln high - ln low) / (2 z_level); NaN unless 0 < low and high is finite."""
+    v, lo, hi = estimate
+    if not (v > 0 and lo > 0 and math.isfinite(hi)):
+        return math.nan
+    return (math.log(hi) - math.log(lo)) / (2 * _z(level))
+
+
+def log_z(a: Estimate, b: Estimate, level: float = 0.95) -> float:
+    """z of ln a - ln b, the two independent, each SE from its own interval (``log_standard_error``);
+    an estimate without a usable interval counts as exact. NaN if a value is not > 0 or neither has one."""
+    if not (a.value > 0 and b.value > 0):
+        return math.nan
+    se = [s for s in (log_standard_error(a, level), log_standard_error(b, level)) if math.isfinite(s)]
+    if not se:
+        return math.nan
+    return (math.log(a.value) - math.log(b.value)) / math.hypot(*se, 0.0)
+
+
 def wilson_interval(k, n, level: float = 0.95):
     """Wilson score interval for k successes out of n; works elementwise on arrays."""
     k = np.asarray(k, dtype=float)

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "simulator"
 # Heavy dependencies imported where they are used, so that `import simulator` stays light
 # (arviz and xarray pull in matplotlib and pandas; numpyro is needed by nuts_occupation only).
-DEFERRED = {"arviz", "xarray", "numpyro"}
+DEFERRED = {"arviz", "xarray", "numpyro", "matplotlib"}     # heavy: imported where first used
 
 
 def module_name(path: Path) -> str:

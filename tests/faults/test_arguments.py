@@ -200,6 +200,7 @@ CONSTRUCTOR_CASES = [
     (lambda: sim.merge_results([]), ValueError, "parts"),
     (lambda: sim.process_share(10, 3, 2), ValueError, "process_index"),
     (lambda: sim.clear_program_cache(True), TypeError, "positional"),
+    (lambda: sim.compare("a race", "a curve", "a", "b", eps=0.1), TypeError, "result"),
 ]
 
 
