@@ -22,7 +22,8 @@ def throughput(kernel, start, n_chains, steps):
     r = sim.race(kernel, never, start, n_chains=n_chains, max_steps=steps, seed=0, progress=False)
     w = r.work
     run = w["wall_seconds"] - w["compile_seconds"]
-    return {"chain_steps": w["ideal_chain_steps"], "seconds": w["wall_seconds"], "compile_seconds": w["compile_seconds"],
+    return {"chain_steps": w["ideal_chain_steps"], "seconds": w["wall_seconds"],
+            "compile_seconds": w["compile_seconds"],
             "chain_steps_per_s": w["ideal_chain_steps"] / run, "batch_sizes": w["batch_sizes"]}
 
 

@@ -24,7 +24,8 @@ def main():
     parser.add_argument("--dim", type=int, default=10)
     parser.add_argument("--plane", type=int, default=2)
     parser.add_argument("--live", type=int, default=400)
-    parser.add_argument("--runs", type=int, default=100, help="independent runs (100: the ratio within -26 %% / +30 %%)")
+    parser.add_argument("--runs", type=int, default=100,
+                        help="independent runs (100: the ratio within -26 %% / +30 %%)")
     parser.add_argument("--volumes", type=float, nargs="+", default=[1e-4, 1e-8, 1e-12])
     parser.add_argument("--moves", type=int, default=None, help="constrained moves per point (default max(50, 5 D))")
     parser.add_argument("--seed", type=int, default=0)
@@ -59,12 +60,14 @@ def main():
         ratio_band = [plain / nested * st.chi2.ppf(q, dof) / dof for q in (0.025, 0.975)]
         rows.append({"volume": exact, "eps": eps, "estimate": list(estimate), "relative_se": rse,
                      "evaluations": evaluations, "nested_for_10pct": nested, "plain_for_10pct": plain,
-                     "ratio": plain / nested, "ratio_95": ratio_band, "z_vs_exact": (estimate.value - exact) / sim.stats.standard_error(estimate),
+                     "ratio": plain / nested, "ratio_95": ratio_band,
+                     "z_vs_exact": (estimate.value - exact) / sim.stats.standard_error(estimate),
                      "seconds": seconds, "acceptance_min": min(min(a) for a in curve.acceptance["tube"])})
         print(f"{exact:9.2e} {eps:8.4f} {estimate.value:10.3e} [{estimate.low:.3e}, {estimate.high:.3e}] {rse:7.3f} "
               f"{nested:20.3g} {plain:22.3g} {plain / nested:9.3g} [{ratio_band[0]:.3g}, {ratio_band[1]:.3g}] "
               f"{rows[-1]['z_vs_exact']:10.2f} {seconds:8.1f}", flush=True)
-    print("wrote", write("volumes" if args.moves is None else f"volumes-moves{args.moves}", {"args": vars(args), "rows": rows}))
+    name = "volumes" if args.moves is None else f"volumes-moves{args.moves}"
+    print("wrote", write(name, {"args": vars(args), "rows": rows}))
 
 
 if __name__ == "__main__":

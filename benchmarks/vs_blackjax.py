@@ -59,7 +59,8 @@ def scan_baseline(mala, residuals, start, n, max_steps, seed):
             step_keys = jax.vmap(jax.random.fold_in, (0, None))(keys, t)
             new, _ = jax.vmap(mala.step)(step_keys, states)
             active = code == RUNNING
-            states = jax.tree.map(lambda a, b: jnp.where(active.reshape((-1,) + (1,) * (a.ndim - 1)), a, b), new, states)
+            states = jax.tree.map(lambda a, b: jnp.where(active.reshape((-1,) + (1,) * (a.ndim - 1)), a, b),
+                                  new, states)
             entered = jax.vmap(residual_vec)(states.position) <= 0
             first = jnp.argmax(entered, axis=1)
             newly = active & jnp.any(entered, axis=1)

@@ -113,7 +113,8 @@ def main():
         inner, outer, radius, max_steps = 1.0, 4.0, 2.0, 1_000_000
         targets = [sim.Target("inner", lambda x: jnp.linalg.norm(x) - inner),
                    sim.Target("outer", lambda x: outer - jnp.linalg.norm(x))]
-        start, kernel, domain, first = jnp.zeros(args.dim).at[0].set(radius), sim.dynamics.random_walk(args.scale), None, "inner"
+        start, kernel = jnp.zeros(args.dim).at[0].set(radius), sim.dynamics.random_walk(args.scale)
+        domain, first = None, "inner"
 
         def baseline(dtype):
             return numpy_race(args.chains, args.dim, args.scale, inner, outer, radius, max_steps, args.seed, dtype)

@@ -37,7 +37,8 @@ import jax, jax.numpy as jnp, numpy as np, optax
 import simulator as sim
 from simulator.engine import host
 
-side, hidden, n, optimizer, regime, eps, budget = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], float(sys.argv[6]), int(sys.argv[7])
+side, hidden, n, optimizer, regime = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+eps, budget = float(sys.argv[6]), int(sys.argv[7])
 rng = np.random.default_rng(0)
 x = rng.normal(size=(256, 8)).astype(np.float32)
 y = np.tanh(x @ rng.normal(size=(8, 1))).astype(np.float32)
@@ -50,8 +51,10 @@ def loss(p, batch):
     return jnp.mean((mlp(p, xb) - yb) ** 2)
 
 scale = np.ones((n, 1, 1)) if regime == "similar" else 10 ** rng.uniform(-1.5, 1.5, size=(n, 1, 1))
-start = {"W1": (rng.normal(size=(n, 8, hidden)) / np.sqrt(8)).astype(np.float32), "b1": np.zeros((n, hidden), np.float32),
-         "W2": (scale * rng.normal(size=(n, hidden, 1)) / np.sqrt(hidden)).astype(np.float32), "b2": np.zeros((n, 1), np.float32)}
+start = {"W1": (rng.normal(size=(n, 8, hidden)) / np.sqrt(8)).astype(np.float32),
+         "b1": np.zeros((n, hidden), np.float32),
+         "W2": (scale * rng.normal(size=(n, hidden, 1)) / np.sqrt(hidden)).astype(np.float32),
+         "b2": np.zeros((n, 1), np.float32)}
 dim = sum(v[0].size for v in start.values())
 opt = optax.sgd(0.5 / np.sqrt(hidden)) if optimizer == "sgd" else optax.adam(3e-3)   # sgd: stable at every width
 data = (jnp.asarray(x), jnp.asarray(y))
@@ -134,9 +137,10 @@ def main():
                                param_steps_per_s=row["dim"] * row["chain_steps"] / row["wall"])
                     pair[side] = row
                     rows.append(row)
-                    print(f"{row['dim']:>7} {optimizer:>9} {regime:>12} {side:>7} {row['wall']:>7.2f} {row['compile']:>8.2f} "
-                          f"{row['param_steps_per_s']:>14.3g} {row['median_stop']:>8.0f}/{row['max_stop']:<7} "
-                          f"{row['hit']:>5} {row['peak_rss_mb']:>7.0f} {row['transfer'] / row['wall']:>8.1%}", flush=True)
+                    print(f"{row['dim']:>7} {optimizer:>9} {regime:>12} {side:>7} {row['wall']:>7.2f} "
+                          f"{row['compile']:>8.2f} {row['param_steps_per_s']:>14.3g} "
+                          f"{row['median_stop']:>8.0f}/{row['max_stop']:<7} {row['hit']:>5} "
+                          f"{row['peak_rss_mb']:>7.0f} {row['transfer'] / row['wall']:>8.1%}", flush=True)
                 ratio = pair["loop"]["wall"] / pair["engine"]["wall"]
                 print(f"{'':>7} engine vs loop: {ratio:.2f}x end to end", flush=True)
                 rows[-1]["ratio_engine_vs_loop"] = rows[-2]["ratio_engine_vs_loop"] = ratio

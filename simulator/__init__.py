@@ -50,7 +50,10 @@ def __getattr__(name):
     raise AttributeError(f"module 'simulator' has no attribute {name!r}")
 
 
-__all__ = ["race", "RaceWarning", "clear_program_cache", "splitting", "SplittingWarning", "SplittingResult", "volume_curve", "VolumeCurve", "space", "learning_coefficient", "LearningCoefficient", "posterior_probability", "PosteriorProbability", "Target", "RaceResult", "SweepResult", "load_result", "compare", "Comparison", "Estimate", "dynamics", "stats",
+__all__ = ["race", "RaceWarning", "clear_program_cache", "splitting", "SplittingWarning", "SplittingResult",
+           "volume_curve", "VolumeCurve", "space", "learning_coefficient", "LearningCoefficient",
+           "posterior_probability", "PosteriorProbability", "Target", "RaceResult", "SweepResult", "load_result",
+           "compare", "Comparison", "Estimate", "dynamics", "stats",
            "outcomes", "boolean", "laws", "groups", "shapes", "moduli", "volumes", "stabilizer", "stabilizer_dimension",
            "orbit_dimension", "haar_volume", "haar_volume_ratio", "exact", "laplace", "kramers", "nuts",
            "laplace_mass", "kramers_time", "nuts_occupation", "checkpointing", "merge_results", "process_share",

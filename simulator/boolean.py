@@ -79,7 +79,7 @@ def lz76_words(bits) -> int:
     n = len(s)
     if n < 2:
         return n
-    i, k, l, c, k_max = 0, 1, 1, 1, 1
+    i, k, l, c, k_max = 0, 1, 1, 1, 1      # noqa: E741 (Kaspar & Schuster's names)
     while True:
         if s[i + k - 1] == s[l + k - 1]:
             k += 1
@@ -90,7 +90,7 @@ def lz76_words(bits) -> int:
             i += 1
             if i == l:
                 c += 1
-                l += k_max
+                l += k_max     # noqa: E741
                 if l + 1 > n:
                     return c
                 i, k, k_max = 0, 1, 1

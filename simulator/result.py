@@ -67,7 +67,8 @@ class RaceResult:
         if self.trace is not None and any(np.shape(v)[1] != len(self.trace_steps) for v in self.trace.values()):
             raise ValueError("trace: its draws do not match trace_steps")
         if not np.isin(self.outcome, list(self.labels)).all():
-            raise ValueError(f"outcome: codes {sorted(set(np.unique(self.outcome).tolist()) - set(self.labels))} are no "
+            unknown = sorted(set(np.unique(self.outcome).tolist()) - set(self.labels))
+            raise ValueError(f"outcome: codes {unknown} are no "
                              f"outcome of targets {list(self.target_names)} (simulator.outcomes)")
 
     # ---- per-chain views -------------------------------------------------
@@ -267,7 +268,8 @@ def from_summary(directory: Path, summary: dict) -> "RaceResult":
                              f"{err})") from None
     data = read_npz(directory / "chains.npz", "directory")
     if "outcome" not in data or "stop_step" not in data:
-        raise UnreadableFileError(f"directory: {directory / 'chains.npz'} is not readable (it lacks outcome or stop_step)")
+        raise UnreadableFileError(f"directory: {directory / 'chains.npz'} is not readable (it lacks outcome or "
+                                  "stop_step)")
     outcome, stop_step = data["outcome"], data["stop_step"]
     state = {k.split(".", 1)[1]: v for k, v in data.items() if k.startswith("state.")}
     try:

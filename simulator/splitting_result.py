@@ -108,8 +108,9 @@ class SplittingResult:
 
     def resolution(self) -> float:
         """The smallest mean a target seen once could have: one replica ending in it at the deepest level
-        of one run, mean over runs of W / n (W the last weight above 0), divided by the runs. A target no run reached is below about this
-        (a scale, not a confidence bound: the runs' estimates are not Bernoulli draws)."""
+        of one run, mean over runs of W / n (W the last weight above 0), divided by the runs. A target no run
+        reached is below about this (a scale, not a confidence bound: the runs' estimates are not Bernoulli
+        draws)."""
         n = self.config.get("n_replicas") or 1
         killed = np.nan_to_num(np.asarray(self.runs["killed"], float), nan=0.0)
         with np.errstate(divide="ignore"):
@@ -200,8 +201,9 @@ def from_summary(directory: Path, summary: dict) -> SplittingResult:
     names = tuple(summary["target_names"])
     columns = len(outcome_columns(len(names)))
     if data["log_estimate"].ndim != 2 or data["log_estimate"].shape[1] != columns:
-        raise UnreadableFileError(f"directory: {npz_path} holds {data['log_estimate'].shape} estimates, but {json_path}'s "
-                         f"{len(names)} targets need {columns} outcome columns: the files come from different saves")
+        raise UnreadableFileError(f"directory: {npz_path} holds {data['log_estimate'].shape} estimates, but "
+                                  f"{json_path}'s {len(names)} targets need {columns} outcome columns: the files come "
+                                  "from different saves")
     result = SplittingResult(names, data, summary["config"], summary["work"])
     if result.n_runs != summary.get("n_runs"):
         raise UnreadableFileError(f"directory: {json_path} says {summary.get('n_runs')} runs, "

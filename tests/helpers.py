@@ -14,7 +14,8 @@ import simulator as sim
 HEAVY_TAILED_TARGETS = [sim.Target("zero", lambda x: x[0]), sim.Target("wall", lambda x: 300.0 - x[0])]
 HEAVY_TAILED = sim.dynamics.random_walk(1.0)
 # A heavy-tailed race (most chains stop early, a few run long) with refills, compaction and a trace.
-HEAVY_TAILED_SETTINGS = dict(n_chains=20_000, max_steps=100_000, seed=0, progress=False, batch_size=4096, trace_every=500)
+HEAVY_TAILED_SETTINGS = dict(n_chains=20_000, max_steps=100_000, seed=0, progress=False, batch_size=4096,
+                             trace_every=500)
 
 
 def assert_same(a, b):

@@ -126,8 +126,8 @@ def test_misfit_score_has_the_count_as_its_level_sets_and_ranks_inside_them():
     rng = np.random.default_rng(0)
     logits = rng.normal(0, 3, (2000, 16)).astype(np.float32)
     bits = rng.integers(0, 2, 16)
-    count = np.array([float(B.misfit_count(l, bits)) for l in logits])
-    score = np.array([float(B.misfit_score(l, bits)) for l in logits])
+    count = np.array([float(B.misfit_count(row, bits)) for row in logits])
+    score = np.array([float(B.misfit_score(row, bits)) for row in logits])
     assert np.all((score >= count) & (score < count + 0.5))            # {score <= k + 1/2} = {count <= k}
     violation = np.sum(np.maximum(-(2 * bits - 1) * logits, 0), axis=1)
     same = count == np.median(count)                                   # inside one plateau: ordered by violation
@@ -147,7 +147,8 @@ def test_whitened_coordinates_have_the_prior_scales():
 def test_posterior_probability_agrees_with_rejection(method):
     # Both methods (one curve, S first; or the whole table and S as two targets; the joint one gets 400 moves:
     # with 80 pCN moves, before the elliptical slice moves, its mu(whole table) came out 1.6x low, 4.4e-4
-    # [3.7e-4, 5.0e-4] against 7.1e-4, spread 0.6, no warning). A 4-10-10-1 network on the 16 inputs of 4 bits, S = 8 of them labelled by x1. Rejection over 2^20 prior
+    # [3.7e-4, 5.0e-4] against 7.1e-4, spread 0.6, no warning). A 4-10-10-1 network on the 16 inputs of 4
+    # bits, S = 8 of them labelled by x1. Rejection over 2^20 prior
     # draws gives P(fit S) (measured 1.3e-3, about 1,400 fits) and P_B(f | S) for the most frequent test function
     # (0.53) and one a test error away (0.046). sim.posterior_probability (12 runs x 40 live points x 80 moves)
     # must agree within 4 SE of the difference of the two independent estimates (Wilson; Student-t across runs).

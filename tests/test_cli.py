@@ -177,7 +177,8 @@ def test_show_prints_the_summary_of_a_result_saved_from_python(tmp_path):
     import jax.numpy as jnp
 
     import simulator as sim
-    targets = [sim.Target("in", lambda x: jnp.linalg.norm(x) - 0.5), sim.Target("out", lambda x: 2 - jnp.linalg.norm(x))]
+    targets = [sim.Target("in", lambda x: jnp.linalg.norm(x) - 0.5),
+               sim.Target("out", lambda x: 2 - jnp.linalg.norm(x))]
     sim.race(sim.dynamics.random_walk(0.2), targets, jnp.array([1.0, 0.0]), n_chains=100, max_steps=5000,
              progress=False).save(tmp_path / "r")
     shown = stabsim("show", str(tmp_path / "r"))
@@ -201,11 +202,12 @@ def test_resume_with_other_settings_is_refused_not_started_afresh(tmp_path, caps
     assert cli.main([*common, "--set", "scale=0.2", "--checkpoint", str(tmp_path / "ck"),
                      "--out", str(tmp_path / "a")]) == 0
     capsys.readouterr()
-    assert cli.main([*common, "--set", "scale=0.3", "--resume", str(tmp_path / "ck"), "--out", str(tmp_path / "b")]) == 2
+    resume = ["--resume", str(tmp_path / "ck")]
+    assert cli.main([*common, "--set", "scale=0.3", *resume, "--out", str(tmp_path / "b")]) == 2
     err = capsys.readouterr().err
     assert "other settings" in err and err.count("\n") == 1, err
     assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())
-    assert cli.main([*common, "--set", "scale=0.2", "--resume", str(tmp_path / "ck"), "--out", str(tmp_path / "c")]) == 0
+    assert cli.main([*common, "--set", "scale=0.2", *resume, "--out", str(tmp_path / "c")]) == 0
 
 
 @pytest.mark.slow

@@ -139,3 +139,10 @@ def test_no_public_function_shadows_a_module():
                  and importlib.util.find_spec(f"simulator.{name}") is not None
                  and not isinstance(getattr(sim, name), type(sim))]
     assert not shadowing, shadowing
+
+
+def test_the_code_passes_the_linter():
+    """ruff (configured in pyproject.toml: lines <= 120, pyflakes' checks) over the whole checkout."""
+    out = subprocess.run([sys.executable, "-m", "ruff", "check", "--output-format", "concise", str(ROOT)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-1000:]

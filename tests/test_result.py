@@ -92,7 +92,8 @@ def test_every_result_prints_a_few_lines_and_shares_the_family(tmp_path, result,
                          jnp.zeros(1), n_chains=10, max_steps=20, progress=False, sweep={"scale": [0.3, 0.6]})
     for item in (result, split, curve, sweep):
         text = repr(item)
-        assert text == str(item) and len(text.splitlines()) <= 12 and len(text) < 2500, text   # a volume curve was 75 KB
+        # a volume curve printed 75 KB
+        assert text == str(item) and len(text.splitlines()) <= 12 and len(text) < 2500, text
         assert isinstance(item.warnings, list) and item.target_names and item.summary() in text
     for item, kind in ((result, sim.RaceResult), (split, sim.SplittingResult), (curve, sim.VolumeCurve)):
         item.save(tmp_path / kind.__name__)

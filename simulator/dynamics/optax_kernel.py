@@ -130,6 +130,6 @@ def sgd(loss, data, optimizer, batch_size: int | None, *, params_like=None, desc
 
     if description is not None and not isinstance(description, str):
         raise TypeError(f"description must be a str, got {type(description).__name__}")
-    params = {"loss": describe(loss), "optimizer": description or describe_optimizer(optimizer), "batch_size": batch_size,
-              "n_examples": n_examples, "data": digest}
+    params = {"loss": describe(loss), "optimizer": description or describe_optimizer(optimizer),
+              "batch_size": batch_size, "n_examples": n_examples, "data": digest}
     return Kernel(init, step, "sgd", params, None, full_loss(flat_loss, data))

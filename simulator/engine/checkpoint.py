@@ -12,8 +12,8 @@ from the file and returns results bitwise equal to an uninterrupted run.
 The identity hashed is ``RaceConfig.identity_hash`` (``engine.config``): kernel
 name and parameters, targets (name, eps, distance), start positions, chain range,
 max_steps, seed, bridge, precision, domain, trace settings. Batch, block size and
-compaction are left out (they change speed, not results). User functions enter by name only: editing a potential's body without
-renaming it is not detected.
+compaction are left out (they change speed, not results). User functions enter by name only:
+editing a potential's body without renaming it is not detected.
 
 ``sim.volume_curve`` saves its nested-sampling runs the same way (``rare.nested``:
 the live points and counters of the target in progress, and the targets done).

@@ -191,7 +191,8 @@ def _result(run: RaceDriver, buffers, state, config: RaceConfig, plan, setting: 
         work["shared_by_settings"] = plan.size
     result = RaceResult(target_names=tuple(t.name for t in targets), outcome=buffers.outcome[rows],
                         stop_step=stop_step, state={k: v[rows] for k, v in state.items()},
-                        config=info, work=work, trace=None if traced is None else {k: v[rows] for k, v in traced.items()},
+                        config=info, work=work,
+                        trace=None if traced is None else {k: v[rows] for k, v in traced.items()},
                         trace_steps=None if trace is None else np.asarray(trace.steps),
                         structure=jax.tree.structure(position) if validate.is_pytree_position(position) else None)
     for message in result.warnings:

@@ -71,7 +71,8 @@ def atomic_write(path: Path, write) -> None:
 
 def read_npz(path, name: str, keys=None, hint: str = "") -> dict:
     """The arrays of an ``.npz`` file (only ``keys`` if given); a ValueError naming the argument ``name``
-    and the file (an UnreadableFileError) if it is truncated, damaged or lacks a key (``hint`` says what to do about it)."""
+    and the file (an UnreadableFileError) if it is truncated, damaged or lacks a key (``hint`` says what to do
+    about it)."""
     try:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in (data.files if keys is None else keys)}
@@ -157,8 +158,8 @@ def check_saved_set(directory: Path, summary: dict, keys, owned: frozenset) -> N
     path = Path(directory) / "result.json"
     lacking = [key for key in keys if key not in summary]
     if lacking:
-        raise UnreadableFileError(f"directory: {path} lacks {lacking if len(lacking) > 1 else repr(lacking[0])}; it is not "
-                         "a complete saved result")
+        missing = lacking if len(lacking) > 1 else repr(lacking[0])
+        raise UnreadableFileError(f"directory: {path} lacks {missing}; it is not a complete saved result")
     listed = summary.get("files")
     if listed is not None:
         present = sorted(name for name in owned if (Path(directory) / name).is_file())

@@ -141,7 +141,8 @@ def build_ams_program(step: Callable, going: Callable, *, n_runs: int, n_replica
             if chunk == width:
                 return count + block_size, block(lanes, args), rows
             many = 2 * n_chunks * chunk > width
-            lanes = jax.lax.cond(many, lambda l: block(l, args), lambda l: jax.lax.fori_loop(0, n_chunks, one, l),
+            lanes = jax.lax.cond(many, lambda lns: block(lns, args),
+                                 lambda lns: jax.lax.fori_loop(0, n_chunks, one, lns),
                                  lanes)
             return count + block_size * jnp.where(many, width // chunk, n_chunks), lanes, rows
         return jax.lax.while_loop(cond, body, (jnp.int32(0), lanes, rows))

@@ -147,7 +147,8 @@ def build_move(space: Space, residual, dtype, n_live: int):
                 proposal = jnp.where(kind == 3, x * jnp.cos(t) + sigma * z * jnp.sin(t), proposal)
             r_new = r_of(proposal)
             if n_kinds == 4:
-                proposal, r_new, shrinks = slice_shrink(jax.random.fold_in(step_key, 1), x, sigma * z, t, proposal, r_new, kind == 3, level)
+                proposal, r_new, shrinks = slice_shrink(jax.random.fold_in(step_key, 1), x, sigma * z, t, proposal,
+                                                        r_new, kind == 3, level)
             inside = r_new < level
             lp = jnp.asarray(space.logpdf(proposal), dtype)
             # the stretch x_j -> x_j e^u is a random walk in ln|x_j|: its Hastings factor is |x'_j / x_j| = e^u;
@@ -225,8 +226,9 @@ def volume_curve(targets, space: Space, eps, *, n_live: int = 1000, n_runs: int 
     seed = validate.check_seed(seed)
     precision = validate.choice("precision", precision, ("float32", "float64"))
     checkpoint_every = validate.non_negative("checkpoint_every", checkpoint_every)
-    identity = {"format": "nested-device-1", "targets": [[t.name, describe(t.residual)] for t in targets], "space": space.describe(),
-                "eps": grid.tolist(), "n_live": n_live, "n_runs": n_runs, "k": k, "n_moves": n_moves, "seed": seed,
+    identity = {"format": "nested-device-1", "targets": [[t.name, describe(t.residual)] for t in targets],
+                "space": space.describe(), "eps": grid.tolist(), "n_live": n_live, "n_runs": n_runs, "k": k,
+                "n_moves": n_moves, "seed": seed,
                 "precision": precision, "depends_on": None if depends_on is None else data_digest(depends_on)}
     digest = ckpt.identity_digest(identity)
     folder, resume = ckpt.resolve(checkpoint, resume, digest)

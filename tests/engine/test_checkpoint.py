@@ -148,7 +148,8 @@ def test_two_races_with_one_identity_in_a_block_are_refused_before_compiling(tmp
 
 def two_tube_curve(**options):
     """Two targets (a tube of codimension 2 and one of 3 in R^4), small enough to run in a second."""
-    targets = [sim.Target("two", lambda x: jnp.linalg.norm(x[2:])), sim.Target("three", lambda x: jnp.linalg.norm(x[1:]))]
+    targets = [sim.Target("two", lambda x: jnp.linalg.norm(x[2:])),
+               sim.Target("three", lambda x: jnp.linalg.norm(x[1:]))]
     return sim.volume_curve(targets, sim.space.gaussian(4), np.geomspace(1.0, 0.05, 5), n_live=20, n_runs=3,
                             n_moves=10, seed=3, **options)
 

@@ -31,7 +31,8 @@ def check_exponent(estimate, truth):
 
 @pytest.mark.parametrize("D, k, eps", [
     pytest.param(10, 2, np.geomspace(2.0, 0.03, 12), marks=pytest.mark.slow),   # 17 s
-    pytest.param(50, 40, np.geomspace(4.0, 0.12, 10), marks=pytest.mark.slow),   # 250 moves per point: 294 s (2026-11-24)
+    # 250 moves per point: 294 s (2026-11-24)
+    pytest.param(50, 40, np.geomspace(4.0, 0.12, 10), marks=pytest.mark.slow),
 ])
 def test_gaussian_measure_of_a_tube_is_a_chi_square_cdf(D, k, eps):
     # r(x) = distance to a k-dimensional subspace; under N(0, I_D) r^2 ~ chi2(D - k), so

@@ -17,7 +17,8 @@ from simulator.engine import checkpoint as ckpt
 from simulator.result import RaceResult
 
 WALK = sim.dynamics.random_walk(0.3)
-ANNULUS = [sim.Target("inner", lambda x: jnp.linalg.norm(x) - 1.0), sim.Target("outer", lambda x: 3.0 - jnp.linalg.norm(x))]
+ANNULUS = [sim.Target("inner", lambda x: jnp.linalg.norm(x) - 1.0),
+           sim.Target("outer", lambda x: 3.0 - jnp.linalg.norm(x))]
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ import pytest
 import simulator as sim
 
 NEVER = [sim.Target("never", lambda x: jnp.asarray(1.0, x.dtype))]
-ANNULUS = [sim.Target("inner", lambda x: jnp.linalg.norm(x) - 1.0), sim.Target("outer", lambda x: 3.0 - jnp.linalg.norm(x))]
+ANNULUS = [sim.Target("inner", lambda x: jnp.linalg.norm(x) - 1.0),
+           sim.Target("outer", lambda x: 3.0 - jnp.linalg.norm(x))]
 
 
 def test_each_draw_is_the_chain_at_that_step():

@@ -44,7 +44,8 @@ def test_a_small_run_checks_the_perceptron_law_and_counts_the_prior(tmp_path):
     # x1 generalizes: its error interval lies below the random target's, and its own test function is the most
     # frequent one at the stop (measured P_SGD 0.55; the next is 0.012). Wrong labels would put both at 1/2.
     assert races["x1"]["test_error"][2] < low
-    assert races["x1"]["top"][0]["test_error"] == 0.0 and races["x1"]["p_target"][0] == races["x1"]["top"][0]["p_sgd"][0]
+    top = races["x1"]["top"][0]
+    assert top["test_error"] == 0.0 and races["x1"]["p_target"][0] == top["p_sgd"][0]
 
     # P_B of the two most frequent test functions: x1 itself (measured 0.37 at 8 runs x 50 live points) far above
     # one a test error away (measured 7e-4 to 3e-3), so even 3 runs x 20 live points order them.

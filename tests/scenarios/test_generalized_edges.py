@@ -29,7 +29,8 @@ def test_a_small_run_races_the_edge_against_the_triangle_and_draws_them_downstai
         assert (tmp_path / png).stat().st_size > 10_000
 
 
-@pytest.mark.parametrize("setting, words", [("edges=square", "edges"), ("eps=1.5", "eps"), ("curve_runs=1", "curve_runs")])
+@pytest.mark.parametrize("setting, words", [("edges=square", "edges"), ("eps=1.5", "eps"),
+                                            ("curve_runs=1", "curve_runs")])
 def test_bad_settings_are_refused(setting, words):
     with pytest.raises(ValueError, match=words):
         ge.Settings(**ge.Settings.parse(dict([setting.split("=")])))
