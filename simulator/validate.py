@@ -102,7 +102,11 @@ def resolve_start(start, n_chains: int, start_batched: bool | None, dtype) -> tu
         try:
             array = np.asarray(leaf, dtype=dtype)
         except (TypeError, ValueError) as err:
-            raise TypeError(f"start must be an array (or a pytree of arrays) of real numbers: {err}") from None
+            hint = ("; a model with functions or other objects among its leaves (an Equinox module) races by its "
+                    "arrays: start=eqx.partition(model, eqx.is_array)[0], with eqx.combine(params, static) in the "
+                    "loss" if callable(leaf) or not hasattr(leaf, "__array__") and not isinstance(leaf, (int, float))
+                    else "")
+            raise TypeError(f"start must be an array (or a pytree of arrays) of real numbers: {err}{hint}") from None
         if not np.all(np.isfinite(array)):
             raise ValueError("start contains non-finite values (nan or inf)")
         return array
