@@ -104,9 +104,10 @@ def test_no_function_level_imports_except_deferred_heavy_dependencies():
 
 
 def test_every_public_name_the_readme_uses_exists():
-    """Each `sim.a.b` in the README resolves (attributes of the package, not strings in prose)."""
+    """Each `sim.a.b` in the README and the documents it links resolves (attributes of the package, not
+    strings in prose)."""
     import simulator as sim
-    text = (ROOT / "README.md").read_text()
+    text = "".join((ROOT / name / "README.md").read_text() for name in (".", "scenarios", "simulator"))
     names = sorted(set(re.findall(r"\bsim\.([A-Za-z_][\w.]*[A-Za-z_0-9])", text)))
     assert len(names) > 10
     missing = []
