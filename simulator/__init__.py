@@ -24,6 +24,7 @@ from .posterior import PosteriorProbability, posterior_probability
 from .comparison import Comparison, compare
 from .io.registry import load_result
 from .result import RaceResult, SweepResult
+from .sampling import sample
 from .splitting_result import SplittingResult
 from .volume_result import VolumeCurve
 from .stabilizers import laws, moduli, shapes, volumes
@@ -53,7 +54,7 @@ def __getattr__(name):
 __all__ = ["race", "RaceWarning", "clear_program_cache", "splitting", "SplittingWarning", "SplittingResult",
            "volume_curve", "VolumeCurve", "space", "learning_coefficient", "LearningCoefficient",
            "posterior_probability", "PosteriorProbability", "Target", "RaceResult", "SweepResult", "load_result",
-           "compare", "Comparison", "Estimate", "dynamics", "stats",
+           "compare", "Comparison", "sample", "Estimate", "dynamics", "stats",
            "outcomes", "boolean", "laws", "groups", "shapes", "moduli", "volumes", "stabilizer", "stabilizer_dimension",
            "orbit_dimension", "haar_volume", "haar_volume_ratio", "exact", "laplace", "kramers", "nuts",
            "laplace_mass", "kramers_time", "nuts_occupation", "checkpointing", "merge_results", "process_share",

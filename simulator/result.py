@@ -194,7 +194,7 @@ class RaceResult:
         if counts["diverged"]:
             out.append(f"{counts['diverged']} of {n} chains ({counts['diverged'] / n:.1%}) diverged (non-finite "
                        "position or residual); lower the step size")
-        if counts["censored"] > WARN_CENSORED * n:
+        if counts["censored"] > WARN_CENSORED * n and not self.config.get("sampling"):    # sim.sample: the plan
             out.append(f"{counts['censored']} of {n} chains ({counts['censored'] / n:.0%}) were censored at "
                        f"max_steps={self.config.get('max_steps', '?')}: the probabilities are of hitting within "
                        "the budget; raise max_steps for unconditional ones")

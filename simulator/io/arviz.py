@@ -117,7 +117,8 @@ def to_inference_data(result, kind: str = "paths", burn_in: float = 0.0, outcome
             stopped = int(np.sum(result.outcome != outcomes.CENSORED))
             if stopped:
                 raise ValueError(f"kind='stationary' needs a run in which no chain stopped; {stopped} of "
-                                 f"{result.n_chains} did (use kind='paths' or 'final')")
+                                 f"{result.n_chains} did (use kind='paths' or 'final'; sim.sample runs chains "
+                                 "that never stop)")
             first = int(burn_in * steps.size)
             trace, steps = {k: v[:, first:] for k, v in trace.items()}, steps[first:]
         elif after_stop == "hold":

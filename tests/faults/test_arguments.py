@@ -201,6 +201,10 @@ CONSTRUCTOR_CASES = [
     (lambda: sim.process_share(10, 3, 2), ValueError, "process_index"),
     (lambda: sim.clear_program_cache(True), TypeError, "positional"),
     (lambda: sim.compare("a race", "a curve", "a", "b", eps=0.1), TypeError, "result"),
+    (lambda: sim.sample(sim.dynamics.random_walk(0.1), jnp.zeros(2), n_chains=0, n_steps=10, trace_every=1),
+     ValueError, "n_chains"),
+    (lambda: sim.sample(sim.dynamics.random_walk(0.1), jnp.zeros(2), n_chains=2, n_steps=10, trace_every=0),
+     ValueError, "trace_every"),
 ]
 
 

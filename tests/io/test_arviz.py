@@ -228,3 +228,19 @@ def test_the_default_export_of_a_race_with_stopping_chains_works_in_arviz():
     np.testing.assert_array_equal(np.isfinite(raw), np.arange(raw.shape[1])[None, :] < recorded[:, None])
     with pytest.raises(ValueError, match="after_stop"):
         result.to_inference_data(after_stop="zero")
+
+
+def test_sampling_needs_no_dummy_target_and_does_not_warn():
+    """Issue 37: kind="stationary" needed a target that is never entered, then warned of 100 % censoring.
+    sim.sample runs the chains to n_steps, traces without a residual variable, and warns of nothing."""
+    import warnings
+    import arviz as az
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sim.RaceWarning)
+        result = sim.sample(sim.dynamics.langevin(lambda x: 0.5 * jnp.sum(x * x), 0.1), jnp.zeros(2), n_chains=8,
+                            n_steps=4000, trace_every=10, seed=0, progress=False)
+    assert result.warnings == [] and set(result.trace) == {"potential", "norm", "position"}
+    assert result.counts["censored"] == 8 and "warning" not in result.summary()
+    summary = az.summary(result.to_inference_data(kind="stationary", burn_in=0.5), var_names=["potential"])
+    # E|x|^2/2 = T = 1 under exp(-|x|^2/2) in 2-D; 1,600 correlated draws: tolerance 0.25 (as above)
+    assert abs(float(summary.loc["potential", "mean"]) - 1.0) < 0.25 and float(summary.loc["potential", "r_hat"]) < 1.05
