@@ -115,6 +115,11 @@ class RaceResult:
 
     # ---- estimates ---------------------------------------------------------
     @property
+    def outcomes(self) -> list[str]:
+        """Every outcome a chain can end in, in code order: the targets, then tie, escaped, diverged, censored."""
+        return list(self.labels.values())
+
+    @property
     def counts(self) -> dict:
         """Chains per outcome: every target, then tie, diverged, censored (always all keys)."""
         return {label: int(np.sum(self.outcome == code)) for code, label in self.labels.items()}
@@ -314,6 +319,10 @@ class SweepResult:
     @property
     def target_names(self) -> tuple:
         return self.results[0].target_names
+
+    @property
+    def outcomes(self) -> list[str]:
+        return self.results[0].outcomes
 
     @property
     def warnings(self) -> list[str]:

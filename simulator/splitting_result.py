@@ -58,8 +58,13 @@ class SplittingResult:
     work: dict = field(default_factory=dict)
 
     @property
+    def outcomes(self) -> list[str]:
+        """Outcome labels in column order: the targets, then tie, failure, escaped, diverged, censored."""
+        return self.names
+
+    @property
     def names(self) -> list[str]:
-        """Outcome labels in column order."""
+        """Outcome labels in column order (as ``outcomes``)."""
         label = outcomes.labels(self.target_names, failure=True)
         return [label[c] for c in outcome_columns(len(self.target_names))]
 

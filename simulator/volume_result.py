@@ -72,6 +72,11 @@ class VolumeCurve:
         return tuple(self.log_volume_runs)
 
     @property
+    def outcomes(self) -> list[str]:
+        """What has an estimate: each target's volume (as ``names``)."""
+        return list(self.log_volume_runs)
+
+    @property
     def names(self) -> list[str]:
         """The targets (as ``target_names``, a list)."""
         return list(self.log_volume_runs)

@@ -95,6 +95,7 @@ def test_every_result_prints_a_few_lines_and_shares_the_family(tmp_path, result,
         # a volume curve printed 75 KB
         assert text == str(item) and len(text.splitlines()) <= 12 and len(text) < 2500, text
         assert isinstance(item.warnings, list) and item.target_names and item.summary() in text
+        assert set(item.target_names) <= set(item.outcomes)
     for item, kind in ((result, sim.RaceResult), (split, sim.SplittingResult), (curve, sim.VolumeCurve)):
         item.save(tmp_path / kind.__name__)
         assert isinstance(sim.load_result(tmp_path / kind.__name__), kind)
