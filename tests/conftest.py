@@ -28,3 +28,13 @@ def no_compile(monkeypatch):
         raise AssertionError("reached compilation; the input should have been refused before")
 
     monkeypatch.setattr(engine, "build_lane_functions", refuse)
+
+
+@pytest.fixture
+def ctrl_c():
+    """SIGINT raises KeyboardInterrupt during the test, as in a user's terminal, even where the test run
+    itself has SIGINT ignored (a shell script's background job; the engine respects an ignored SIGINT)."""
+    import signal
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

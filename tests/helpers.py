@@ -36,6 +36,13 @@ def cli_env() -> dict:
     return {k: v for k, v in os.environ.items() if k != "STABSIM_NO_CACHE"}
 
 
+# ``stabsim`` as a user's terminal starts it: SIGINT raises KeyboardInterrupt. A test run may itself have
+# SIGINT ignored (a shell script's background job), which children inherit and the CLI then respects.
+INTERRUPTIBLE_CLI = [sys.executable, "-c",
+                     "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                     "from simulator.cli import main; sys.exit(main(sys.argv[1:]))"]
+
+
 def stabsim(*args, cwd=None):
     env = cli_env()
     return subprocess.run([sys.executable, "-m", "simulator.cli", *args], capture_output=True,

@@ -139,15 +139,14 @@ def test_ctrl_c_writes_a_checkpoint_says_how_to_resume_and_exits_130(tmp_path):
     (not done) from which --resume finishes the run."""
     import signal
     import subprocess
-    import sys
     import time
     # 100,000 chains: each race lasts seconds (20,000 took 1 s once the engine ran on the device, and the
     # run could end before the signal)
     args = ["run", "annulus", "--chains", "100000", "--steps", "200000", "--set", "dims=3", "--no-progress",
             "--checkpoint", str(tmp_path / "ck"), "--out", str(tmp_path / "run")]
-    from helpers import cli_env
+    from helpers import INTERRUPTIBLE_CLI, cli_env
     env = cli_env()
-    child = subprocess.Popen([sys.executable, "-m", "simulator.cli", *args], stderr=subprocess.PIPE, text=True, env=env)
+    child = subprocess.Popen([*INTERRUPTIBLE_CLI, *args], stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.time() + 120
     while not list((tmp_path / "ck").glob("*/checkpoint.npz")) and time.time() < deadline:
         time.sleep(0.05)                      # the first race has saved (every 60 s, or at its end)
@@ -219,12 +218,11 @@ def test_ctrl_c_at_any_moment_of_a_volume_run_exits_130_never_by_a_signal(tmp_pa
     lands inside a garbage-collection callback (JAX's ``_xla_gc_callback``) is ignored by CPython."""
     import signal
     import subprocess
-    import sys
     import time
-    from helpers import cli_env
+    from helpers import INTERRUPTIBLE_CLI, cli_env
     args = ["run", "volumes", "--set", "quick=true", "--no-progress", "--checkpoint", str(tmp_path / "ck"),
             "--out", str(tmp_path / "run")]
-    child = subprocess.Popen([sys.executable, "-m", "simulator.cli", *args], stdout=subprocess.PIPE,
+    child = subprocess.Popen([*INTERRUPTIBLE_CLI, *args], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, env=cli_env())
     time.sleep(delay)
     child.send_signal(signal.SIGINT)

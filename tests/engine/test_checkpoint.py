@@ -187,7 +187,7 @@ def test_a_volume_curve_stopped_then_resumed_equals_an_uninterrupted_one(tmp_pat
         two_tube_curve(checkpoint=tmp_path)
 
 
-def test_ctrl_c_during_a_volume_curve_saves_and_resume_continues_it(tmp_path, monkeypatch):
+def test_ctrl_c_during_a_volume_curve_saves_and_resume_continues_it(tmp_path, monkeypatch, ctrl_c):
     # A real SIGINT in the first dispatch of the second target (one iteration; no periodic save due): the
     # driver saves the live points at the dispatch boundary and raises KeyboardInterrupt; --resume continued
     # afresh before (issue 38.6). The resumed curve equals an uninterrupted one bitwise.

@@ -6,7 +6,7 @@ import signal
 from simulator.engine.driver import deferred_interrupt
 
 
-def test_the_first_ctrl_c_is_held_and_the_second_interrupts_at_once():
+def test_the_first_ctrl_c_is_held_and_the_second_interrupts_at_once(ctrl_c):
     with deferred_interrupt() as interrupted:
         assert not interrupted()
         os.kill(os.getpid(), signal.SIGINT)        # held: no KeyboardInterrupt here
