@@ -273,7 +273,7 @@ def volume_curve(targets, space: Space, eps, *, n_live: int = 1000, n_runs: int 
             log_volume, iterations, extinct = runner.results()
             per_target[target.name] = log_volume
             work[target.name] = {"evaluations": runner.evaluations, "iterations": iterations.tolist(),
-                                 "extinct": extinct.tolist()}
+                                 "extinct": extinct.tolist(), "compile_seconds": runner.compile_seconds}
             acceptance[target.name] = runner.acceptance
     config = {"method": "nested sampling (static AMS)", "space": space.describe(), "n_live": n_live, "k": k,
               "n_runs": n_runs, "n_moves": n_moves, "seed": seed, "precision": precision,
