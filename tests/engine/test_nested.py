@@ -305,6 +305,6 @@ def test_few_moves_are_not_biased_by_the_shape():
                                        index=0, dtype=jnp.float64)
             runs.start()
             runs.run()
-            volumes.append(np.exp(runs.log_volume[:, 0]))
+            volumes.append(np.exp(runs.results()[0][:, 0]))     # ln V per run, iterations, extinct
     v = np.concatenate(volumes) / 1e-8
     assert abs(v.mean() - 1) <= 3 * v.std(ddof=1) / math.sqrt(v.size), (v.mean(), v.std(ddof=1) / 10)
