@@ -62,7 +62,7 @@ def main():
                      "evaluations": evaluations, "nested_for_10pct": nested, "plain_for_10pct": plain,
                      "ratio": plain / nested, "ratio_95": ratio_band,
                      "z_vs_exact": (estimate.value - exact) / sim.stats.standard_error(estimate),
-                     "seconds": seconds, "compile_seconds": curve.work["per_target"]["tube"].get("compile_seconds"),
+                     "seconds": seconds, "compile_seconds": curve.work["compile_seconds"],
                      "acceptance_min": min(min(a) for a in curve.acceptance["tube"])})
         print(f"{exact:9.2e} {eps:8.4f} {estimate.value:10.3e} [{estimate.low:.3e}, {estimate.high:.3e}] {rse:7.3f} "
               f"{nested:20.3g} {plain:22.3g} {plain / nested:9.3g} [{ratio_band[0]:.3g}, {ratio_band[1]:.3g}] "

@@ -250,7 +250,7 @@ def volume_curve(targets, space: Space, eps, *, n_live: int = 1000, n_runs: int 
         t0 = time.perf_counter()
         state = ckpt.load(folder) if saved else {}
         finished = {key: value for key, value in state.items() if key.startswith("t")}   # targets done
-        per_target, work, acceptance = {}, {}, {}
+        per_target, work, acceptance, compile_seconds = {}, {}, {}, 0.0
         for index, target in enumerate(targets):
             saver = None if folder is None else ckpt.Saver(
                 folder, checkpoint_every, digest,
@@ -273,7 +273,8 @@ def volume_curve(targets, space: Space, eps, *, n_live: int = 1000, n_runs: int 
             log_volume, iterations, extinct = runner.results()
             per_target[target.name] = log_volume
             work[target.name] = {"evaluations": runner.evaluations, "iterations": iterations.tolist(),
-                                 "extinct": extinct.tolist(), "compile_seconds": runner.compile_seconds}
+                                 "extinct": extinct.tolist()}
+            compile_seconds += runner.compile_seconds
             acceptance[target.name] = runner.acceptance
     config = {"method": "nested sampling (static AMS)", "space": space.describe(), "n_live": n_live, "k": k,
               "n_runs": n_runs, "n_moves": n_moves, "seed": seed, "precision": precision,
@@ -283,7 +284,8 @@ def volume_curve(targets, space: Space, eps, *, n_live: int = 1000, n_runs: int 
     if space.ball is not None:
         ball = ball_volume(space.ball, seed=seed)
     return VolumeCurve(eps=grid, log_volume_runs=per_target, config=config,
-                       work={"per_target": work, "wall_seconds": time.perf_counter() - t0},
+                       work={"per_target": work, "wall_seconds": time.perf_counter() - t0,
+                             "compile_seconds": compile_seconds},
                        acceptance=acceptance, ball_volume=None if ball is None else tuple(ball))
 
 
