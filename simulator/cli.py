@@ -276,8 +276,6 @@ def main(argv=None) -> int:
         args.func(args)
     except UsageError as err:
         return _fail(args, err, 2)
-    except UnreadableFileError as err:
-        return _fail(args, err, 1)
     except (OSError, ValueError, TypeError, RuntimeError) as err:
         return _fail(args, err, 1)
     except KeyboardInterrupt as err:
