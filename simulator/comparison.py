@@ -11,7 +11,9 @@ import math
 from typing import NamedTuple
 
 from . import stats
+from .result import RaceResult
 from .stats import Estimate
+from .volume_result import VolumeCurve
 
 
 class Comparison(NamedTuple):
@@ -53,9 +55,9 @@ def compare(result, curve, a: str, b: str, eps: float) -> Comparison:
 
     ``result``: a ``RaceResult`` whose targets include ``a`` and ``b``; ``curve``: a ``VolumeCurve`` of
     the same names, with ``eps`` (the race's tolerance) on its grid."""
-    if not hasattr(result, "ratio") or not hasattr(result, "counts"):
+    if not isinstance(result, RaceResult):
         raise TypeError(f"result must be a RaceResult, got {type(result).__name__}")
-    if not hasattr(curve, "log_volume_runs"):
+    if not isinstance(curve, VolumeCurve):
         raise TypeError(f"curve must be a VolumeCurve, got {type(curve).__name__}")
     raced = {t.get("name"): t.get("eps") for t in result.config.get("targets", [])}
     for name in (a, b):
