@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import matplotlib
+import jax.numpy as jnp
 import numpy as np
 
 import simulator as sim
@@ -70,15 +71,21 @@ class Settings(common.Settings):
 
     curve_live: int = setting(200, "live points per nested-sampling run of the volume curve")
     curve_runs: int = setting(10, "independent nested-sampling runs of the volume curve")
-    rare: bool = setting(False, "add the rare side by splitting (sim.splitting): segment vs square at every eps")
+    rare: bool = setting(False, "add the rare side: segment vs square odds at every rare_eps")
+    rare_eps: tuple[float, ...] = setting((0.1, 0.05, 0.025, 0.0125), "eps of the rare jump rows (first-step flux)")
+    rare_diffusive_eps: tuple[float, ...] = setting((0.1, 0.05), "eps of the rare diffusive rows (splitting)")
     rare_walks: tuple[str, ...] = setting(("group", "entry"), "walks of the rare rows")
-    rare_replicas: int = setting(200, "splitting replicas per run of a rare row")
-    rare_runs: int = setting(10, "independent splitting runs of a rare row")
+    rare_samples: int = setting(1_000_000, "samples per target of the first-step flux (jump rows)")
+    rare_direct_chains: int = setting(200_000, "chains of the direct jump race that checks the flux at the largest "
+                                      "rare eps (0: none)")
+    rare_replicas: int = setting(100, "splitting replicas per run of a diffusive rare row")
+    rare_runs: int = setting(10, "independent splitting runs of a diffusive rare row")
 
     QUICK: ClassVar[dict] = {"eps": (0.1,), "pairs": ("segment:circle", "line:circle"), "volume_samples": 200_000,
                              "geometry_points": 500, "chains": 200, "steps": 4000, "rare_walks": ("group",),
-                             "curve_live": 100, "curve_runs": 5,
-                             "rare_replicas": 100}
+                             "curve_live": 100, "curve_runs": 5, "rare_eps": (0.1, 0.05),
+                             "rare_diffusive_eps": (0.1,), "rare_samples": 100_000, "rare_direct_chains": 20_000,
+                             "rare_replicas": 50, "rare_runs": 4}
 
     def check(self):
         check_values("eps", self.eps, low=0, high=1)
@@ -90,8 +97,13 @@ class Settings(common.Settings):
         check_values("regimes", self.regimes, allowed=("jump", "diffusive"))
         check_values("radius", (self.radius,), low=0, high=1)
         for name in ("jump_scale", "diffusive_divisor", "volume_samples", "geometry_points", "rare_replicas",
-                     "rare_runs", "curve_live", "curve_runs"):
+                     "rare_runs", "rare_samples", "curve_live", "curve_runs"):
             check_values(name, (getattr(self, name),), low=0)
+        check_values("rare_eps", self.rare_eps, low=0, high=1)
+        check_values("rare_diffusive_eps", self.rare_diffusive_eps, low=0, high=1, at_least=0)
+        if isinstance(self.rare_direct_chains, bool) or not isinstance(self.rare_direct_chains, int) \
+                or self.rare_direct_chains < 0:
+            raise ValueError(f"setting rare_direct_chains must be an int >= 0, got {self.rare_direct_chains!r}")
         if not isinstance(self.rare, bool):
             raise ValueError(f"setting rare must be true or false, got {self.rare!r}")
         check_values("rare_walks", self.rare_walks, allowed=tuple(METRIC))
@@ -121,7 +133,8 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
     n_mc = settings.volume_samples
     haar = volumes.tube_volumes(ball, list(targets.values()), volume_eps, n_mc, seed=seed + 1)
     # The volume curve (nested sampling) down to eps = 1e-3: the Haar-volume columns and the slopes.
-    curve_eps = sorted(set(volume_eps) | set(CURVE_EPS), reverse=True)
+    rare_eps = sorted(set(settings.rare_eps) | set(settings.rare_diffusive_eps), reverse=True) if settings.rare else []
+    curve_eps = sorted(set(volume_eps) | set(CURVE_EPS) | set(rare_eps), reverse=True)
     curve = sim.volume_curve([sim.Target(name, t.residual, 0.1, distance=False) for name, t in targets.items()],
                              sim.space.group_ball(ball), curve_eps, n_live=settings.curve_live,
                              n_runs=settings.curve_runs, seed=seed + 5, progress=progress)
@@ -179,9 +192,17 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
                     })
     rare_rows = []
     for walk in settings.rare_walks if settings.rare else ():
-        for eps in eps_grid:
-            rare_rows.append(rare_row(walk, eps, settings, ball, targets, residual, steps, seed, progress, precision,
-                                      curve_ratio[RARE_PAIR][curve_eps.index(eps)], flux, geometry, volume_eps))
+        def row(regime, eps, method, odds_and_details):
+            return _rare_row(walk, regime, eps, method, *odds_and_details,
+                             curve_ratio[RARE_PAIR][curve_eps.index(eps)], geometry[walk])
+        context = (ball, targets, residual, steps, seed, progress, precision)
+        rare_rows += [row("jump", eps, "first-step flux", first_step_odds(walk, eps, settings, ball, targets, seed))
+                      for eps in settings.rare_eps]
+        if settings.rare_direct_chains:
+            eps = max(settings.rare_eps)
+            rare_rows.append(row("jump", eps, "direct race", direct_race_odds(walk, eps, settings, *context)))
+        rare_rows += [row("diffusive", eps, "splitting", splitting_odds(walk, eps, settings, *context))
+                      for eps in settings.rare_diffusive_eps]
     summary = {"scenario": NAME, "chains": chains, "max_steps": steps, "seed": seed,
                "settings": settings.as_dict(), "center": CENTER.tolist(),
                "races": rows, "rare": rare_rows, "stabilizer_dimension": dimension, "volume_curve": volume_curve,
@@ -195,36 +216,61 @@ def run(settings: Settings, *, chains: int, steps: int, seed: int, out, progress
 
 
 RARE_PAIR = ("segment", "square")
+ZOOM = 2.0          # the square's tube in B lies within ||g - I||_F <= 1.24 eps (measured); it is sampled in 2 eps
 
 
-def rare_row(walk, eps, settings, ball, targets, residual, steps, seed, progress, precision, volume_ratio, flux,
-             geometry, volume_eps):
-    """Segment vs square in the jump regime by splitting, split for the square (``top``), its score
-    -(r_square - eps)/eps; the segment's probability comes from the mass killed there."""
+def rare_targets(targets, eps):
+    return [sim.Target(name, targets[name].residual, eps, distance=False) for name in RARE_PAIR]
+
+
+def _rare_row(walk, regime, eps, method, odds, details, volume_ratio, geometry) -> dict:
+    f, h = RARE_PAIR
+    return {"f": f, "h": h, "walk": walk, "regime": regime, "eps": eps, "method": method, "ratio": list(odds),
+            "haar_volume_ratio": list(volume_ratio),
+            "capacity_ratio": list(stats.ratio_of_estimates(geometry[f].capacity(eps), geometry[h].capacity(eps))),
+            "p_h": None, **details}
+
+
+def first_step_odds(walk, eps, settings, ball, targets, seed):
+    """Jump regime: the odds in the i.i.d. limit, Phi_segment / Phi_square (``laws.first_step_flux``), the
+    square's exclusive tube sampled in the Frobenius ball of radius ZOOM eps around I (the only element
+    of the square's stabilizer, the dihedral group D4, that lies in B). Returns (odds, row details)."""
+    near = {RARE_PAIR[1]: groups.frobenius_ball(ball.group, ZOOM * eps)}
+    flux = laws.first_step_flux(ball, rare_targets(targets, eps), eps, walk, settings.jump_scale,
+                                settings.rare_samples, near=near, seed=seed + 17)
+    return stats.ratio_of_estimates(*(flux[name] for name in RARE_PAIR)), {
+        "flux": {k: list(v) for k, v in flux.items()}, "work": 2 * settings.rare_samples,
+        "detail": f"{settings.rare_samples:,} samples per target"}
+
+
+def direct_race_odds(walk, eps, settings, ball, targets, residual, steps, seed, progress, precision):
+    """The check of the first-step flux where a race can count: a direct jump race of many chains."""
+    n = settings.rare_direct_chains
+    start = common.start_outside(ball, [residual[name] for name in RARE_PAIR], eps, n, seed + 19)
+    result = sim.race(_kernel(walk, settings.jump_scale, ball), rare_targets(targets, eps), start, n_chains=n,
+                      max_steps=steps, seed=seed + 19, precision=precision, progress=progress)
+    return result.ratio(*RARE_PAIR), {"p_h": list(result.probability(RARE_PAIR[1])), "counts": result.counts,
+                                      "work": result.work["ideal_chain_steps"], "detail": f"{n:,} chains",
+                                      "warnings": result.warnings}
+
+
+def splitting_odds(walk, eps, settings, ball, targets, residual, steps, seed, progress, precision):
+    """Diffusive regime (scale eps / divisor) by generalized AMS, split for the square's exclusive tube
+    with the score -(R - eps)/eps, R = max(r_square, 2 eps - r_segment): R <= eps exactly on the
+    square's tube outside the segment's, where a square win lands."""
     f, h = RARE_PAIR
     n = settings.rare_replicas * settings.rare_runs
     start = common.start_outside(ball, [residual[f], residual[h]], eps, n, seed + 13)
-    square = targets[h].residual
-    result = sim.splitting(_kernel(walk, settings.jump_scale, ball),
-                           [sim.Target(f, targets[f].residual, eps, distance=False),
-                            sim.Target(h, square, eps, distance=False)], start,
-                           score=lambda g: -(square(g) - eps) / eps, top=[h], n_replicas=settings.rare_replicas,
-                           n_runs=settings.rare_runs, max_steps=steps, seed=seed, progress=progress,
-                           precision=precision)
-    i = volume_eps.index(eps)
-    tf, th = targets[f].name, targets[h].name
-    return {"f": f, "h": h, "walk": walk, "regime": "jump", "eps": eps, "scale": settings.jump_scale,
-            "method": "splitting", "p_f": list(result.probability(f)), "p_h": list(result.probability(h)),
-            "ratio": list(result.ratio(f, h)), "p_tie": list(result.probability("tie")),
-            "p_censored": list(result.probability("censored")),
-            "haar_volume_ratio": list(volume_ratio),
-            "flux_ratio": list(flux[walk]["exclusive_ratio"][(tf, th)][i]),
-            "capacity_ratio": list(stats.ratio_of_estimates(geometry[walk][f].capacity(eps),
-                                                            geometry[walk][h].capacity(eps))),
-            "runs": settings.rare_runs, "replicas": settings.rare_replicas,
-            "extinct_runs": int(result.runs["extinct"].sum()),
-            "work": result.work["chain_steps"] + result.work["replay_steps"],
-            "replay_fraction": result.work["replay_fraction"], "wall_seconds": result.work["wall_seconds"]}
+    r_f, r_h = targets[f].residual, targets[h].residual
+    result = sim.splitting(_kernel(walk, eps / settings.diffusive_divisor, ball), rare_targets(targets, eps), start,
+                           score=lambda g: -(jnp.maximum(r_h(g), 2 * eps - r_f(g)) - eps) / eps, top=[h],
+                           n_replicas=settings.rare_replicas, n_runs=settings.rare_runs, max_steps=steps,
+                           seed=seed, progress=progress, precision=precision)
+    return result.ratio(f, h), {
+        "p_h": list(result.probability(h)), "p_censored": list(result.probability("censored")),
+        "work": result.work["chain_steps"] + result.work["replay_steps"], "warnings": result.warnings,
+        "detail": f"{settings.rare_runs} runs x {settings.rare_replicas} replicas, "
+                  f"{int(result.runs['extinct'].sum())} extinct", "wall_seconds": result.work["wall_seconds"]}
 
 
 def race_label(row) -> str:
@@ -351,14 +397,14 @@ def verdicts(summary):
                f"dimension (95% interval of the odds excludes 1 in the claimed direction).")
     rare = summary.get("rare") or []
     if rare:
-        reliable = [r for r in rare if r["extinct_runs"] <= r["runs"] // 2]
-        both = sum(r["ratio"][1] > 1 for r in reliable)
-        inside = sum(r["ratio"][1] <= r["haar_volume_ratio"][0] <= r["ratio"][2] for r in reliable
-                     if math.isfinite(r["ratio"][0]) and math.isfinite(r["haar_volume_ratio"][0]))
-        out.append(f"Rare side (splitting, segment vs square): {len(rare) - len(reliable)} of {len(rare)} rows are "
-                   "unreliable (more than half their runs went extinct, so the t-interval of a few nonzero runs "
-                   f"means little); of the other {len(reliable)}, the segment is significantly first in {both} and "
-                   f"the Haar-volume ratio lies inside the odds' 95% interval in {inside}.")
+        finite = [r for r in rare if math.isfinite(r["ratio"][0]) and r["ratio"][1] > 0]
+        first = sum(r["ratio"][1] > 1 for r in finite)
+        inside = sum(r["ratio"][1] <= r["haar_volume_ratio"][0] <= r["ratio"][2] for r in finite)
+        above = [r["ratio"][0] / r["haar_volume_ratio"][0] for r in finite if r["haar_volume_ratio"][0] > 0]
+        out.append(f"Rare side (segment vs square): {len(finite)} of {len(rare)} rows give the odds as a number with "
+                   f"an interval; the segment is significantly first in {first} of them; the Haar-volume ratio lies "
+                   f"inside the odds' 95% interval in {inside}"
+                   + (f"; the odds exceed it {min(above):.3g} to {max(above):.3g} times." if above else "."))
     return out
 
 
@@ -402,26 +448,24 @@ def report(summary: dict) -> str:
                          f"| {fmt_interval(s['haar_volume_ratio'], 2)} | {fmt_interval(s['flux_ratio'], 2)} "
                          f"| {fmt_interval(s['capacity_ratio'], 2)} |")
     if summary.get("rare"):
-        lines += ["", "## Rare side: segment vs square by splitting (`--set rare=true`)", "",
-                  "A race of this size never sees the square (stabilizer dimension 0) first. Generalized AMS "
-                  "(`sim.splitting`) splits for the square (score -(r_square - eps)/eps, `top=[\"square\"]`); "
-                  "the segment's probability comes from the mass killed there. Intervals: Student t across the "
-                  "independent runs; the odds by the paired delta method. In the jump regime a step of scale 0.3 "
-                  "nearly forgets where it started, so the score says little about a path's future and many runs "
-                  "go extinct: the intervals are wide, and honest. The diffusive regime at eps = 0.0125 and "
-                  "0.00625 is left out: 4 runs of 50 replicas at eps = 0.0125 did not finish in 10 minutes on "
-                  "2 CPU cores.", "",
-                  "| f | h | walk | regime | eps | method | P_f | P_h | odds P_f/P_h | Haar-volume ratio | flux law "
-                  "| capacity law | P(tie) | runs x replicas (extinct) | chain-steps (replays) |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += ["", "## Rare side: segment vs square (`--set rare=true`)", "",
+                  "A race of this size never sees the square (stabilizer dimension 0) first. A square win must "
+                  "land in the square's tube outside the segment's (the square's stabilizer D4 meets B only at I, "
+                  "where the segment's stabilizer passes too), about 1 % of the square's tube. Jump rows: the "
+                  "i.i.d. limit Phi_segment / Phi_square of `laws.first_step_flux`, the exact first-step flux into "
+                  "each exclusive tube (importance sampling around I for the square), delta-method interval; a "
+                  "direct race of many chains checks it where a race can count. Diffusive rows: generalized AMS "
+                  "(`sim.splitting`), split for the square with the score -(R - eps)/eps, R = max(r_square, "
+                  "2 eps - r_segment), Student t across runs; its warnings are listed below the table.", "",
+                  "| walk | regime | eps | method | P_square | odds P_segment/P_square | Haar-volume ratio "
+                  "| capacity law | work | detail |", "|---|---|---|---|---|---|---|---|---|---|"]
+        notes = []
         for r in summary["rare"]:
-            lines.append(f"| {r['f']} | {r['h']} | {r['walk']} | {r['regime']} | {r['eps']:g} | {r['method']} "
-                         f"| {fmt_interval(r['p_f'])} | {fmt_interval(r['p_h'])} | {fmt_interval(r['ratio'])} "
-                         f"| {fmt_interval(r['haar_volume_ratio'])} | {fmt_interval(r['flux_ratio'])} "
-                         f"| {fmt_interval(r['capacity_ratio'])} | {fmt_interval(r['p_tie'])} "
-                         f"| {r['runs']} x {r['replicas']} ({r['extinct_runs']}"
-                         + (", unreliable" if r["extinct_runs"] > r["runs"] // 2 else "") + ") "
-                         f"| {r['work']:.3g} ({100 * r['replay_fraction']:.0f} %) |")
+            lines.append(f"| {r['walk']} | {r['regime']} | {r['eps']:g} | {r['method']} | {fmt_interval(r['p_h'])} "
+                         f"| {fmt_interval(r['ratio'])} | {fmt_interval(r['haar_volume_ratio'])} "
+                         f"| {fmt_interval(r['capacity_ratio'])} | {r['work']:.3g} | {r['detail']} |")
+            notes += [f"- {r['walk']} {r['regime']} eps {r['eps']:g} ({r['method']}): {w}" for w in r.get("warnings", [])]
+        lines += [""] + notes if notes else []
     lines += ["", "## Tube law vs Monte Carlo (Haar volume of S^eps ∩ B)", "",
               "| figure | k | c | eps | tube law | Monte Carlo |", "|---|---|---|---|---|---|"]
     for t in summary["tube_law"]:

@@ -20,7 +20,9 @@ of the unit c-ball). ``tube_geometry`` estimates these along M ∩ B.
   set A with probability ∫_A pi(y) K(y, B) dy, pi the walk's invariant measure
   and K(y, B) the chance that a step from y stays in the ball (the acceptance
   of the confined walk). The odds are the ratio of these fluxes: see
-  ``acceptance_weight`` and ``volumes.tube_volumes(weight_fn=...)``.
+  ``acceptance_weight`` and ``volumes.tube_volumes(weight_fn=...)``;
+  ``first_step_flux`` is the exact first-step form (landing outside the other
+  tubes too), with importance sampling for tubes too thin for B's samples.
 
 Metrics: "haar" is the left-invariant metric <V, W>_g = tr((g^-1 V)^T g^-1 W),
 whose volume is the Haar measure (the group walk's generator is its
@@ -40,9 +42,10 @@ from ..groups.balls import Ball
 from ..groups.lie import MatrixGroup
 from ..groups.sampling import exp_jacobian, lebesgue_ball_volume
 from ..stats import Estimate
+from ..targets import check_targets
 from .shapes import Figure
 from .algebra import stabilizer_algebra
-from .volumes import mean_estimate
+from .volumes import mean_estimate, tube_volumes
 
 METRICS = ("haar", "entry")
 
@@ -201,9 +204,18 @@ def tube_geometry(group: MatrixGroup, figure: Figure, ball: Ball, metric: str = 
 def acceptance_weight(kind: str, scale: float, ball: Ball, group: MatrixGroup | None = None):
     """weight_fn(g, rng) for ``tube_volumes``: 1 if one step of the walk from g stays in the
     ball, else 0 (an unbiased draw of the acceptance K(g, B) of the confined walk)."""
+    return landing_weight(kind, scale, ball, group=group)
+
+
+def landing_weight(kind: str, scale: float, ball: Ball, avoid=(), eps: float = 0.0,
+                   group: MatrixGroup | None = None):
+    """weight_fn(g, rng) for ``tube_volumes``: 1 if g is in the ball and one step of the walk from g
+    lands in the ball outside every eps-tube of the residuals ``avoid``, else 0 (an unbiased draw of
+    1{g in B} K(g, B minus the tubes)). Steps: g exp(scale Z) ("group"), g + scale Z ("entry")."""
     if kind not in ("group", "entry"):
         raise ValueError(f"kind must be 'group' or 'entry', got {kind!r}")
     G = ball.group if group is None else group
+    residuals = jax.jit(jax.vmap(lambda g: jnp.stack([r(g) for r in avoid]))) if avoid else None
 
     def weight(g, rng):
         if kind == "group":
@@ -215,5 +227,41 @@ def acceptance_weight(kind: str, scale: float, ball: Ball, group: MatrixGroup | 
             if G.kind == "Aff":
                 z[:, G.n:] = 0.0
             moved = g + scale * z
-        return _ball_contains(ball, moved).astype(float)
+        ok = _ball_contains(ball, g) & _ball_contains(ball, moved)
+        if residuals is not None:
+            with jax.default_matmul_precision("highest"):
+                r = np.asarray(residuals(jnp.asarray(moved, jnp.float32)), dtype=float)
+            ok &= np.all(r > eps, axis=1)
+        return ok.astype(float)
     return weight
+
+
+def first_step_flux(ball: Ball, targets, eps: float, kind: str, scale: float, n_samples: int, *,
+                    near: dict | None = None, seed: int = 0, level: float = 0.95) -> dict:
+    """Flux of the confined walk into each target's exclusive tube E_i = S_i^eps minus the others:
+
+        Phi_i = mu(B) P_pi(X_0 outside every tube, X_1 in E_i)
+              = integral over E_i ∩ B of dmu(y) P(a step from y lands in B outside every tube),
+
+    pi = mu / mu(B) the walk's invariant law (Haar for "group", Lebesgue for "entry"); the two forms
+    agree because the proposal is symmetric under mu and moves that leave B are rejected. A walk that
+    started from pi outside the tubes ends its first step in E_i with probability Phi_i / mu(B minus the
+    tubes); when each step nearly forgets where it began (the jump regime, scale >> eps) every later
+    step repeats that draw, so P(i first) / P(j first) -> Phi_i / Phi_j, the i.i.d. limit.
+
+    Each target gets its own samples (seed + i), so the fluxes are independent. ``near={name: ball}``
+    draws a target's samples in that ball instead of B (importance sampling for a tube too rare for B's
+    samples); it must hold the tube's part in B, which the caller checks. Returns {name: Estimate}.
+    """
+    targets = check_targets(targets)
+    near = {} if near is None else dict(near)
+    unknown = set(near) - {t.name for t in targets}
+    if unknown:
+        raise ValueError(f"near names no target: {sorted(unknown)}")
+    measure = {"group": "haar", "entry": "lebesgue"}.get(kind)
+    if measure is None:
+        raise ValueError(f"kind must be 'group' or 'entry', got {kind!r}")
+    weight = landing_weight(kind, scale, ball, [t.residual for t in targets], eps)
+    return {t.name: tube_volumes(near.get(t.name, ball), targets, [eps], n_samples, seed + i, measure=measure,
+                                 weight_fn=weight, level=level)["exclusive_volume"][t.name][0]
+            for i, t in enumerate(targets)}

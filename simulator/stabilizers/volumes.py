@@ -33,9 +33,10 @@ DEFAULT_BATCH = 2**18
 
 
 def _accumulate(ball: Ball, residuals, eps_grid, n_samples: int, seed: int, batch_size: int,
-                measure: str = "haar", weight_fn=None):
-    """Sums over samples of a_ie = w 1{r_i <= eps_e}, a^2, a_ie a_je, and the pairwise exclusive
-    sums x_ije = w 1{r_i <= eps_e < r_j} and x_ije^2 (sets a race of i and j ends in without a tie)."""
+                measure: str = "haar", weight_fn=None, n_targets=None):
+    """Sums over samples of a_ie = w 1{r_i <= eps_e}, a^2, a_ie a_je, the pairwise exclusive
+    sums x_ije = w 1{r_i <= eps_e < r_j} and x_ije^2 (sets a race of i and j ends in without a tie),
+    and the sums of y_ie = a_ie 1{no other of the first ``n_targets`` residuals <= eps_e} and y^2."""
     if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples <= 0:
         raise ValueError(f"n_samples must be an int > 0, got {n_samples!r}")
     eps = np.asarray(eps_grid, dtype=float)
@@ -46,24 +47,32 @@ def _accumulate(ball: Ball, residuals, eps_grid, n_samples: int, seed: int, batc
     k, e = len(residuals), len(eps)
     s1, s2, cross = np.zeros((k, e)), np.zeros((k, e)), np.zeros((k, k, e))
     x1, x2 = np.zeros((k, k, e)), np.zeros((k, k, e))
+    y1, y2 = np.zeros((k, e)), np.zeros((k, e))
+    n_targets = k if n_targets is None else n_targets
     done, volume = 0, None
     while done < n_samples:
         m = min(batch_size, n_samples - done)
         g, w, volume = proposals(ball, m, rng, measure)
-        if weight_fn is not None:
-            w = w * np.asarray(weight_fn(g, rng), dtype=float)
         with jax.default_matmul_precision("highest"):    # float32, not a GPU's TF32 (r is compared with eps)
             r = np.asarray(evaluate(jnp.asarray(g, jnp.float32)), dtype=float)       # (m, k)
         inside = r[:, :, None] <= eps[None, None, :]                              # (m, k, e)
         a = w[:, None, None] * inside
+        if weight_fn is not None:     # weighs the targets' samples only: elsewhere a_ie = 0 anyway
+            hit = inside[:, :n_targets].any(axis=(1, 2))
+            u = np.zeros(m)
+            u[hit] = np.asarray(weight_fn(g[hit], rng), dtype=float) if hit.any() else 0.0
+            a[:, :n_targets] *= u[:, None, None]
         s1 += a.sum(0)
         s2 += (a * a).sum(0)
         cross += np.einsum("mie,mje->ije", a, a)
         outside = ~inside
         x1 += np.einsum("mie,mje->ije", a, outside)
         x2 += np.einsum("mie,mje->ije", a * a, outside)
+        alone = a * (inside[:, :n_targets].sum(1, keepdims=True) == 1)
+        y1 += alone.sum(0)
+        y2 += (alone * alone).sum(0)
         done += m
-    return s1, s2, cross, (x1, x2), volume
+    return s1, s2, cross, (x1, x2), (y1, y2), volume
 
 
 def mean_estimate(s1, s2, n, scale, level=0.95):
@@ -94,21 +103,26 @@ def tube_volumes(ball: Ball, targets, eps_grid, n_samples: int, seed: int = 0,
     "ratio": {(f, h): [Estimate per eps]}, "ball_volume": Estimate, "n_samples": N}.
     The targets' own eps are ignored; the grid is used instead.
     ``measure="lebesgue"`` measures entry-coordinate volume instead (GL, Aff Frobenius balls);
-    ``weight_fn(g, rng) -> (m,)`` multiplies each sample's weight (e.g. an acceptance probability).
+    ``weight_fn(g, rng) -> (m,)`` multiplies each sample's weight in the targets' tubes (e.g. an
+    acceptance probability); it is called on the samples inside some tube only, and "ball_volume"
+    stays unweighted.
     "exclusive_ratio" compares S_f^eps minus S_h^eps with S_h^eps minus S_f^eps: the sets in which
-    a race of f and h ends without a tie (they are disjoint, so their covariance is zero).
+    a race of f and h ends without a tie (they are disjoint, so their covariance is zero);
+    "exclusive_volume" {name: [Estimate per eps]} is the volume of a tube minus every other target's.
     """
     targets = check_targets(targets)
     residuals = [t.residual for t in targets] + [lambda g: jnp.zeros((), g.dtype)]  # ball itself
-    s1, s2, cross, (x1, x2), volume = _accumulate(ball, residuals, eps_grid, n_samples, seed,
-                                                  batch_size, measure, weight_fn)
+    s1, s2, cross, (x1, x2), (y1, y2), volume = _accumulate(ball, residuals, eps_grid, n_samples, seed,
+                                                            batch_size, measure, weight_fn, len(targets))
     names = [t.name for t in targets]
     out = {"eps": list(map(float, eps_grid)), "n_samples": n_samples,
            "ball_volume": mean_estimate(s1[-1, 0], s2[-1, 0], n_samples, volume, level),
-           "volume": {}, "ratio": {}, "exclusive_ratio": {}}
+           "volume": {}, "ratio": {}, "exclusive_ratio": {}, "exclusive_volume": {}}
     for i, name in enumerate(names):
         out["volume"][name] = [mean_estimate(s1[i, e], s2[i, e], n_samples, volume, level)
                                for e in range(len(eps_grid))]
+        out["exclusive_volume"][name] = [mean_estimate(y1[i, e], y2[i, e], n_samples, volume, level)
+                                         for e in range(len(eps_grid))]
         for j, other in enumerate(names):
             if i != j:
                 out["ratio"][(name, other)] = [

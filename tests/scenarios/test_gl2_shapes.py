@@ -36,3 +36,32 @@ def test_quick_run_writes_the_table_plot_and_json(tmp_path):
 def test_bad_settings_are_refused_with_status_2(capsys):
     for setting in ("pairs=segment:banana", "eps=0", "walks=levy"):
         assert refused_status(capsys, "gl2-shapes", setting) == 2, setting
+
+
+def test_bad_rare_settings_are_refused_with_status_2(capsys):
+    for setting in ("rare_eps=0", "rare_direct_chains=-1", "rare_samples=0", "rare_diffusive_eps=2"):
+        assert refused_status(capsys, "gl2-shapes", setting) == 2, setting
+
+
+@pytest.mark.slow   # about 2 minutes: 200,000 chains of two Hausdorff residuals, and 2 x 200,000 flux samples
+def test_the_first_step_flux_predicts_the_direct_jump_race():
+    """The jump regime's segment/square odds from ``laws.first_step_flux`` (the i.i.d. limit) against a
+    direct race of 200,000 chains at eps 0.1 (about 25 square wins). Both intervals are symmetric on the
+    log scale; they must agree within 3 standard errors of the difference of the logs (independent)."""
+    import numpy as np
+
+    import simulator as sim
+    from scenarios import common
+    from scenarios import gl2_shapes as g2
+    from simulator import groups, stats
+
+    settings = g2.Settings(rare_samples=200_000, rare_direct_chains=200_000)
+    ball = groups.frobenius_ball(groups.GL(2), settings.radius, center=g2.CENTER)
+    targets = {name: sim.stabilizer(g2.FIGURES[name](), 0.1) for name in g2.RARE_PAIR}
+    residual = {name: common.batched(t.residual) for name, t in targets.items()}
+    flux, _ = g2.first_step_odds("group", 0.1, settings, ball, targets, seed=3)
+    race, details = g2.direct_race_odds("group", 0.1, settings, ball, targets, residual, 4000, 3, False, "float32")
+    assert details["counts"]["square"] >= 10, details["counts"]
+    z = (np.log(flux.value) - np.log(race.value)) / np.hypot(stats.log_standard_error(flux),
+                                                               stats.log_standard_error(race))
+    assert abs(z) <= 3, (flux, race, z)
