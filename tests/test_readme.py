@@ -77,5 +77,5 @@ def run_blocks(tmp_path, document):
 
 
 def test_the_python_blocks_run_in_order(tmp_path):
-    assert len(blocks("python")) >= 6
+    assert len(blocks("python")) >= 5
     run_blocks(tmp_path, README)
