@@ -158,7 +158,7 @@ def zipf_exponent(counts_a: np.ndarray, ranks_b: np.ndarray, low: int = 3, min_c
     """Slope of ln P against ln rank (Zipf: -1) over ranks low.. while the first half counts >= min_count.
 
     Ranks from the first half, P from the second (``split_ranks``); weighted least squares with Poisson
-    weights (var ln P ~ 1 / count), interval +-1.96 SE."""
+    weights (var ln P ~ 1 / count), normal 95 % interval."""
     high = int(np.sum(counts_a >= min_count))
     if high < low + 2:
         return {"slope": [math.nan] * 3, "ranks": [low, high]}
@@ -171,7 +171,7 @@ def zipf_exponent(counts_a: np.ndarray, ranks_b: np.ndarray, low: int = 3, min_c
     sxx = np.sum(w * (x - xm) ** 2)
     slope = np.sum(w * (x - xm) * y) / sxx
     se = 1 / math.sqrt(sxx)
-    return {"slope": [float(slope), float(slope - 1.96 * se), float(slope + 1.96 * se)], "ranks": [low, high]}
+    return {"slope": list(stats.normal_interval(slope, se)), "ranks": [low, high]}
 
 
 def prior(settings: Settings, seed: int) -> dict:

@@ -64,6 +64,12 @@ def _z(level: float) -> float:
     return float(_st.norm.ppf(0.5 + level / 2))
 
 
+def normal_interval(value: float, se: float, level: float = 0.95) -> Estimate:
+    """value +- z_level se: the interval of an asymptotically normal estimate."""
+    half = _z(level) * se
+    return Estimate(float(value), float(value - half), float(value + half))
+
+
 def standard_error(estimate: Estimate, level: float = 0.95) -> float:
     """The standard error behind a symmetric normal interval: (high - low) / (2 z_level)."""
     return (estimate.high - estimate.low) / (2 * _z(level))

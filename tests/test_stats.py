@@ -89,3 +89,9 @@ def test_wilson_bounds_are_exactly_zero_and_one_at_the_edges():
     """Regression: P = 0 printed its lower bound as 2.2e-19 (rounding), not 0."""
     assert stats.proportion(0, 1000).low == 0.0 and stats.proportion(1000, 1000).high == 1.0
     assert str(stats.proportion(0, 7)).startswith("0 [0, ")
+
+
+def test_normal_interval_is_value_plus_minus_z_se():
+    """z_0.95 = 1.959964 (the normal 97.5 % quantile), z_0.5 = 0.674490."""
+    assert stats.normal_interval(1.0, 0.5) == pytest.approx((1.0, 1.0 - 0.979982, 1.0 + 0.979982), abs=1e-6)
+    assert stats.normal_interval(0.0, 1.0, level=0.5) == pytest.approx((0.0, -0.674490, 0.674490), abs=1e-6)

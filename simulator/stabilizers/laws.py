@@ -214,6 +214,8 @@ def landing_weight(kind: str, scale: float, ball: Ball, avoid=(), eps: float = 0
     1{g in B} K(g, B minus the tubes)). Steps: g exp(scale Z) ("group"), g + scale Z ("entry")."""
     if kind not in ("group", "entry"):
         raise ValueError(f"kind must be 'group' or 'entry', got {kind!r}")
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale < math.inf:
+        raise ValueError(f"scale must be a finite number > 0, got {scale!r}")
     G = ball.group if group is None else group
     residuals = jax.jit(jax.vmap(lambda g: jnp.stack([r(g) for r in avoid]))) if avoid else None
 

@@ -8,6 +8,7 @@ from scipy import stats as sps
 
 import simulator as sim
 from simulator import groups
+from simulator.stats import standard_error as se
 from simulator.groups.sampling import lebesgue_ball_volume
 from simulator.stabilizers import laws, volumes
 
@@ -19,10 +20,6 @@ def point_target(name, a, eps, shrink=1.0):
     """The tube {||g - a||_F <= eps / shrink}: a 4-ball around a."""
     a = jnp.asarray(a, jnp.float32)
     return sim.Target(name, lambda g: shrink * jnp.linalg.norm(g - a), eps, distance=False)
-
-
-def se(estimate):
-    return (estimate.high - estimate.low) / (2 * 1.959964)
 
 
 def test_exclusive_volumes_of_nested_balls_are_the_shell_and_zero():
@@ -72,3 +69,6 @@ def test_first_step_flux_refuses_unknown_names_and_kinds():
         laws.first_step_flux(B, targets, 0.05, "entry", 0.2, 100, near={"z": B})
     with pytest.raises(ValueError, match="kind"):
         laws.first_step_flux(B, targets, 0.05, "walk", 0.2, 100)
+    for bad in (0.0, -0.1, math.inf, "0.2"):
+        with pytest.raises(ValueError, match="scale"):
+            laws.first_step_flux(B, targets, 0.05, "entry", bad, 100)
