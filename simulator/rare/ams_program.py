@@ -32,8 +32,23 @@ from ..engine.program import where_rows
 from ..outcomes import RUNNING
 
 INT_MAX = np.iinfo(np.int32).max
-CHUNKS = 16        # a pass of W lanes steps the lanes that still go W / CHUNKS at a time (as the race program)
-MIN_CHUNK = 8
+CHUNKS = 4         # a pass of W lanes steps the lanes that still go W / CHUNKS at a time (16, as in the race
+                   # program, made the double-well benchmark's 256-lane passes 1.3x slower on 2 CPU cores)
+MIN_CHUNK = 8      # ... but at least MIN_CHUNK at a time (a narrow pass still skips its idle chunks)
+
+
+def chunk_width(width: int, platform: str = "cpu") -> int:
+    """Lanes a pass of ``width`` lanes steps together. On a CPU max(width / CHUNKS, MIN_CHUNK) when that
+    splits the width into two chunks or more, and every step of every lane uses that one width: a replay
+    then rounds its scores as the path did, bitwise (a pass that stepped its whole width while busy and
+    chunks once half idle read 3 replays in 300 off by an ulp on the gl2 square residual), and a narrow
+    chunk was also faster per lane there (1.4 against 9.3 us per lane-step at 32 lanes: gl2-shapes'
+    diffusive segment/square splitting at eps 0.1, 4 x 50 replicas, 39 s -> 7.6 s, same estimates).
+    Elsewhere (GPU, TPU) the whole width, where idle lanes cost little (not measured)."""
+    if platform != "cpu":
+        return width
+    chunk = max(width // CHUNKS, MIN_CHUNK)
+    return chunk if width % chunk == 0 and width >= 2 * chunk else width
 
 
 class Branches(NamedTuple):
@@ -108,21 +123,20 @@ class AmsProgram(NamedTuple):
 
 
 def build_ams_program(step: Callable, going: Callable, *, n_runs: int, n_replicas: int, width: int,
-                      columns: list, log_size: int, block_size: int) -> AmsProgram:
-    """``step(lane, max_steps, eps) -> lane``, ``going(lane) -> bool``: on one ``Branches`` row."""
+                      columns: list, log_size: int, block_size: int, chunk: int) -> AmsProgram:
+    """``step(lane, max_steps, eps) -> lane``, ``going(lane) -> bool``: on one ``Branches`` row; a pass
+    steps ``chunk`` lanes at a time (``chunk_width``)."""
     n, L = n_replicas, n_runs * n_replicas
     step_all = jax.vmap(step, (0, None, None))
     codes = jnp.asarray(columns, jnp.int32)
-
-    chunk = width // CHUNKS if width % CHUNKS == 0 and width // CHUNKS >= MIN_CHUNK else width
 
     def block(lanes: Branches, args: AmsArgs) -> Branches:
         return jax.lax.fori_loop(0, block_size, lambda _, b: step_all(b, args.max_steps, args.eps), lanes)
 
     def until_stopped(lanes: Branches, rows, args: AmsArgs):
-        """Step the lanes until none goes, ``block_size`` steps at a time; while at most half go, only the
-        chunks that hold them (the going lanes, and their ``rows``, are moved first). Returns the lanes,
-        their rows and the chunk-steps taken (lane-steps / chunk)."""
+        """Step the lanes until none goes, ``block_size`` steps at a time, only the chunks that hold going
+        lanes (those, and their ``rows``, are moved first). Returns the lanes, their rows and the
+        chunk-steps taken (lane-steps / chunk)."""
         def cond(carry):
             return jnp.any(jax.vmap(going)(carry[1]))
 
@@ -140,11 +154,7 @@ def build_ams_program(step: Callable, going: Callable, *, n_runs: int, n_replica
 
             if chunk == width:
                 return count + block_size, block(lanes, args), rows
-            many = 2 * n_chunks * chunk > width
-            lanes = jax.lax.cond(many, lambda lns: block(lns, args),
-                                 lambda lns: jax.lax.fori_loop(0, n_chunks, one, lns),
-                                 lanes)
-            return count + block_size * jnp.where(many, width // chunk, n_chunks), lanes, rows
+            return count + block_size * n_chunks, jax.lax.fori_loop(0, n_chunks, one, lanes), rows
         return jax.lax.while_loop(cond, body, (jnp.int32(0), lanes, rows))
 
     def run_lanes(branches: Branches, todo, args: AmsArgs):
@@ -271,9 +281,8 @@ def parents(carry: AmsCarry, args: AmsArgs, killed, K):
 class AmsPrograms:
     """The splitting program's functions under one structure ``key`` (``engine.programs``)."""
 
-    def __init__(self, key, program: AmsProgram, width: int):
-        self.key, self.program, self.width = key, program, width
-        self.chunk = width // CHUNKS if width % CHUNKS == 0 and width // CHUNKS >= MIN_CHUNK else width
+    def __init__(self, key, program: AmsProgram, width: int, chunk: int):
+        self.key, self.program, self.width, self.chunk = key, program, width, chunk
 
     def jitted(self, name: str):
         return jax.jit(getattr(self.program, name))

@@ -53,7 +53,7 @@ from ..engine import cache, policy, programs, streams
 from ..engine import checkpoint as ckpt
 from ..engine.classify import classifier, residual_function
 from ..engine.driver import POLL_SECONDS, fetch, wake_loop
-from .ams_program import AmsArgs, AmsPrograms, build_ams_program, initial_carry
+from .ams_program import AmsArgs, AmsPrograms, build_ams_program, chunk_width, initial_carry
 
 LOG_SIZE = 256            # iterations one dispatch may log (it returns when its log is full)
 
@@ -257,9 +257,10 @@ def splitting(kernel, targets, start, *, score=None, n_replicas: int = 1000, k: 
         digest = ckpt.identity_digest({k_: v for k_, v in config.items() if k_ != "device"}, start)
         folder, resume = ckpt.resolve(checkpoint, resume, digest)
         saved = ckpt.prepare_folder(folder, resume, digest, checkpoint is not None) if folder is not None else False
+        chunk = chunk_width(width, jax.default_backend())
         program = AmsPrograms(key, build_ams_program(step, going, n_runs=n_runs, n_replicas=n_replicas, width=width,
-                                                     columns=columns, log_size=LOG_SIZE, block_size=block_size),
-                              width)
+                                                     columns=columns, log_size=LOG_SIZE, block_size=block_size,
+                                                     chunk=chunk), width, chunk)
         args = AmsArgs(jnp.asarray(seed, jnp.uint32), jnp.asarray(k, jnp.int32), jnp.asarray(max_steps, jnp.int32),
                        jnp.asarray(max_iterations, jnp.int32), eps, jnp.asarray(1, jnp.int32))
         loop = SplittingDriver(program, carry, args, n_runs=n_runs, n_replicas=n_replicas, columns=columns,

@@ -111,6 +111,14 @@ def test_langevin_double_well_committor_at_low_temperature():
     ratio = np.var(x, ddof=1) / x.mean() ** 2 / (truth ** (-1 / n) - 1)
     low, high = st.chi2.ppf([0.0005, 0.9995], runs - 1) / (runs - 1)
     assert low <= ratio <= high, ratio
+    # every step of the run used one chunk width, so each replay reached its survivor's level exactly
+    assert result.work["replay_mismatches"] == 0
+
+
+def test_a_pass_steps_one_chunk_width_on_a_cpu_and_its_whole_width_elsewhere():
+    from simulator.rare.ams_program import chunk_width
+    assert [chunk_width(w) for w in (8, 16, 32, 256, 1024, 30)] == [8, 8, 8, 64, 256, 30]
+    assert chunk_width(256, "gpu") == 256 and chunk_width(32, "tpu") == 32
 
 
 def test_a_score_that_never_rises_goes_extinct_at_once():
