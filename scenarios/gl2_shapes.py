@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import matplotlib
+import matplotlib.ticker
 import jax.numpy as jnp
 import numpy as np
 
@@ -73,7 +74,8 @@ class Settings(common.Settings):
     curve_runs: int = setting(10, "independent nested-sampling runs of the volume curve")
     rare: bool = setting(False, "add the rare side: segment vs square odds at every rare_eps")
     rare_eps: tuple[float, ...] = setting((0.1, 0.05, 0.025, 0.0125), "eps of the rare jump rows (first-step flux)")
-    rare_diffusive_eps: tuple[float, ...] = setting((0.1, 0.05), "eps of the rare diffusive rows (splitting)")
+    rare_diffusive_eps: tuple[float, ...] = setting((0.1, 0.05, 0.025, 0.0125),
+                                                    "eps of the rare diffusive rows (splitting)")
     rare_walks: tuple[str, ...] = setting(("group", "entry"), "walks of the rare rows")
     rare_samples: int = setting(1_000_000, "samples per target of the first-step flux (jump rows)")
     rare_direct_chains: int = setting(200_000, "chains of the direct jump race that checks the flux at the largest "
@@ -83,8 +85,7 @@ class Settings(common.Settings):
 
     QUICK: ClassVar[dict] = {"eps": (0.1,), "pairs": ("segment:circle", "line:circle"), "volume_samples": 200_000,
                              "geometry_points": 500, "chains": 200, "steps": 4000, "rare_walks": ("group",),
-                             "curve_live": 100, "curve_runs": 5, "rare_eps": (0.1, 0.05),
-                             "rare_diffusive_eps": (0.1,), "rare_samples": 100_000, "rare_direct_chains": 20_000,
+                             "curve_live": 100, "curve_runs": 5, "rare_samples": 100_000, "rare_direct_chains": 20_000,
                              "rare_replicas": 50, "rare_runs": 4}
 
     def check(self):
@@ -270,7 +271,9 @@ def splitting_odds(walk, eps, settings, ball, targets, residual, steps, seed, pr
         "p_h": list(result.probability(h)), "p_censored": list(result.probability("censored")),
         "work": result.work["chain_steps"] + result.work["replay_steps"], "warnings": result.warnings,
         "detail": f"{settings.rare_runs} runs x {settings.rare_replicas} replicas, "
-                  f"{int(result.runs['extinct'].sum())} extinct", "wall_seconds": result.work["wall_seconds"]}
+                  f"{int(result.runs['extinct'].sum())} extinct, "
+                  f"{100 * result.probability('censored').value:.0f} % censored at {steps:,} steps",
+        "wall_seconds": result.work["wall_seconds"]}
 
 
 def race_label(row) -> str:
@@ -516,11 +519,31 @@ def plot(summary: dict, path) -> None:
             ax.plot(eps, [r["haar_volume_ratio"][0] for r in sel], "-", color=color, alpha=0.6)
             law = "flux_ratio" if regime == "jump" else "capacity_ratio"
             ax.plot(eps, [r[law][0] for r in sel], ":", color=color)
+        _plot_rare(ax, [r for r in summary.get("rare") or [] if (r["walk"], r["regime"]) == (walk, regime)])
         ax.set(xscale="log", yscale="log", xlabel="eps", title=f"{walk} walk, {regime}")
         ax.set_ylabel("odds P_f / P_h")
-        ax.legend(fontsize=6, title="dots: measured; solid: Haar volume;\ndotted: flux (jump) / capacity",
-                  title_fontsize=6)
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.legend(fontsize=6, title="dots: measured; solid: Haar volume;\ndotted: flux (jump) / capacity"
+                  + ("; dashed: Haar volume,\nsegment/square" if summary.get("rare") else ""), title_fontsize=6)
     save(fig, path)
+
+
+def _plot_rare(ax, rows) -> None:
+    """The rare side's segment/square odds (black): one marker per method, a lower bound of 0 drawn as an
+    open-ended bar down to the panel's edge; the Haar-volume ratio as a dashed line."""
+    for method, marker in (("first-step flux", "s"), ("direct race", "x"), ("splitting", "D")):
+        sel = sorted((r for r in rows if r["method"] == method and r["ratio"][0] > 0
+                      and math.isfinite(r["ratio"][0])), key=lambda r: r["eps"])
+        if not sel:
+            continue
+        eps = np.array([r["eps"] for r in sel])
+        v, lo, hi = (np.array([r["ratio"][i] for r in sel]) for i in range(3))
+        lo = np.where(lo > 0, lo, v / 1e3)
+        ax.errorbar(eps, v, yerr=[v - lo, np.clip(hi - v, 0, None)], fmt=marker, color="black", mfc="none",
+                    capsize=2, label=f"segment/square, {method}")
+    volume = sorted({(r["eps"], r["haar_volume_ratio"][0]) for r in rows})
+    if volume:
+        ax.plot(*zip(*volume), "--", color="black", alpha=0.6)
 
 
 if __name__ == "__main__":
