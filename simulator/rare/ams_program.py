@@ -27,28 +27,24 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..engine import streams
+from ..engine import policy, streams
 from ..engine.program import where_rows
 from ..outcomes import RUNNING
 
 INT_MAX = np.iinfo(np.int32).max
-CHUNKS = 4         # a pass of W lanes steps the lanes that still go W / CHUNKS at a time (16, as in the race
-                   # program, made the double-well benchmark's 256-lane passes 1.3x slower on 2 CPU cores)
-MIN_CHUNK = 8      # ... but at least MIN_CHUNK at a time (a narrow pass still skips its idle chunks)
+CHUNKS = 4         # a pass of W lanes steps the lanes that still go W / CHUNKS at a time (16 chunks
+                   # made the double-well benchmark's 256-lane passes 1.3x slower on 2 CPU cores)
 
 
 def chunk_width(width: int, platform: str = "cpu") -> int:
-    """Lanes a pass of ``width`` lanes steps together. On a CPU max(width / CHUNKS, MIN_CHUNK) when that
-    splits the width into two chunks or more, and every step of every lane uses that one width: a replay
+    """Lanes a pass of ``width`` lanes steps together. On a CPU ``policy.chunk_width`` with CHUNKS chunks
+    (at least ``policy.MIN_CHUNK`` = 8 lanes each), and every step of every lane uses that one width: a replay
     then rounds its scores as the path did, bitwise (a pass that stepped its whole width while busy and
     chunks once half idle read 3 replays in 300 off by an ulp on the gl2 square residual), and a narrow
     chunk was also faster per lane there (1.4 against 9.3 us per lane-step at 32 lanes: gl2-shapes'
     diffusive segment/square splitting at eps 0.1, 4 x 50 replicas, 39 s -> 7.6 s, same estimates).
     Elsewhere (GPU, TPU) the whole width, where idle lanes cost little (not measured)."""
-    if platform != "cpu":
-        return width
-    chunk = max(width // CHUNKS, MIN_CHUNK)
-    return chunk if width % chunk == 0 and width >= 2 * chunk else width
+    return policy.chunk_width(width, chunked=platform == "cpu", chunks=CHUNKS)
 
 
 class Branches(NamedTuple):

@@ -72,3 +72,13 @@ def test_bucket_width_is_the_narrowest_rung_that_holds_the_running_chains():
     assert policy.bucket_width(1, 2**14) == 2**6 and policy.bucket_width(64, 2**14) == 2**6
     # a target as wide as the batch is never a compaction
     assert not policy.should_compact(True, 2**14, 3000, policy.bucket_width(3000, 2**14), False, 1.0, 0.1, 5)
+
+
+def test_chunks_are_a_32nd_of_the_width_and_at_least_8_lanes():
+    """A race program steps its busy lanes max(width / 32, 8) at a time when that gives two chunks or more:
+    the ladder's 1,024-lane rung in chunks of 32 (it stepped all 1,024 lanes before: efficiency 0.48 -> 0.80
+    on benchmarks/compaction.py)."""
+    assert [policy.chunk_width(w) for w in (2**18, 16_384, 1_024, 64, 16, 8, 30)] == \
+        [8_192, 512, 32, 8, 8, 8, 30]
+    assert policy.chunk_width(1_024, chunked=False) == 1_024
+    assert policy.stepped_lanes(1_024, 40) == 64
