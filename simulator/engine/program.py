@@ -126,18 +126,11 @@ def build_race_program(lane: LaneFunctions, *, block_size: int, stop_label=None,
                 trace_rows = trace_rows.at[rows, lanes.steps // trace.every].set(draw, mode="drop")
             return lanes, trace_rows
 
-        def chunk(c, state):
-            lanes, trace_rows = state
-            part = jax.tree.map(lambda a: jax.lax.dynamic_slice_in_dim(a, c * size, size), lanes)
-            part, trace_rows = jax.lax.fori_loop(0, carry.counters.length, one, (part, trace_rows))
-            lanes = jax.tree.map(lambda a, b: jax.lax.dynamic_update_slice_in_dim(a, b, c * size, 0), lanes, part)
-            return lanes, trace_rows
-
         def whole(state):
             return jax.lax.fori_loop(0, carry.counters.length, one, state)
 
         def chunks(state):
-            return jax.lax.fori_loop(0, n_chunks, chunk, state)
+            return over_chunks(whole, *state, n_chunks=n_chunks, size=size)
 
         state = (carry.lanes, carry.buffers.trace)
         if size == width:
@@ -217,6 +210,28 @@ def _busy_first(lanes: Lanes, width: int | None = None) -> Lanes:
     """The lanes permuted so that the busy ones come first, in lane order; the first ``width`` of them."""
     order = jnp.argsort(lanes.chain < 0, stable=True)[:width]
     return jax.tree.map(lambda a: a[order], lanes)
+
+
+def over_chunks(fn, lanes, extra, *, n_chunks, size):
+    """``fn((part, extra)) -> (part, extra)`` on the lanes [c size, (c + 1) size) for c < ``n_chunks``, each
+    part written back in place (a pytree, lane axis first); ``extra`` is carried through whole."""
+    def chunk(c, state):
+        lanes, extra = state
+        part = jax.tree.map(lambda a: jax.lax.dynamic_slice_in_dim(a, c * size, size), lanes)
+        part, extra = fn((part, extra))
+        return jax.tree.map(lambda a, b: jax.lax.dynamic_update_slice_in_dim(a, b, c * size, 0), lanes, part), extra
+    return jax.lax.fori_loop(0, n_chunks, chunk, (lanes, extra))
+
+
+def in_passes(todo, width: int, body, state):
+    """``body(state, index, valid) -> state`` on the lanes in ``todo`` (bool, lane axis), ``width`` at a time:
+    ``index`` are the next ``width`` lanes, those still to do first in lane order, ``valid`` which of them
+    are to do (a pass gathers them, steps them and scatters them back)."""
+    def step(c):
+        todo, state = c
+        index = jnp.argsort(~todo, stable=True)[:width]
+        return todo.at[index].set(False), body(state, index, todo[index])
+    return jax.lax.while_loop(lambda c: jnp.any(c[0]), step, (todo, state))[1]
 
 
 def where_rows(mask):

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..engine import policy, streams
-from ..engine.program import where_rows
+from ..engine.program import in_passes, over_chunks, where_rows
 from ..outcomes import RUNNING
 
 INT_MAX = np.iinfo(np.int32).max
@@ -142,34 +142,22 @@ def build_ams_program(step: Callable, going: Callable, *, n_runs: int, n_replica
             order = jnp.argsort(~go, stable=True)
             lanes, rows = jax.tree.map(lambda a: a[order], lanes), rows[order]
             n_chunks = (go.sum(dtype=jnp.int32) + chunk - 1) // chunk
-
-            def one(c, lanes):
-                part = jax.tree.map(lambda a: jax.lax.dynamic_slice_in_dim(a, c * chunk, chunk), lanes)
-                part = block(part, args)
-                return jax.tree.map(lambda a, b: jax.lax.dynamic_update_slice_in_dim(a, b, c * chunk, 0), lanes, part)
-
             if chunk == width:
                 return count + block_size, block(lanes, args), rows
-            return count + block_size * n_chunks, jax.lax.fori_loop(0, n_chunks, one, lanes), rows
+            lanes, _ = over_chunks(lambda state: (block(state[0], args), None), lanes, None, n_chunks=n_chunks,
+                                   size=chunk)
+            return count + block_size * n_chunks, lanes, rows
         return jax.lax.while_loop(cond, body, (jnp.int32(0), lanes, rows))
 
     def run_lanes(branches: Branches, todo, args: AmsArgs):
         """Run the lanes ``todo`` until each stops, ``width`` at a time; returns branches and chunk-steps."""
-        def cond(carry):
-            return jnp.any(carry[1])
-
-        def body(carry):
-            branches, todo, count = carry
-            index = jnp.argsort(~todo, stable=True)[:width]
-            valid = todo[index]
+        def body(state, index, valid):
+            branches, count = state
             part = jax.tree.map(lambda a: a[index], branches)
             part = part._replace(stop_at=jnp.where(valid, part.stop_at, 0))     # filler lanes do not move
             steps, part, rows = until_stopped(part, jnp.where(valid, index, L), args)
-            branches = jax.tree.map(lambda a, b: a.at[rows].set(b, mode="drop"), branches, part)
-            return branches, todo.at[index].set(False), count + steps
-
-        branches, _, count = jax.lax.while_loop(cond, body, (branches, todo, jnp.int32(0)))
-        return branches, count
+            return jax.tree.map(lambda a, b: a.at[rows].set(b, mode="drop"), branches, part), count + steps
+        return in_passes(todo, width, body, (branches, jnp.int32(0)))
 
     def simulate(carry: AmsCarry, args: AmsArgs) -> AmsCarry:
         todo, w = carry.branches.status == RUNNING, carry.work

@@ -27,6 +27,8 @@ from typing import Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from ..engine.program import in_passes
+
 TARGET_ACCEPTANCE = 0.25
 N_KINDS = 4      # full, coordinate, stretch and (Gaussian priors, D > n_live) elliptical slice moves
 N_SCALED = 3     # the kinds with a step scale adapted toward TARGET_ACCEPTANCE (full, coordinate, stretch)
@@ -155,10 +157,9 @@ def build_nested_program(moves: Callable, *, n_kinds: int, n_runs: int, n_live: 
         Returns the live points, accepted moves per run and kind, and evaluations per run."""
         flat = Live(live.x.reshape(L, D), live.logp.reshape(L), live.r.reshape(L))
 
-        def body(c):
-            flat, todo, accepted, evaluations = c
-            index = jnp.argsort(~todo, stable=True)[:width]
-            valid, run = todo[index], index // n
+        def body(state, index, valid):
+            flat, accepted, evaluations = state
+            run = index // n
             source = run * n + parent[index]
             keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(index)
             x, logp, r, ok, used = batch(keys, flat.x[source], flat.logp[source], flat.r[source], Z[run],
@@ -166,11 +167,10 @@ def build_nested_program(moves: Callable, *, n_kinds: int, n_runs: int, n_live: 
             rows, owner = jnp.where(valid, index, L), jnp.where(valid, run, R)
             flat = Live(flat.x.at[rows].set(x, mode="drop"), flat.logp.at[rows].set(logp, mode="drop"),
                         flat.r.at[rows].set(r, mode="drop"))
-            return (flat, todo.at[index].set(False), accepted.at[owner].add(ok, mode="drop"),
-                    evaluations.at[owner].add(used, mode="drop"))
+            return flat, accepted.at[owner].add(ok, mode="drop"), evaluations.at[owner].add(used, mode="drop")
 
-        init = (flat, todo, jnp.zeros((R, N_KINDS), jnp.int32), jnp.zeros(R, jnp.int32))
-        flat, _, accepted, evaluations = jax.lax.while_loop(lambda c: jnp.any(c[1]), body, init)
+        init = (flat, jnp.zeros((R, N_KINDS), jnp.int32), jnp.zeros(R, jnp.int32))
+        flat, accepted, evaluations = in_passes(todo, width, body, init)
         return Live(flat.x.reshape(R, n, D), flat.logp.reshape(R, n), flat.r.reshape(R, n)), accepted, evaluations
 
     def iterate(carry: NestedCarry, args: NestedArgs) -> NestedCarry:
