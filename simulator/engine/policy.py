@@ -17,8 +17,8 @@
   with 3 compiles against 6.1-7.5 s with 7 at powers of two; 10,000 chains
   3.0 s against 3.3 s; factors 4, 8 and 32 were slower on one or the other.
 * ``chunk_width``: inside one program, the busy lanes are kept first and
-  stepped max(width / 32, 8) at a time, so the work follows the running chains
-  between the ladder's rungs.
+  stepped max(width / 32, 8) at a time (programs of 1,024 lanes and more), so
+  the work follows the running chains between the ladder's rungs.
 * ``should_compact``: shrink once at most half the lanes run, and (mode
   "auto") only when the time the smaller batch saves should repay compiling it.
 
@@ -38,6 +38,8 @@ MIN_BATCH = 32
 MIN_CHUNK = 8          # lanes of the smallest chunk a race program steps together (``chunk_width``); at 128 the
                        # ladder's 1,024-lane rung stepped all its lanes (benchmarks/compaction.py, "auto":
                        # efficiency 0.48, 7.2 s; with 8 and CHUNKS = 32: 0.795, 4.9 s)
+MIN_CHUNKED = 1024     # narrower race programs step all their lanes: the chunk code costs each program
+                       # compile time (a checkpoint test of many small races: 31 s without it, 45 s with)
 CHUNKS = 32            # a race program of W lanes steps its busy lanes W / CHUNKS at a time (16: 0.71, 4.6 s)
 LADDER_FACTOR = 16
 MAX_PROGRAMS = 3
@@ -86,16 +88,17 @@ def compacted_width(n_running: int, n_devices: int = 1) -> int:
     return -(-lanes // n_devices) * n_devices
 
 
-def chunk_width(width: int, chunked: bool = True, chunks: int = CHUNKS) -> int:
+def chunk_width(width: int, chunked: bool = True, chunks: int = CHUNKS, min_width: int = MIN_CHUNKED) -> int:
     """Lanes stepped together inside a program of ``width`` lanes: max(width / chunks, MIN_CHUNK) when
-    chunks are on and that divides the width into two chunks or more; else the width.
+    chunks are on, the width is at least ``min_width`` and that divides it into two chunks or more; else
+    the width.
 
     The busy lanes are kept first, so a block steps ceil(busy / chunk) chunks: the lane-steps follow the
     running chains in steps of width / CHUNKS, with no new program (``benchmarks/compaction.py``: efficiency
     0.18 -> 0.72 on its 20,000-chain race, wall 4.6 s -> 1.0 s).
     """
     chunk = max(width // chunks, MIN_CHUNK)
-    return chunk if chunked and width % chunk == 0 and width >= 2 * chunk else width
+    return chunk if chunked and width >= min_width and width % chunk == 0 and width >= 2 * chunk else width
 
 
 def bucket_ladder(batch: int, n_devices: int = 1) -> list[int]:

@@ -44,7 +44,7 @@ def chunk_width(width: int, platform: str = "cpu") -> int:
     chunk was also faster per lane there (1.4 against 9.3 us per lane-step at 32 lanes: gl2-shapes'
     diffusive segment/square splitting at eps 0.1, 4 x 50 replicas, 39 s -> 7.6 s, same estimates).
     Elsewhere (GPU, TPU) the whole width, where idle lanes cost little (not measured)."""
-    return policy.chunk_width(width, chunked=platform == "cpu", chunks=CHUNKS)
+    return policy.chunk_width(width, chunked=platform == "cpu", chunks=CHUNKS, min_width=0)
 
 
 class Branches(NamedTuple):

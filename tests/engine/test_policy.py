@@ -75,10 +75,10 @@ def test_bucket_width_is_the_narrowest_rung_that_holds_the_running_chains():
 
 
 def test_chunks_are_a_32nd_of_the_width_and_at_least_8_lanes():
-    """A race program steps its busy lanes max(width / 32, 8) at a time when that gives two chunks or more:
+    """A race program of 1,024 lanes or more steps its busy lanes max(width / 32, 8) at a time:
     the ladder's 1,024-lane rung in chunks of 32 (it stepped all 1,024 lanes before: efficiency 0.48 -> 0.80
     on benchmarks/compaction.py)."""
-    assert [policy.chunk_width(w) for w in (2**18, 16_384, 1_024, 64, 16, 8, 30)] == \
-        [8_192, 512, 32, 8, 8, 8, 30]
+    assert [policy.chunk_width(w) for w in (2**18, 16_384, 1_024, 512, 64)] == [8_192, 512, 32, 512, 64]
+    assert [policy.chunk_width(w, min_width=0) for w in (64, 16, 8, 30)] == [8, 8, 8, 30]
     assert policy.chunk_width(1_024, chunked=False) == 1_024
     assert policy.stepped_lanes(1_024, 40) == 64
