@@ -54,7 +54,7 @@ CURVE_FIT = (0.001, 0.005)                       # the slope fitted there: the c
 FIGURES = {"segment": shapes.segment, "circle": shapes.circle, "ellipse": lambda: shapes.ellipse(2.0, 1.0),
            "square": shapes.square, "line": shapes.line}
 METRIC = {"group": "haar", "entry": "entry"}
-MEASURE = {"group": "haar", "entry": "lebesgue"}
+MEASURE = laws.WALK_MEASURES
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ from .algebra import stabilizer_algebra
 from .volumes import mean_estimate, tube_volumes
 
 METRICS = ("haar", "entry")
+WALK_MEASURES = {"group": "haar", "entry": "lebesgue"}    # the invariant measure of each walk confined to a ball
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,7 @@ def landing_weight(kind: str, scale: float, ball: Ball, avoid=(), eps: float = 0
     """weight_fn(g, rng) for ``tube_volumes``: 1 if g is in the ball and one step of the walk from g
     lands in the ball outside every eps-tube of the residuals ``avoid``, else 0 (an unbiased draw of
     1{g in B} K(g, B minus the tubes)). Steps: g exp(scale Z) ("group"), g + scale Z ("entry")."""
-    if kind not in ("group", "entry"):
+    if kind not in WALK_MEASURES:
         raise ValueError(f"kind must be 'group' or 'entry', got {kind!r}")
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale < math.inf:
         raise ValueError(f"scale must be a finite number > 0, got {scale!r}")
@@ -260,10 +261,8 @@ def first_step_flux(ball: Ball, targets, eps: float, kind: str, scale: float, n_
     unknown = set(near) - {t.name for t in targets}
     if unknown:
         raise ValueError(f"near names no target: {sorted(unknown)}")
-    measure = {"group": "haar", "entry": "lebesgue"}.get(kind)
-    if measure is None:
-        raise ValueError(f"kind must be 'group' or 'entry', got {kind!r}")
-    weight = landing_weight(kind, scale, ball, [t.residual for t in targets], eps)
-    return {t.name: tube_volumes(near.get(t.name, ball), targets, [eps], n_samples, seed + i, measure=measure,
+    weight = landing_weight(kind, scale, ball, [t.residual for t in targets], eps)     # checks kind and scale
+    return {t.name: tube_volumes(near.get(t.name, ball), targets, [eps], n_samples, seed + i,
+                                 measure=WALK_MEASURES[kind],
                                  weight_fn=weight, level=level)["exclusive_volume"][t.name][0]
             for i, t in enumerate(targets)}
